@@ -1,0 +1,8 @@
+"""mockserver: a stateful, spec-driven mock of the Activepieces and Ampersand project APIs."""
+
+__version__ = "0.1.0"
+
+from mockserver.app import create_app  # noqa: E402
+from mockserver.settings import Settings  # noqa: E402
+
+__all__ = ["Settings", "create_app", "__version__"]

@@ -1,0 +1,95 @@
+"""`create_app(settings)`: load each vendor's spec, mount its operations, attach the runtime."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from mockserver import pipeline
+from mockserver.determinism import Determinism
+from mockserver.pipeline import Interceptor, Mount, Observer
+from mockserver.settings import Settings
+from mockserver.spec import SpecError, load_spec
+from mockserver.store import Store, open_store
+from mockserver.vendors import discover
+from mockserver.vendors.base import Vendor
+
+log = logging.getLogger("mockserver")
+
+
+def specs_dir() -> Path:
+    """Where the OpenAPI files are: inside an installed package, or at the repository's root."""
+    packaged = Path(__file__).parent / "openapi"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "openapi"
+
+
+@dataclass
+class Runtime:
+    """Everything a request needs, shared by the views of one app (`app.extensions["mockserver"]`)."""
+
+    settings: Settings
+    store: Store
+    determinism: Determinism
+    mounts: dict[str, Mount]
+    allowed_keys: dict[str, frozenset[str]] = field(default_factory=dict)
+    interceptors: list[Interceptor] = field(default_factory=list)  # may answer before the handler
+    observers: list[Observer] = field(default_factory=list)  # see every exchange
+
+
+def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | None = None) -> Flask:
+    settings = settings or Settings()
+    vendors = vendors if vendors is not None else discover()
+    if settings.vendors:
+        unknown = set(settings.vendors) - set(vendors)
+        if unknown:
+            raise SpecError(f"unknown vendor(s): {', '.join(sorted(unknown))}; known: {', '.join(vendors)}")
+        vendors = {name: vendors[name] for name in settings.vendors}
+    mounts = {}
+    for name, vendor in vendors.items():
+        spec = load_spec(specs_dir() / vendor.spec_file, name)
+        missing = set(spec.operations) - set(vendor.handlers)
+        extra = set(vendor.handlers) - set(spec.operations)
+        if missing or extra:
+            raise SpecError(f"{name}: handlers and spec disagree: missing {sorted(missing)}, extra {sorted(extra)}")
+        mounts[name] = Mount(vendor, spec)
+
+    allowed: dict[str, set[str]] = {}
+    for vendor_name, key in settings.api_keys:
+        if vendor_name not in mounts:
+            raise SpecError(f"--api-key names unknown vendor {vendor_name!r}")
+        allowed.setdefault(vendor_name, set()).add(key)
+
+    app = Flask("mockserver")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False
+    runtime = Runtime(settings, open_store(settings.db), Determinism(settings.seed, settings.clock), mounts,
+                      {name: frozenset(keys) for name, keys in allowed.items()})
+    app.extensions["mockserver"] = runtime
+    for target in mounts.values():
+        pipeline.mount(app, runtime, target)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _http_error(error: HTTPException):
+    """Routing errors outside any vendor's operations: plain JSON, never HTML."""
+    from flask import request
+
+    message = f"no route for {request.method} {request.path}" if error.code == 404 else error.description
+    response = jsonify({"error": error.name, "message": message, "status": error.code})
+    response.status = f"{error.code} {error.name}"
+    return response
+
+
+def _unexpected_error(error: Exception):
+    """A bug: logged with its traceback, answered without one."""
+    log.exception("unexpected error")
+    response = jsonify({"error": "Internal Server Error", "message": "the mock failed; see its log",
+                        "status": 500})
+    response.status_code = 500
+    return response

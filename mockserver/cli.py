@@ -1,0 +1,91 @@
+"""`mockserver serve ...`: build Settings from flags and serve the app with waitress."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from mockserver import __version__
+from mockserver.settings import CLOCKS, Settings
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="mockserver", description=__doc__)
+    root.add_argument("--version", action="version", version=f"mockserver {__version__}")
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the mock APIs over HTTP")
+    defaults = Settings()
+    serve.add_argument("--host", default=defaults.host, help="address to bind (default %(default)s)")
+    serve.add_argument("--port", type=int, default=defaults.port, help="0 picks a free port (default %(default)s)")
+    serve.add_argument("--seed", type=int, default=defaults.seed, help="seed of ids (default %(default)s)")
+    serve.add_argument("--clock", choices=CLOCKS, default=defaults.clock,
+                       help="fixed: a fixed epoch, one step per write; real: wall time (default %(default)s)")
+    serve.add_argument("--threads", type=int, default=defaults.threads,
+                       help="waitress worker threads (default %(default)s)")
+    serve.add_argument("--db", type=Path, default=None, help="keep state in this SQLite file (default: memory)")
+    serve.add_argument("--api-key", action="append", default=[], metavar="VENDOR=KEY",
+                       help="accept only these keys for VENDOR (repeatable)")
+    return root
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    keys = []
+    for item in args.api_key:
+        vendor, sep, key = item.partition("=")
+        if not sep or not vendor or not key:
+            raise ValueError(f"--api-key must be VENDOR=KEY, not {item!r}")
+        keys.append((vendor, key))
+    return Settings(host=args.host, port=args.port, seed=args.seed, clock=args.clock, threads=args.threads,
+                    db=args.db, api_keys=tuple(keys))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("waitress").setLevel(logging.WARNING)
+    try:
+        settings = settings_from(args)
+        return serve(settings)
+    except Exception as error:  # a start-up error is one clear line, not a traceback
+        from mockserver.spec import SpecError
+        from mockserver.store import StoreError
+
+        if isinstance(error, (ValueError, SpecError, StoreError, OSError)):
+            print(f"mockserver: error: {error}", file=sys.stderr)
+            return 2
+        raise
+
+
+def serve(settings: Settings) -> int:
+    from waitress.server import create_server
+
+    from mockserver.app import create_app
+
+    app = create_app(settings)
+    server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+                           ident="mockserver")
+    host, port = server.socket.getsockname()[:2]
+    if settings.host in ("0.0.0.0", "::", ""):
+        logging.getLogger("mockserver").warning(
+            "listening on all interfaces: anyone who can reach this machine can use the mock")
+    print(f"mockserver listening on http://{_url_host(host)}:{port}", flush=True)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        app.extensions["mockserver"].store.close()
+    return 0
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

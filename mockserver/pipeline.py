@@ -1,0 +1,362 @@
+"""The generic request path, one named step after another:
+
+    operation -> credential -> parse body -> validate -> vendor handler -> check response -> observers
+
+Every step raises a vendor-neutral `MockError`; the vendor renders it. Nothing here knows a vendor.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from mockserver.errors import (
+    MISSING,
+    Issue,
+    MalformedBody,
+    MethodNotAllowed,
+    MockError,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from mockserver.spec import Operation, Spec, flask_rule
+from mockserver.store import Tenant
+from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
+
+if TYPE_CHECKING:
+    from mockserver.app import Runtime
+
+log = logging.getLogger("mockserver")
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+_JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
+
+
+@dataclass(frozen=True)
+class Mount:
+    vendor: Vendor
+    spec: Spec
+
+
+@dataclass
+class Exchange:
+    """What one request was and what it got: the journal's raw material."""
+
+    vendor: str
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    started: float = field(default_factory=time.time)
+    operation_id: str | None = None
+    tenant: Tenant | None = None
+    status: int = 0
+    response_body: Any = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+Interceptor = Callable[[Exchange, Operation, Mount], Reply | None]
+Observer = Callable[[Exchange], None]
+
+
+def mount(app: Flask, runtime: Runtime, target: Mount) -> None:
+    """Add one view per spec path (both with and without a trailing slash, no redirect)."""
+    for spec_path, operations in target.spec.paths.items():
+        rule = target.spec.server_path + flask_rule(spec_path)
+        endpoint = f"{target.vendor.name}:{spec_path}"
+
+        def view(_operations=operations, **path_params: str) -> Response:
+            return handle(runtime, target, _operations, path_params)
+
+        app.add_url_rule(rule, endpoint, view, methods=ALL_METHODS, provide_automatic_options=False)
+        app.add_url_rule(rule.rstrip("/") + "/", endpoint + "/", view, methods=ALL_METHODS,
+                         provide_automatic_options=False)
+
+
+def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
+           path_params: dict[str, str]) -> Response:
+    vendor = target.vendor
+    exchange = Exchange(
+        vendor=vendor.name,
+        method=request.method,
+        path=request.path,
+        query=request.args.to_dict(flat=False),
+        headers=dict(request.headers),
+        body=b"",
+    )
+    operation: Operation | None = None
+    try:
+        operation = pick_operation(operations, request.method, request.path)
+        exchange.operation_id = operation.operation_id
+        exchange.tenant = authenticate(operation, vendor, runtime.allowed_keys.get(vendor.name))
+        body = parse_body(operation, runtime.settings.max_body_bytes, exchange)
+        path_values, query = read_parameters(operation, path_params)
+        validate_body(operation, body)
+        body = drop_unknown(operation.body_schema, body, exchange.warnings)
+        reply = None
+        for intercept in runtime.interceptors:
+            reply = intercept(exchange, operation, target)
+            if reply is not None:
+                break
+        if reply is None:
+            call = Call(operation, exchange.tenant, body, path_values, query, runtime.store,
+                        runtime.determinism, exchange.warnings)
+            reply = vendor.handlers[operation.operation_id](call)
+    except MockError as error:
+        if isinstance(error, ValidationFailed):
+            exchange.issues = error.issues
+        exchange.error = error.message
+        context = ErrorContext(request.method, request.path, operation, exchange.tenant,
+                               runtime.determinism, runtime.store)
+        reply = vendor.render_error(error, context)
+    return finish(runtime, operation, reply, exchange)
+
+
+def pick_operation(operations: dict[str, Operation], method: str, path: str) -> Operation:
+    operation = operations.get(method) or (operations.get("GET") if method == "HEAD" else None)
+    if operation is None:
+        raise MethodNotAllowed(method, path, sorted(operations))
+    return operation
+
+
+def authenticate(operation: Operation, vendor: Vendor, allowed: frozenset[str] | None) -> Tenant:
+    """The tenant is (vendor, credential): the first credential a security scheme finds and the
+    vendor accepts. `allowed` (from `--api-key`) narrows which values are accepted."""
+    if not operation.security:
+        return Tenant(vendor.name, "")
+    presented = False
+    for name, scheme in operation.security:
+        value = read_credential(scheme)
+        if value is None:
+            continue
+        presented = True
+        if (allowed is None or value in allowed) and vendor.accept_credential(name, scheme, value):
+            return Tenant(vendor.name, value)
+    expected = " or ".join(describe_scheme(scheme) for _, scheme in operation.security)
+    if presented:
+        raise Unauthorized(f"the credential was refused; send {expected}")
+    raise Unauthorized(f"no credential; send {expected}")
+
+
+def read_credential(scheme: dict) -> str | None:
+    if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+        return request.headers.get(scheme["name"]) or None
+    if scheme.get("type") == "apiKey" and scheme.get("in") == "query":
+        return request.args.get(scheme["name"]) or None
+    if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer":
+        header = request.headers.get("Authorization", "")
+        return header[len("Bearer "):].strip() or None if header.startswith("Bearer ") else None
+    return None
+
+
+def describe_scheme(scheme: dict) -> str:
+    if scheme.get("type") == "apiKey":
+        return f"the {scheme['name']} {scheme['in']}"
+    return "Authorization: Bearer <token>"
+
+
+def parse_body(operation: Operation, limit: int, exchange: Exchange) -> Any:
+    """The JSON body, or MISSING when the operation takes none."""
+    if operation.body_schema is None:
+        return MISSING
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(limit)
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise PayloadTooLarge(limit) from None
+    if len(raw) > limit:
+        raise PayloadTooLarge(limit)
+    exchange.body = raw
+    if not raw.strip():
+        if operation.body_required:
+            raise MalformedBody("the request body is empty; send a JSON object", empty=True)
+        return MISSING
+    if not _JSON_TYPE.match(request.mimetype or ""):
+        raise UnsupportedMediaType(request.content_type or "")
+    try:
+        return json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constant, parse_float=_finite)
+    except UnicodeDecodeError:
+        raise MalformedBody("the request body is not valid UTF-8") from None
+    except RecursionError:
+        raise MalformedBody("the request body is nested too deeply") from None
+    except ValueError as error:
+        raise MalformedBody(f"the request body is not valid JSON: {error}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def read_parameters(operation: Operation, path_params: dict[str, str]) -> tuple[dict, dict]:
+    """Path and query parameters, converted to their schema's type and validated."""
+    values: dict[str, dict[str, Any]] = {"path": {}, "query": {}}
+    issues: list[Issue] = []
+    for param in operation.parameters:
+        if param.location == "path":
+            raw: Any = path_params.get(param.name, MISSING)
+        elif param.location == "query":
+            items = request.args.getlist(param.name)
+            raw = MISSING if not items else (items if param.schema.get("type") == "array" else items[-1])
+        elif param.location == "header":
+            raw = request.headers.get(param.name, MISSING)
+        else:
+            continue
+        if raw is MISSING:
+            if param.required:
+                issues.append(Issue(param.location, (param.name,), "required",
+                                    f"{param.location} parameter {param.name!r} is required",
+                                    expected=param.name))
+            elif "default" in param.schema:
+                values.setdefault(param.location, {})[param.name] = param.schema["default"]
+            continue
+        value = coerce(raw, param.schema)
+        found = schema_issues(param.validator, value, param.location, (param.name,))
+        issues.extend(found)
+        if not found:
+            values.setdefault(param.location, {})[param.name] = value
+    if issues:
+        raise ValidationFailed(issues)
+    return values["path"], values["query"]
+
+
+def coerce(raw: Any, schema: dict) -> Any:
+    """A query or path string as the schema's type, when it reads as one (else left for the
+    validator to reject with a message naming the type)."""
+    kind = schema.get("type")
+    if isinstance(raw, list):
+        return [coerce(item, schema.get("items", {})) for item in raw]
+    if kind == "integer" and re.fullmatch(r"[+-]?\d{1,18}", raw):
+        return int(raw)
+    if kind == "number":
+        try:
+            value = float(raw)
+        except ValueError:
+            return raw
+        return value if math.isfinite(value) else raw
+    if kind == "boolean" and raw in ("true", "false"):
+        return raw == "true"
+    return raw
+
+
+def validate_body(operation: Operation, body: Any) -> None:
+    if operation.body_validator is None or body is MISSING:
+        return
+    issues = schema_issues(operation.body_validator, body, "body", ())
+    if issues:
+        raise ValidationFailed(issues)
+
+
+def schema_issues(validator, instance: Any, location: str, prefix: tuple) -> list[Issue]:
+    """Every schema error as an Issue, the most relevant first."""
+    from jsonschema.exceptions import relevance
+
+    errors = sorted(validator.iter_errors(instance), key=relevance, reverse=True)
+    issues = []
+    for error in errors:
+        path = prefix + tuple(error.absolute_path)
+        value: Any = error.instance
+        if error.validator == "required" and isinstance(error.instance, dict):
+            missing = next((p for p in error.validator_value if p not in error.instance), None)
+            path, value = path + (missing,), MISSING
+        where = _dotted(path) or location
+        issues.append(Issue(location, path, str(error.validator), f"{where}: {error.message}",
+                            value, error.validator_value))
+    return issues
+
+
+def _dotted(path: tuple) -> str:
+    return Issue("body", path, "", "").dotted
+
+
+def drop_unknown(schema: dict | None, value: Any, warnings: list[str], where: str = "") -> Any:
+    """Remove object properties the schema does not name (the vendors drop them silently);
+    record each as a warning for the journal."""
+    if not schema or not isinstance(value, dict) or "properties" not in schema:
+        return value
+    if schema.get("additionalProperties") is False:
+        return value
+    known = schema["properties"]
+    kept = {}
+    for key, item in value.items():
+        name = f"{where}.{key}" if where else key
+        if key in known:
+            kept[key] = drop_unknown(known[key], item, warnings, name)
+        else:
+            warnings.append(f"unknown field {name!r} dropped")
+    return kept
+
+
+def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange: Exchange) -> Response:
+    """Check the reply against the spec, serialize it once, tell the observers."""
+    documented = operation.response(reply.status) if operation else None
+    if operation is not None and runtime.settings.validate_responses:
+        problem = response_problem(operation, documented, reply)
+        if problem:
+            log.error("mock bug: %s", problem)
+            exchange.error = problem
+            reply = Reply(500, {"error": "mock response does not match its spec", "detail": problem})
+            documented = None
+    media_type = (documented.media_type if documented else None) or "application/json"
+    payload = b"" if reply.body is None else json.dumps(
+        reply.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    response = Response(payload, status=reply.status, headers=reply.headers,
+                        content_type=media_type if reply.body is not None else None)
+    if reply.body is None:
+        response.headers.pop("Content-Type", None)
+    response.status = f"{reply.status} {_reason(reply.status)}"
+    exchange.status = reply.status
+    exchange.response_body = reply.body
+    exchange.response_headers = dict(reply.headers)
+    for observe in runtime.observers:
+        observe(exchange)
+    return response
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def response_problem(operation: Operation, documented, reply: Reply) -> str | None:
+    """Why the reply breaks the spec (naming the field), or None."""
+    name = f"{operation.vendor} {operation.operation_id}"
+    if documented is None:
+        return f"{name}: status {reply.status} is not documented"
+    if documented.validator is None:
+        return None if reply.body is None else f"{name}: status {reply.status} documents no body"
+    if reply.body is None:
+        return f"{name}: status {reply.status} needs a body"
+    error = next(iter(sorted(documented.validator.iter_errors(reply.body), key=lambda e: list(e.path))), None)
+    if error is None:
+        return None
+    field_name = _dotted(tuple(error.absolute_path)) or "(the body)"
+    return f"{name}: response {reply.status} field {field_name}: {error.message}"
+
+
+__all__ = ["Exchange", "Interceptor", "Mount", "Observer", "handle", "mount"]

@@ -1,0 +1,37 @@
+"""Every knob of the server in one frozen dataclass; the CLI and the pytest plugin both build one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CLOCKS = ("fixed", "real")
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 4010
+    seed: int = 0
+    clock: str = "fixed"  # "fixed": epoch + one step per write, per tenant; "real": wall time
+    threads: int = 8
+    db: Path | None = None  # None keeps the store in memory
+    max_body_bytes: int = 1024 * 1024
+    validate_responses: bool = True  # a response that breaks the spec is a 500 naming the field
+    vendors: tuple[str, ...] = ()  # empty: every vendor found in mockserver.vendors
+    journal_size: int = 1000
+    api_keys: tuple[tuple[str, str], ...] = ()  # (vendor, key): when any is set for a vendor, only those
+    admin_token: str | None = None
+    fixtures: tuple[Path, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.clock not in CLOCKS:
+            raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, not {self.clock!r}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be between 0 and 65535, not {self.port}")
+        if self.threads < 1:
+            raise ValueError(f"threads must be at least 1, not {self.threads}")
+        if self.max_body_bytes < 1:
+            raise ValueError("max_body_bytes must be positive")
+        if self.journal_size < 0:
+            raise ValueError("journal_size must not be negative")

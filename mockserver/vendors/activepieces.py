@@ -1,0 +1,271 @@
+"""Activepieces: platform projects (the v0.14-v0.17 shape of the "Create Project" page).
+
+A project is stored as what cannot be derived (names, settings, times); the API object is
+rendered from it. Each API key is one platform, so the tenant is the platform.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from http import HTTPStatus
+
+from mockserver.determinism import iso_millis
+from mockserver.errors import (
+    BadRequest,
+    Conflict,
+    EntityNotFound,
+    InjectedFault,
+    Issue,
+    MalformedBody,
+    MethodNotAllowed,
+    MockError,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from mockserver.store import Record
+from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
+
+COLLECTION = "projects"
+DAY_US = 86_400_000_000
+# The plan every platform project gets (DEFAULT_PLATFORM_PLAN of the seed era).
+PLAN_DEFAULTS = {"flowPlanName": "platform", "minimumPollingInterval": 5, "connections": 100,
+                 "teamMembers": 100, "tasks": 50000, "tasksPerDay": None, "stripeSubscriptionId": None}
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+def render(call: Call, record: Record) -> dict:
+    seq, project_id = record["seq"], record["id"]
+    created = iso_millis(record["created"])
+    project = {
+        "id": project_id,
+        "created": created,
+        "updated": iso_millis(record["updated"]),
+        "ownerId": call.base62_id("owner", 0),
+        "displayName": record["displayName"],
+        "notifyStatus": record["notifyStatus"],
+        "type": "PLATFORM_MANAGED",
+        "platformId": call.base62_id("platform", 0),
+    }
+    if record.get("externalId") is not None:
+        project["externalId"] = record["externalId"]
+    project["plan"] = {
+        "id": call.base62_id("plan", seq),
+        "created": created,
+        "updated": iso_millis(record["planUpdated"]),
+        "projectId": project_id,
+        "stripeSubscriptionId": PLAN_DEFAULTS["stripeSubscriptionId"],
+        "subscriptionStartDatetime": created,
+        "flowPlanName": PLAN_DEFAULTS["flowPlanName"],
+        "minimumPollingInterval": PLAN_DEFAULTS["minimumPollingInterval"],
+        "connections": PLAN_DEFAULTS["connections"],
+        "teamMembers": record["teamMembers"],
+        "tasks": record["tasks"],
+        "tasksPerDay": PLAN_DEFAULTS["tasksPerDay"],
+    }
+    project["usage"] = {
+        "id": call.base62_id("usage", seq),
+        "created": created,
+        "updated": created,
+        "projectId": project_id,
+        "consumedTasks": 0,
+        "connections": 0,
+        "teamMembers": 1,
+        "consumedTasksToday": 0,
+        "nextResetDatetime": iso_millis(record["created"] + 30 * DAY_US),
+    }
+    return project
+
+
+# --- handlers ----------------------------------------------------------------------------------
+
+def create_project(call: Call) -> Reply:
+    body = call.body
+    external_id = body.get("externalId")
+
+    def build(seq: int) -> Record:
+        now = call.now(seq)
+        return {"id": call.base62_id("project", seq), "seq": seq, "displayName": body["displayName"],
+                "externalId": external_id, "notifyStatus": "ALWAYS",
+                "tasks": PLAN_DEFAULTS["tasks"], "teamMembers": PLAN_DEFAULTS["teamMembers"],
+                "created": now, "updated": now, "planUpdated": now}
+
+    record = call.store.insert(call.tenant, COLLECTION, build, {"externalId": external_id})
+    return Reply(201, render(call, record))
+
+
+def list_projects(call: Call) -> Reply:
+    query = call.query
+    if "externalId" in query:
+        found = call.store.find(call.tenant, COLLECTION, "externalId", query["externalId"])
+        return Reply(200, {"data": [render(call, found)] if found else [], "next": None, "previous": None})
+    direction, position = decode_cursor(query.get("cursor"))
+    limit = query["limit"]
+    if direction == "prev":
+        page = call.store.page(call.tenant, COLLECTION, limit, before=position)
+    else:
+        page = call.store.page(call.tenant, COLLECTION, limit, after=position)
+    items = page.items
+    return Reply(200, {
+        "data": [render(call, record) for _, record in items],
+        "next": encode_cursor("next", items[-1][0]) if items and page.more_after else None,
+        "previous": encode_cursor("prev", items[0][0]) if items and page.more_before else None,
+    })
+
+
+def get_project(call: Call) -> Reply:
+    return Reply(200, render(call, _existing(call)))
+
+
+def update_project(call: Call) -> Reply:
+    body = call.body
+    current = _existing(call)
+    external_id = body.get("externalId")
+    if external_id is not None and not external_id.strip():
+        external_id = None  # the real server treats a blank externalId as "not provided"
+    plan = body.get("plan", {})
+
+    def change(old: Record, seq: int) -> Record:
+        now = call.now(seq)
+        new = dict(old, updated=now)
+        for name in ("displayName", "notifyStatus"):
+            if name in body:
+                new[name] = body[name]
+        if external_id is not None:
+            new["externalId"] = external_id
+        if plan:
+            new.update({name: plan[name] for name in ("tasks", "teamMembers") if name in plan})
+            new["planUpdated"] = now
+        return new
+
+    unique = {"externalId": external_id} if external_id is not None else {}
+    record = call.store.update(call.tenant, COLLECTION, current["id"], change, unique)
+    if record is None:  # deleted meanwhile
+        raise EntityNotFound("project", call.path["id"])
+    return Reply(200, render(call, record))
+
+
+def delete_project(call: Call) -> Reply:
+    if not call.store.delete(call.tenant, COLLECTION, call.path["id"]):
+        raise EntityNotFound("project", call.path["id"])
+    return Reply(204)
+
+
+def _existing(call: Call) -> Record:
+    record = call.store.get(call.tenant, COLLECTION, call.path["id"])
+    if record is None:
+        raise EntityNotFound("project", call.path["id"])
+    return record
+
+
+def encode_cursor(direction: str, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{direction}_{seq}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> tuple[str, int | None]:
+    if cursor is None:
+        return "next", None
+    try:
+        direction, _, seq = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii").partition("_")
+        if direction in ("next", "prev") and seq.isdigit():
+            return direction, int(seq)
+    except (binascii.Error, UnicodeError, ValueError):
+        pass
+    raise ValidationFailed([Issue("query", ("cursor",), "cursor",
+                                  "must be a cursor returned by an earlier page", cursor)])
+
+
+# --- credentials and errors --------------------------------------------------------------------
+
+def accept_credential(scheme_name: str, scheme: dict, value: str) -> bool:
+    return value.startswith("sk-") and len(value) > 3
+
+
+def ajv_message(issue: Issue) -> str:
+    """Fastify/ajv wording: `body/displayName must be string`."""
+    prefix = {"body": "body", "query": "querystring", "path": "params", "header": "headers"}[issue.location]
+    parts = issue.path[:-1] if issue.keyword == "required" else issue.path
+    where = "/".join([prefix, *(str(part) for part in parts)])
+    expected = issue.expected
+    match issue.keyword:
+        case "required":
+            text = f"must have required property '{issue.path[-1] if issue.path else expected}'"
+        case "type":
+            text = f"must be {expected if isinstance(expected, str) else ','.join(map(str, expected))}"
+        case "enum":
+            text = "must be equal to one of the allowed values"
+        case "pattern" | "format":
+            text = f'must match {issue.keyword} "{expected}"'
+        case "minLength" | "maxLength" | "minItems" | "maxItems":
+            more = "more" if issue.keyword.startswith("max") else "fewer"
+            unit = "characters" if issue.keyword.endswith("Length") else "items"
+            text = f"must NOT have {more} than {expected} {unit}"
+        case "minimum":
+            text = f"must be >= {expected}"
+        case "maximum":
+            text = f"must be <= {expected}"
+        case "additionalProperties":
+            text = "must NOT have additional properties"
+        case _:
+            text = issue.message.split(": ", 1)[-1]
+    return f"{where} {text}"
+
+
+def fastify_error(status: int, message: str, code: str | None = None) -> dict:
+    body: dict = {"statusCode": status}
+    if code:
+        body["code"] = code
+    body["error"] = HTTPStatus(status).phrase
+    body["message"] = message
+    return body
+
+
+def render_error(error: MockError, context: ErrorContext) -> Reply:
+    match error:
+        case Unauthorized():
+            return Reply(401, {"code": "INVALID_BEARER_TOKEN", "params": {"message": "invalid access token"}})
+        case ValidationFailed():
+            return Reply(400, fastify_error(400, ajv_message(error.issues[0]), "FST_ERR_VALIDATION"))
+        case MalformedBody(empty=True):
+            return Reply(400, fastify_error(
+                400, "Body cannot be empty when content-type is set to 'application/json'",
+                "FST_ERR_CTP_EMPTY_JSON_BODY"))
+        case MalformedBody():
+            return Reply(400, fastify_error(400, error.message, "FST_ERR_CTP_INVALID_JSON_BODY"))
+        case BadRequest():
+            return Reply(400, fastify_error(400, error.message, "FST_ERR_VALIDATION"))
+        case EntityNotFound():
+            return Reply(404, {"code": "ENTITY_NOT_FOUND",
+                               "params": {"entityType": error.entity_type, "entityId": error.entity_id}})
+        case Conflict():
+            return Reply(409, {"code": "PROJECT_EXTERNAL_ID_ALREADY_EXISTS", "params": {"externalId": error.value}})
+        case MethodNotAllowed():
+            return Reply(405, fastify_error(405, error.message), {"Allow": ", ".join(error.allowed)})
+        case UnsupportedMediaType():
+            return Reply(415, fastify_error(415, f"Unsupported Media Type: {error.content_type or '(none)'}",
+                                            "FST_ERR_CTP_INVALID_MEDIA_TYPE"))
+        case PayloadTooLarge():
+            return Reply(413, fastify_error(413, "Request body is too large", "FST_ERR_CTP_BODY_TOO_LARGE"))
+        case InjectedFault(status=401 | 404 | 409):
+            return render_error({401: Unauthorized(), 404: EntityNotFound("project", "injected"),
+                                409: Conflict("externalId", "injected")}[error.status], context)
+        case _:
+            return Reply(error.status, fastify_error(error.status, error.message or HTTPStatus(error.status).phrase))
+
+
+VENDOR = Vendor(
+    name="activepieces",
+    spec_file="activepieces.yaml",
+    handlers={
+        "createProject": create_project,
+        "listProjects": list_projects,
+        "getProject": get_project,
+        "updateProject": update_project,
+        "deleteProject": delete_project,
+    },
+    render_error=render_error,
+    accept_credential=accept_credential,
+)

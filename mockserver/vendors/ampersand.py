@@ -1,0 +1,195 @@
+"""Ampersand: projects of the platform API. Errors are problem+json (RFC 9457) with Ampersand's
+additions (`subsystem`, `time`, `requestId`, `remedy`, and `issues[]` for validation)."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+from mockserver.determinism import rfc3339_micros
+from mockserver.errors import (
+    MISSING,
+    BadRequest,
+    Conflict,
+    EntityNotFound,
+    Issue,
+    MalformedBody,
+    MethodNotAllowed,
+    MockError,
+    Unauthorized,
+    ValidationFailed,
+)
+from mockserver.store import Record
+from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
+
+COLLECTION = "projects"
+UPDATE_MASKS = ("appName", "name")
+ENTITLEMENTS = {"brandingRemoval": {"value": False}}
+
+
+def render(record: Record, entitlements: bool = False) -> dict:
+    project = {
+        "id": record["id"],
+        "name": record["name"],
+        "appName": record["appName"],
+        "orgId": record["orgId"],
+        "createTime": rfc3339_micros(record["created"]),
+        "updateTime": rfc3339_micros(record["updated"]),
+    }
+    if entitlements:
+        project["entitlements"] = ENTITLEMENTS
+    return project
+
+
+def name_key(org_id: str, name: str) -> str:
+    """The unique key of a name: names are unique per org, compared lowercased."""
+    return json.dumps([org_id, name.lower()])
+
+
+# --- handlers ----------------------------------------------------------------------------------
+
+def create_project(call: Call) -> Reply:
+    body = call.body
+    name = body["name"].lower()
+
+    def build(seq: int) -> Record:
+        now = call.now(seq)
+        return {"id": call.uuid4("project", seq), "seq": seq, "name": name, "appName": body["appName"],
+                "orgId": body["orgId"], "created": now, "updated": now}
+
+    record = call.store.insert(call.tenant, COLLECTION, build, {"name": name_key(body["orgId"], name)})
+    return Reply(201, render(record, entitlements=True))
+
+
+def list_projects(call: Call) -> Reply:
+    return Reply(200, [render(record) for record in call.store.scan(call.tenant, COLLECTION)])
+
+
+def get_project(call: Call) -> Reply:
+    return Reply(200, render(_existing(call), entitlements=call.query.get("includeEntitlements", False)))
+
+
+def update_project(call: Call) -> Reply:
+    mask, values = call.body["updateMask"], call.body["project"]
+    unknown = [path for path in mask if path not in UPDATE_MASKS]
+    if unknown:
+        raise BadRequest(f"Invalid update mask: {', '.join(repr(p) for p in unknown)}",
+                         remedy="Allowed masks: 'appName' and 'name'")
+    missing = [path for path in dict.fromkeys(mask) if path not in values]
+    if missing:
+        raise ValidationFailed([Issue("body", ("project", path), "required",
+                                      f"value not found for mask '{path}'") for path in missing])
+    current = _existing(call)
+    changes = {path: values[path] for path in mask}
+    if "name" in changes:
+        changes["name"] = changes["name"].lower()
+
+    def change(old: Record, seq: int) -> Record:
+        return dict(old, **changes, updated=call.now(seq))
+
+    unique = {"name": name_key(current["orgId"], changes["name"])} if "name" in changes else {}
+    record = call.store.update(call.tenant, COLLECTION, current["id"], change, unique)
+    if record is None:  # gone meanwhile
+        raise EntityNotFound("project", call.path["projectIdOrName"])
+    return Reply(200, render(record))
+
+
+def _existing(call: Call) -> Record:
+    """By id, else by name (case-insensitively; the oldest when several orgs share it)."""
+    wanted = call.path["projectIdOrName"]
+    record = call.store.get(call.tenant, COLLECTION, wanted)
+    if record is None:
+        name = wanted.lower()
+        record = next((r for r in call.store.scan(call.tenant, COLLECTION) if r["name"] == name), None)
+    if record is None:
+        raise EntityNotFound("project", wanted)
+    return record
+
+
+# --- credentials and errors --------------------------------------------------------------------
+
+def issue_detail(issue: Issue) -> str:
+    name = issue.dotted or "body"
+    expected = issue.expected
+    match issue.keyword:
+        case "required" if not issue.message.startswith("value not found"):
+            return f"{name} is required"
+        case "type":
+            return f"{name} must be of type {expected if isinstance(expected, str) else ' or '.join(expected)}"
+        case "pattern":
+            return f"{name} does not match pattern '{expected}'"
+        case "minLength":
+            return f"{name} must be at least {expected} characters long"
+        case "maxLength":
+            return f"{name} must be at most {expected} characters long"
+        case "minItems":
+            return f"{name} must have at least {expected} item(s)"
+        case _:
+            return issue.message
+
+
+def render_error(error: MockError, context: ErrorContext) -> Reply:
+    headers: dict[str, str] = {}
+    extra: dict = {}
+    match error:
+        case ValidationFailed():
+            where = {issue.location for issue in error.issues}
+            detail = "request body failed validation" if where == {"body"} else "request failed validation"
+            extra["issues"] = [_issue(issue) for issue in error.issues]
+        case EntityNotFound():
+            detail = "project not found"
+            extra["remedy"] = "Check the project's id or name, or list projects to find it."
+        case Conflict():
+            detail = "a project with this name already exists in the organization"
+            extra["remedy"] = "Choose a different project name"
+        case BadRequest():
+            detail = error.message
+            if error.remedy:
+                extra["remedy"] = error.remedy
+        case MalformedBody() | Unauthorized():
+            detail = error.message
+        case MethodNotAllowed():
+            detail = error.message
+            headers["Allow"] = ", ".join(error.allowed)
+        case _:
+            detail = error.message or HTTPStatus(error.status).phrase
+    status = error.status
+    if status >= 500 or status == 429:
+        extra["retryable"] = True
+    return Reply(status, problem(status, detail, context) | extra, headers)
+
+
+def problem(status: int, detail: str, context: ErrorContext) -> dict:
+    tenant = context.tenant
+    seq = context.store.sequence(tenant) if tenant else 0
+    request_uuid = context.determinism.uuid4("ampersand", tenant.credential if tenant else "", "request", seq)
+    return {
+        "type": f"https://httpstatuses.com/{status}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "subsystem": "api",
+        "time": rfc3339_micros(context.determinism.now(seq)),
+        "requestId": f"{request_uuid}#{seq}",
+    }
+
+
+def _issue(issue: Issue) -> dict:
+    entry = {"in": issue.location, "name": issue.dotted or "body"}
+    if issue.value is not MISSING:
+        entry["value"] = issue.value
+    entry["detail"] = issue_detail(issue)
+    return entry
+
+
+VENDOR = Vendor(
+    name="ampersand",
+    spec_file="ampersand.yaml",
+    handlers={
+        "createProject": create_project,
+        "listProjects": list_projects,
+        "getProject": get_project,
+        "updateProject": update_project,
+    },
+    render_error=render_error,
+)
