@@ -77,6 +77,7 @@ def serve(settings: Settings) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # also when started with SIGINT ignored or defaulted
     try:
         server.run()
     except KeyboardInterrupt:

@@ -116,7 +116,7 @@ class PayloadTooLarge(MockError):
     status = 413
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"request body is larger than the limit of {limit} bytes")
+        super().__init__(f"request body is too large: the limit is {limit} bytes")
         self.limit = limit
 
 

@@ -1,0 +1,46 @@
+"""Start the real CLI (`python -m mockserver serve`) on a free port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+@contextlib.contextmanager
+def cli_server(*args: str, timeout: float = 20.0):
+    """Yield (process, base_url); stop with SIGTERM and wait for a clean exit."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = _first_line(process, timeout)
+        assert line.startswith("mockserver listening on http://"), line
+        yield process, line.rsplit(" ", 1)[-1]
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        process.stdout.close()
+        process.stderr.close()
+
+
+def _first_line(process: subprocess.Popen, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    import selectors
+
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if selector.select(timeout=0.1):
+                return process.stdout.readline().strip()
+            if process.poll() is not None:
+                raise AssertionError(f"server exited {process.returncode}: {process.stderr.read()}")
+    raise AssertionError("server did not print its address in time")
