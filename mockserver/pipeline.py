@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import Rule
 
 from mockserver.errors import (
     MISSING,
@@ -84,9 +85,11 @@ def mount(app: Flask, runtime: Runtime, target: Mount) -> None:
         def view(_operations=operations, **path_params: str) -> Response:
             return handle(runtime, target, _operations, path_params)
 
-        app.add_url_rule(rule, endpoint, view, methods=ALL_METHODS, provide_automatic_options=False)
-        app.add_url_rule(rule.rstrip("/") + "/", endpoint + "/", view, methods=ALL_METHODS,
-                         provide_automatic_options=False)
+        # methods=None: every method, QUERY and made-up ones too, reaches the vendor's 405 with `Allow`
+        # (a Flask rule lists its methods, and werkzeug's own 405 names them all in a generic body).
+        for path, name in ((rule, endpoint), (rule.rstrip("/") + "/", endpoint + "/")):
+            app.url_map.add(Rule(path, endpoint=name, methods=None))
+            app.view_functions[name] = view
 
 
 def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
@@ -320,7 +323,9 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
             exchange.error = problem
             reply = Reply(500, {"error": "mock response does not match its spec", "detail": problem})
             documented = None
-    media_type = (documented.media_type if documented else None) or "application/json"
+    # An undocumented reply (a 405 outside every operation) keeps the type its vendor chose.
+    media_type = (documented.media_type if documented else None) or reply.headers.get(
+        "Content-Type", "application/json")
     payload = b"" if reply.body is None else json.dumps(
         reply.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
     response = Response(payload, status=reply.status, headers=reply.headers,

@@ -129,7 +129,7 @@ def issue_detail(issue: Issue) -> str:
 
 
 def render_error(error: MockError, context: ErrorContext) -> Reply:
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = {"Content-Type": "application/problem+json"}  # every error, 405 too
     extra: dict = {}
     match error:
         case ValidationFailed():
