@@ -71,14 +71,14 @@ def serve(settings: Settings) -> int:
     if settings.host in ("0.0.0.0", "::", ""):
         logging.getLogger("mockserver").warning(
             "listening on all interfaces: anyone who can reach this machine can use the mock")
-    print(f"mockserver listening on http://{_url_host(host)}:{port}", flush=True)
 
     def stop(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)  # also when started with SIGINT ignored or defaulted
-    try:
+    signal.signal(signal.SIGINT, stop)
+    try:  # the ready line comes after the handlers, so a signal right after it still stops cleanly
+        print(f"mockserver listening on http://{_url_host(host)}:{port}", flush=True)
         server.run()
     except KeyboardInterrupt:
         pass
