@@ -198,6 +198,8 @@ class MemoryStore(Store):
                 for row in rows:
                     keys = {k: v for k, v in row.get("unique", {}).items() if v is not None}
                     self._check(coll, keys, None)
+                    if row["record"]["id"] in coll.records or int(row["seq"]) in coll.by_seq:
+                        raise ValueError(f"{name}: two records share id {row['record']['id']!r} or seq {row['seq']}")
                     self._put(coll, int(row["seq"]), row["record"], keys)
                     state.seq = max(state.seq, int(row["seq"]))
             built[Tenant(data["vendor"], data["credential"])] = state
