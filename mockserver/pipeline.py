@@ -164,7 +164,8 @@ def read_credential(scheme: dict) -> str | None:
         return request.args.get(scheme["name"]) or None
     if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer":
         header = request.headers.get("Authorization", "")
-        return header[len("Bearer "):].strip() or None if header.startswith("Bearer ") else None
+        # The token is taken verbatim after a case-sensitive "Bearer ", as the vendors read it.
+        return (header[len("Bearer "):] or None) if header.startswith("Bearer ") else None
     return None
 
 

@@ -174,3 +174,10 @@ def test_a_handler_crash_is_a_500_without_traceback():
     assert response.status_code == 500
     assert "secret internals" not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("header", ["Bearer  sk-x", "bearer sk-x", "Bearer ", "sk-x", "Basic c2stdGVzdA=="])
+def test_activepieces_reads_the_bearer_token_verbatim(client, header):
+    response = client.post("/api/v1/projects", headers={"Authorization": header}, json={"displayName": "A"})
+    assert response.status_code == 401
+    assert response.get_json() == {"code": "INVALID_BEARER_TOKEN", "params": {"message": "invalid access token"}}
