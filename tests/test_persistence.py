@@ -184,6 +184,11 @@ def test_kill_9_during_writes_loses_nothing_acknowledged(tmp_path):
         assert session.get(f"{url}/api/v1/projects/{ap.json()['id']}", headers=AP_KEY,
                            timeout=TIMEOUT).status_code == 200
 
+        # a clean stop closes the database: the WAL is folded back into the file
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    assert not db.with_name(db.name + "-wal").exists()
+
 
 def test_serve_refuses_a_file_that_is_not_a_mockserver_database(tmp_path):
     path = tmp_path / "notes.txt"
