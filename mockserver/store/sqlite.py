@@ -420,7 +420,8 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
     fresh = application_id == 0 and version == 0 and not tables
     if not fresh:  # check everything before changing anything: never touch a foreign file
         if application_id != APPLICATION_ID:
-            what = f"application_id {application_id:#x}" if application_id else f"tables {', '.join(sorted(tables))}"
+            what = (f"application_id {application_id:#x}" if application_id
+                    else f"tables {', '.join(sorted(tables))}" if tables else f"user_version {version}")
             raise StoreError(f"{path} is not a mockserver database: it is an SQLite database of another "
                              f"application ({what})")
         if version != SCHEMA_VERSION:
