@@ -1,0 +1,258 @@
+"""A compiled yes/no in front of jsonschema, for the keywords our specs use.
+
+Every request body and every response is validated, and jsonschema's generic machinery (a new
+validator object per subschema, an error generator per keyword) costs more than the rest of a
+request. `compile_check(schema)` turns a schema into nested closures that answer "valid?" with the
+same semantics (the same type checker functions, `re.search`, the same format checker); a schema
+using any other validating keyword gets None, and `FastValidator` then always asks jsonschema.
+
+Only "valid" is trusted: when the check says no, jsonschema runs and produces the errors, so
+messages and issue order are jsonschema's own. The one-way contract (check(x) implies
+jsonschema.is_valid(x)) is what tests/test_fastschema.py checks against jsonschema itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema import _types as types
+
+Check = Callable[[Any], bool]
+
+# Keywords that only annotate (or that jsonschema does not implement) are ignored by both.
+_VALIDATING = frozenset(Draft202012Validator.VALIDATORS)
+_SUPPORTED = frozenset({
+    "type", "properties", "required", "additionalProperties", "items", "enum", "const", "pattern",
+    "format", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+    "minItems", "maxItems",
+})
+_TYPES = Draft202012Validator.TYPE_CHECKER
+# Types whose checker is a plain isinstance (or identity) test: inlined when jsonschema agrees.
+_SIMPLE = {"string": (types.is_string, str), "object": (types.is_object, dict),
+           "array": (types.is_array, list), "boolean": (types.is_bool, bool)}
+
+
+class Unsupported(Exception):
+    """The schema uses a validating keyword this module does not compile."""
+
+
+class FastValidator:
+    """A jsonschema validator with a compiled check in front; anything else is the validator's."""
+
+    __slots__ = ("validator", "check")
+
+    def __init__(self, validator: Draft202012Validator, check: Check | None) -> None:
+        self.validator = validator
+        self.check = check
+
+    def iter_errors(self, instance: Any) -> Iterator:
+        if self.check is not None and self.check(instance):
+            return iter(())
+        return self.validator.iter_errors(instance)
+
+    def is_valid(self, instance: Any) -> bool:
+        if self.check is not None and self.check(instance):
+            return True
+        return self.validator.is_valid(instance)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.validator, name)
+
+
+def compile_check(schema: Any, format_checker=Draft202012Validator.FORMAT_CHECKER) -> Check | None:
+    """The schema as a yes/no function, or None when it uses a keyword not compiled here."""
+    try:
+        return _compile(schema, format_checker)
+    except Unsupported:
+        return None
+
+
+def _compile(schema: Any, formats) -> Check:
+    if schema is True:
+        return _always
+    if schema is False:
+        return _never
+    if not isinstance(schema, dict):
+        raise Unsupported(repr(schema))
+    used = {key for key in schema if key in _VALIDATING}
+    if used - _SUPPORTED:
+        raise Unsupported(", ".join(sorted(used - _SUPPORTED)))
+    checks: list[Check] = []
+    if "type" in schema:
+        checks.append(_type_check(schema["type"]))
+    if "enum" in schema:
+        checks.append(_enum_check(schema["enum"]))
+    if "const" in schema:
+        checks.append(_enum_check([schema["const"]]))
+    if used & {"properties", "required", "additionalProperties"}:
+        checks.append(_object_check(schema, formats))
+    if "items" in schema or "minItems" in schema or "maxItems" in schema:
+        checks.append(_array_check(schema, formats))
+    if used & {"minLength", "maxLength", "pattern"}:
+        checks.append(_string_check(schema))
+    if used & {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
+        checks.append(_number_check(schema))
+    if "format" in schema and formats is not None and schema["format"] in formats.checkers:
+        checks.append(_format_check(*formats.checkers[schema["format"]]))
+    if not checks:
+        return _always
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda value: first(value) and second(value)
+    found = tuple(checks)
+
+    def every(value: Any) -> bool:
+        for check in found:
+            if not check(value):
+                return False
+        return True
+
+    return every
+
+
+def _always(value: Any) -> bool:
+    return True
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+def _is_type(name: str) -> Check:
+    try:
+        _TYPES.is_type(None, name)
+    except Exception:  # UndefinedTypeCheck, or not a string
+        raise Unsupported(f"type {name!r}") from None
+    function = getattr(_TYPES, "_type_checkers", {}).get(name)
+    if name == "null" and function is types.is_null:
+        return lambda value: value is None
+    simple = _SIMPLE.get(name)
+    if simple and function is simple[0]:
+        kind = simple[1]
+        return lambda value: isinstance(value, kind)
+    if function is not None:
+        return lambda value: function(_TYPES, value)
+    return lambda value: _TYPES.is_type(value, name)
+
+
+def _type_check(expected: Any) -> Check:
+    names = expected if isinstance(expected, list) else [expected]
+    checks = tuple(_is_type(name) for name in names)
+    if len(checks) == 1:
+        return checks[0]
+
+    def check(value: Any) -> bool:
+        for one in checks:
+            if one(value):
+                return True
+        return False
+
+    return check
+
+
+def _enum_check(allowed: list) -> Check:
+    if all(isinstance(item, str) for item in allowed):
+        # jsonschema's `equal` with a str on either side is plain ==, and no non-str equals a str.
+        strings = frozenset(allowed)
+        return lambda value: isinstance(value, str) and value in strings
+    from jsonschema._utils import equal
+
+    items = list(allowed)
+    return lambda value: any(equal(item, value) for item in items)
+
+
+def _object_check(schema: dict, formats) -> Check:
+    properties = schema.get("properties", {})
+    if not isinstance(properties, dict):
+        raise Unsupported("properties")
+    compiled = {name: _compile(sub, formats) for name, sub in properties.items()}
+    required = tuple(schema.get("required", ()))
+    extra = schema.get("additionalProperties", True)
+    if "patternProperties" in schema:
+        raise Unsupported("patternProperties")
+    closed = extra is not True and not isinstance(extra, dict) and not extra  # False (or a falsy value)
+    extra_check = _compile(extra, formats) if isinstance(extra, dict) else None
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return True
+        for name in required:
+            if name not in value:
+                return False
+        for name, item in value.items():
+            sub = compiled.get(name)
+            if sub is None:
+                if closed or (extra_check is not None and not extra_check(item)):
+                    return False
+            elif not sub(item):
+                return False
+        return True
+
+    return check
+
+
+def _array_check(schema: dict, formats) -> Check:
+    if "prefixItems" in schema:
+        raise Unsupported("prefixItems")
+    items = schema.get("items", True)
+    if items is False:
+        raise Unsupported("items: false")
+    item_check = None if items is True else _compile(items, formats)
+    low, high = schema.get("minItems"), schema.get("maxItems")
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, list):
+            return True
+        if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+            return False
+        if item_check is not None:
+            for item in value:
+                if not item_check(item):
+                    return False
+        return True
+
+    return check
+
+
+def _string_check(schema: dict) -> Check:
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    search = re.compile(schema["pattern"]).search if "pattern" in schema else None
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, str):
+            return True
+        if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+            return False
+        return search is None or search(value) is not None
+
+    return check
+
+
+def _number_check(schema: dict) -> Check:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    above, below = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    is_number = _is_type("number")
+
+    def check(value: Any) -> bool:
+        if not is_number(value):
+            return True
+        return not ((low is not None and value < low) or (high is not None and value > high)
+                    or (above is not None and value <= above) or (below is not None and value >= below))
+
+    return check
+
+
+def _format_check(function: Callable[[Any], Any], raises) -> Check:
+    # FormatChecker.check, answering instead of raising.
+    def check(value: Any) -> bool:
+        try:
+            return bool(function(value))
+        except raises:
+            return False
+
+    return check

@@ -1,0 +1,219 @@
+"""The compiled schema check answers exactly as jsonschema does, for every schema of both specs.
+
+`FastValidator` trusts a "valid" from the compiled check and skips jsonschema, so a check that
+accepts what jsonschema refuses would let a bad request or a bad response through. These tests
+compare the two on real bodies from the app, on every one-place mutation of them, and on
+generated instances.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mockserver import Settings, create_app
+from mockserver.fastschema import FastValidator, compile_check
+from tests.conftest import AMP, AP, ORG
+
+SAMPLES = [None, True, False, 0, 1, -1, 7.0, 1.5, 2**70, "", "a", "ab", "Ab-9", "ab\n", "-x-", "ALWAYS", "NEVER",
+           "PLATFORM_MANAGED", "2025-01-01T00:00:01.000Z", "2025-01-01T00:00:01.000000Z", "2025-13-01T00:00:01.000Z",
+           "7d3c3e1e-2f4b-4d4f-9a8b-2b7f1a0c9e11", "7d3c3e1e2f4b4d4f9a8b2b7f1a0c9e11", "A" * 21, "A" * 22, "x" * 129,
+           "١٢", [], ["a"], [1], {}, {"value": False}]
+
+
+def all_validators(app) -> list[tuple[str, FastValidator]]:
+    found = []
+    for mount in app.extensions["mockserver"].mounts.values():
+        for op in mount.spec.operations.values():
+            where = f"{op.vendor} {op.operation_id}"
+            found += [(f"{where} body", op.body_validator)] if op.body_validator else []
+            found += [(f"{where} {p.name}", p.validator) for p in op.parameters]
+            found += [(f"{where} {code}", r.validator) for code, r in op.responses.items() if r.validator]
+    return found
+
+
+@pytest.fixture(scope="module")
+def validators():
+    """One validator per distinct schema (the error schemas repeat across operations)."""
+    distinct = {}
+    for name, validator in all_validators(create_app(Settings())):
+        distinct.setdefault(json.dumps(validator.validator.schema, sort_keys=True), (name, validator))
+    return list(distinct.values())
+
+
+@pytest.fixture(scope="module")
+def bodies():
+    """Real request and response bodies of both vendors, successes and errors."""
+    client = create_app(Settings()).test_client()
+    out = [{"displayName": "Acme", "externalId": "acme-1"}, {"appName": "App", "name": "my-proj", "orgId": ORG},
+           {"updateMask": ["name"], "project": {"name": "other"}}, {"displayName": "x", "plan": {"tasks": 3}}]
+    created = client.post("/api/v1/projects", json={"displayName": "Acme", "externalId": "acme-1"}, headers=AP)
+    project_id = created.get_json()["id"]
+    for response in [
+        created,
+        client.get(f"/api/v1/projects/{project_id}", headers=AP),
+        client.get("/api/v1/projects?limit=1", headers=AP),
+        client.post("/api/v1/projects", json={"displayName": 1}, headers=AP),
+        client.post("/api/v1/projects", json={"displayName": "d", "externalId": "acme-1"}, headers=AP),
+        client.get("/api/v1/projects/nope", headers=AP),
+        client.get("/api/v1/projects"),
+        client.post("/v1/projects", json={"appName": "App", "name": "my-proj", "orgId": ORG}, headers=AMP),
+        client.get("/v1/projects", headers=AMP),
+        client.post("/v1/projects", json={"appName": "", "name": "-", "orgId": ORG}, headers=AMP),
+        client.get("/v1/projects/nope", headers=AMP),
+        client.post("/v1/projects", data="{", content_type="application/json", headers=AMP),
+    ]:
+        out.append(response.get_json())
+    return out
+
+
+def mutations(value):
+    """The value itself, then every variant with one place replaced, removed or added to."""
+    yield value
+    if isinstance(value, dict):
+        for key in list(value):
+            for sample in SAMPLES:
+                yield {**value, key: sample}
+            yield {k: v for k, v in value.items() if k != key}
+            for inner in mutations(value[key]):
+                if inner is not value[key]:
+                    yield {**value, key: inner}
+        yield {**value, "unknownField": 1}
+    elif isinstance(value, list) and value:
+        for sample in SAMPLES:
+            yield [sample, *value[1:]]
+        for inner in mutations(value[0]):
+            yield [inner, *value[1:]]
+        yield []
+
+
+def agree(validator: FastValidator, instance) -> None:
+    assert validator.check is not None
+    expected = validator.validator.is_valid(instance)
+    assert validator.check(instance) is expected, f"{instance!r}: jsonschema says {expected}"
+
+
+def test_every_schema_of_both_specs_is_compiled(validators):
+    assert validators and [name for name, v in validators if v.check is None] == []
+
+
+def test_agrees_with_jsonschema_on_real_bodies_and_their_mutations(validators, bodies):
+    count = 0
+    for body in bodies:
+        for instance in mutations(copy.deepcopy(body)):
+            for _, validator in validators:
+                agree(validator, instance)
+                count += 1
+    assert count > 5_000
+
+
+def test_agrees_on_primitives(validators):
+    for _, validator in validators:
+        for sample in SAMPLES:
+            agree(validator, sample)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+    | st.sampled_from(SAMPLES),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=json_values)
+def test_agrees_on_generated_json(validators, value):
+    for _, validator in validators:
+        agree(validator, value)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_agrees_on_generated_objects_shaped_like_each_schema(validators, data):
+    """Objects with (some of) a schema's own property names, so the deep checks get exercised."""
+    shaped = [v for _, v in validators if isinstance(v.validator.schema, dict) and v.validator.schema.get("properties")]
+    validator = data.draw(st.sampled_from(shaped))
+    names = sorted(validator.validator.schema["properties"])
+    value = data.draw(st.dictionaries(st.sampled_from([*names, "extra"]), json_values, max_size=len(names) + 1))
+    agree(validator, value)
+
+
+@pytest.mark.parametrize(("schema", "instance", "valid"), [
+    ({"type": "integer"}, 3.0, True),  # draft 6+: an integral float is an integer
+    ({"type": "integer"}, True, False),
+    ({"minimum": 1}, False, True),  # a bool is not a number, so minimum does not apply
+    ({"pattern": "^a$"}, "a\n", True),  # re.search: `$` matches before a final newline
+    ({"pattern": "^a$"}, 5, True),
+    ({"enum": ["a"]}, ["a"], False),
+    ({"enum": [1]}, True, False),
+    ({"enum": [1]}, 1.0, True),
+    ({"const": None}, None, True),
+    ({"minLength": 2}, "😀", False),  # code points, not bytes
+    ({"format": "uuid"}, "not-a-uuid", False),
+    ({"format": "date-time"}, "2025-01-01T00:00:01Z", True),
+    ({"additionalProperties": {"type": "string"}}, {"a": 1}, False),
+    ({"type": "array", "items": {"type": "string"}, "maxItems": 1}, ["a", "b"], False),
+    ({"exclusiveMinimum": 0}, 0, False),
+])
+def test_edge_cases_match_jsonschema(schema, instance, valid):
+    from jsonschema import Draft202012Validator
+
+    check = compile_check(schema)
+    assert check is not None
+    assert Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).is_valid(instance) is valid
+    assert check(instance) is valid
+
+
+@pytest.mark.parametrize("schema", [
+    {"anyOf": [{"type": "string"}]}, {"properties": {"a": {"oneOf": []}}}, {"patternProperties": {"a": {}}},
+    {"prefixItems": [{}]}, {"type": "string", "unevaluatedProperties": False}, {"items": False},
+])
+def test_other_keywords_fall_back_to_jsonschema(schema):
+    assert compile_check(schema) is None
+
+
+def test_a_fallback_validator_still_reports_errors():
+    from jsonschema import Draft202012Validator
+
+    schema = {"anyOf": [{"type": "string"}]}
+    validator = FastValidator(Draft202012Validator(schema), compile_check(schema))
+    assert [e.validator for e in validator.iter_errors(1)] == ["anyOf"]
+    assert list(validator.iter_errors("ok")) == []
+    assert validator.schema is schema  # everything else is the jsonschema validator's
+
+
+def test_responses_are_byte_identical_without_the_compiled_checks():
+    """The same requests against an app whose checks are switched off (jsonschema only)."""
+    def exchange(app):
+        client = app.test_client()
+        out = []
+        for method, path, body, headers in [
+            ("POST", "/api/v1/projects", {"displayName": "Acme", "externalId": "e1"}, AP),
+            ("POST", "/api/v1/projects", {"displayName": 5}, AP),
+            ("POST", "/api/v1/projects", {"displayName": "A", "externalId": "e1"}, AP),
+            ("GET", "/api/v1/projects?limit=0", None, AP),
+            ("GET", "/api/v1/projects?limit=1", None, AP),
+            ("POST", "/v1/projects", {"appName": "App", "name": "Proj-1", "orgId": ORG}, AMP),
+            ("POST", "/v1/projects", {"appName": "", "name": "-x", "orgId": 3}, AMP),
+            ("PATCH", "/v1/projects/proj-1", {"updateMask": ["name"], "project": {"name": "b"}}, AMP),
+            ("GET", "/v1/projects/proj-1?includeEntitlements=maybe", None, AMP),
+        ]:
+            response = client.open(path, method=method, json=body, headers=headers)
+            out.append((response.status, response.headers.get("Content-Type"), response.data))
+        return out
+
+    fast = exchange(create_app(Settings()))
+    app = create_app(Settings())
+    saved = [(validator, validator.check) for _, validator in all_validators(app)]  # shared: specs are cached
+    try:
+        for validator, _ in saved:
+            validator.check = None
+        assert exchange(app) == fast
+    finally:
+        for validator, check in saved:
+            validator.check = check
