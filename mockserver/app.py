@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | No
         allowed.setdefault(vendor_name, set()).add(key)
 
     app = Flask("mockserver")
+    app.url_map.merge_slashes = False  # `/v1/projects//x` is a 404, never a redirect to another URL
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     runtime = Runtime(settings, open_store(settings.db), Determinism(settings.seed, settings.clock), mounts,

@@ -195,13 +195,43 @@ def parse_body(operation: Operation, limit: int, exchange: Exchange) -> Any:
     if not _JSON_TYPE.match(request.mimetype or ""):
         raise UnsupportedMediaType(request.content_type or "")
     try:
-        return json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constant, parse_float=_finite)
+        value = json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constant, parse_float=_finite)
     except UnicodeDecodeError:
         raise MalformedBody("the request body is not valid UTF-8") from None
     except RecursionError:
         raise MalformedBody("the request body is nested too deeply") from None
     except ValueError as error:
         raise MalformedBody(f"the request body is not valid JSON: {error}") from None
+    return _replace_lone_surrogates(value) if _SURROGATE_ESCAPE.search(raw) else value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_lone_surrogates(value: Any) -> Any:
+    """`"\\ud800"` is valid JSON but no UTF-8 text: each lone surrogate becomes U+FFFD, as Go's decoder
+    (Ampersand) and a UTF-8 database (Activepieces) make it, instead of failing every later response.
+    Iterative: the value may be nested as deep as the parser allows."""
+
+    def fix(item: Any) -> Any:
+        return _LONE_SURROGATE.sub("\ufffd", item) if isinstance(item, str) else item
+
+    if not isinstance(value, (dict, list)):
+        return fix(value)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            fixed = {fix(key): fix(item) for key, item in node.items()}
+            node.clear()
+            node.update(fixed)
+            children = node.values()
+        else:
+            node[:] = [fix(item) for item in node]
+            children = node
+        stack.extend(item for item in children if isinstance(item, (dict, list)))
+    return value
 
 
 def _no_constant(name: str) -> Any:
