@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -28,6 +29,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", type=Path, default=None, help="keep state in this SQLite file (default: memory)")
     serve.add_argument("--api-key", action="append", default=[], metavar="VENDOR=KEY",
                        help="accept only these keys for VENDOR (repeatable)")
+    serve.add_argument("--fixtures", action="append", type=Path, default=[], metavar="PATH",
+                       help="load these projects at start (YAML or JSON state document; repeatable)")
+    serve.add_argument("--journal-size", type=int, default=defaults.journal_size, metavar="N",
+                       help="requests kept in the journal at /__mock/requests (default %(default)s)")
+    serve.add_argument("--admin-token", default=os.environ.get("MOCKSERVER_ADMIN_TOKEN") or None, metavar="T",
+                       help="require this token on /__mock/* except health (default: $MOCKSERVER_ADMIN_TOKEN)")
     return root
 
 
@@ -39,7 +46,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
             raise ValueError(f"--api-key must be VENDOR=KEY, not {item!r}")
         keys.append((vendor, key))
     return Settings(host=args.host, port=args.port, seed=args.seed, clock=args.clock, threads=args.threads,
-                    db=args.db, api_keys=tuple(keys))
+                    db=args.db, api_keys=tuple(keys), fixtures=tuple(args.fixtures),
+                    journal_size=args.journal_size, admin_token=args.admin_token)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,8 +73,9 @@ def serve(settings: Settings) -> int:
     from mockserver.app import create_app
 
     app = create_app(settings)
+    # lookahead: waitress keeps reading while a request runs, so a fault's delay sees its client give up
     server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
-                           ident="mockserver")
+                           ident="mockserver", channel_request_lookahead=1)
     host, port = server.socket.getsockname()[:2]
     if settings.host in ("0.0.0.0", "::", ""):
         logging.getLogger("mockserver").warning(

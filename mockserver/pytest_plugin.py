@@ -1,1 +1,119 @@
-"""pytest plugin (registered under the pytest11 entry point)."""
+"""pytest plugin (registered under the `pytest11` entry point, so installing mockserver is enough).
+
+One real server per test session (per xdist worker), started on first use; each test gets it
+fresh: state, journal and fault rules reset before the test, without a restart.
+
+Fixtures:
+    mockserver           the running server, reset for this test (`mockserver.server.MockServer`)
+    mockserver_session   the same server, not reset (session scope)
+    mockserver_settings  its `Settings` (session scope): override this fixture to configure it
+    mockserver_app       an in-process Flask app with the same settings, for socket-free tests
+    mockserver_client    that app's test client
+
+Options: `--mockserver-seed N`, `--mockserver-strict`.
+Marker: `@pytest.mark.mockserver(seed=7, faults=[{...}], state=[{...}] or "fixtures.yaml", strict=True)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver.app import create_app
+from mockserver.server import Control, MockServer
+from mockserver.settings import Settings
+
+MARKER = ("mockserver(seed=None, faults=(), state=None, strict=None): the seed, fault rules (`.fault()` "
+          "keyword dicts), state (tenants or a fixtures path) and strictness of this test's mock server")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mockserver", "mock Activepieces and Ampersand APIs")
+    group.addoption("--mockserver-seed", type=int, default=None, metavar="N",
+                    help="seed of the mock's ids and times (default 0)")
+    group.addoption("--mockserver-strict", action="store_true", default=False,
+                    help="fail a test when one of its requests to the mock matched no operation or broke the spec")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+
+
+@pytest.fixture(scope="session")
+def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
+    return Settings(port=0, seed=pytestconfig.getoption("mockserver_seed") or 0)
+
+
+@pytest.fixture(scope="session")
+def mockserver_session(mockserver_settings: Settings):
+    with MockServer(mockserver_settings) as server:
+        yield server
+
+
+@pytest.fixture
+def mockserver(mockserver_session: MockServer, mockserver_settings: Settings,
+               request: pytest.FixtureRequest) -> MockServer:
+    _prepare(mockserver_session, request, mockserver_settings)
+    return mockserver_session
+
+
+@pytest.fixture
+def mockserver_app(mockserver_settings: Settings, request: pytest.FixtureRequest):
+    options = _marker(request)
+    app = create_app(dataclasses.replace(mockserver_settings, seed=options.get("seed", mockserver_settings.seed)))
+    _prepare(Control(app), request, mockserver_settings)
+    yield app
+    app.extensions["mockserver"].store.close()
+
+
+@pytest.fixture
+def mockserver_client(mockserver_app):
+    return mockserver_app.test_client()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """Strict mode: after a test that passed, fail it if the mock rejected any of its requests."""
+    result = yield
+    server = getattr(item, "funcargs", {}).get("mockserver")
+    if isinstance(server, Control) and _strict(item):
+        rejected = server.rejected()
+        if rejected:
+            pytest.fail(f"mockserver (strict): {len(rejected)} request(s) matched no operation or broke the "
+                        "spec:\n  " + "\n  ".join(rejected), pytrace=False)
+    return result
+
+
+def _prepare(control: Control, request: pytest.FixtureRequest, settings: Settings) -> None:
+    """Reset, then apply the test's marker: seed, state, fault rules."""
+    options = _marker(request)
+    control.reset(seed=options.get("seed", settings.seed))
+    state = options.get("state")
+    if isinstance(state, (str, Path)):
+        control.load(state)
+    elif state:
+        control.seed_state(tenants=state["tenants"] if isinstance(state, dict) else state)
+    for rule in options.get("faults", ()):
+        control.fault(**rule)
+
+
+def _marker(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("mockserver")
+    if marker is None:
+        return {}
+    if marker.args:
+        raise pytest.UsageError("@pytest.mark.mockserver takes keyword arguments only (seed, faults, state, strict)")
+    unknown = set(marker.kwargs) - {"seed", "faults", "state", "strict"}
+    if unknown:
+        raise pytest.UsageError(f"@pytest.mark.mockserver: unknown argument(s) {', '.join(sorted(unknown))}")
+    return {key: value for key, value in marker.kwargs.items() if value is not None}
+
+
+def _strict(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("mockserver")
+    if marker is not None and marker.kwargs.get("strict") is not None:
+        return bool(marker.kwargs["strict"])
+    return bool(item.config.getoption("mockserver_strict"))

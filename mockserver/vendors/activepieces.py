@@ -26,7 +26,8 @@ from mockserver.errors import (
     ValidationFailed,
 )
 from mockserver.store import Record
-from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
+from mockserver.store.base import Unique
+from mockserver.vendors.base import Call, ErrorContext, Reply, StateFormat, Vendor, micros, recognize
 
 COLLECTION = "projects"
 DAY_US = 86_400_000_000
@@ -178,6 +179,29 @@ def decode_cursor(cursor: str | None) -> tuple[str, int | None]:
                                   "must be a cursor returned by an earlier page", cursor)])
 
 
+# --- state export/import ----------------------------------------------------------------------
+
+def restore(project: dict, call: Call, seq: int) -> tuple[Record, Unique]:
+    """An API-shaped project (validated) as a stored record. Absent values are what a create gives;
+    ids and limits the mock derives (owner, platform, plan and usage ids, usage) are recomputed."""
+    created = micros(project["created"]) if "created" in project else call.now(seq)
+    plan = project.get("plan", {})
+    record = {"id": project.get("id") or call.base62_id("project", seq), "seq": seq,
+              "displayName": project["displayName"], "externalId": project.get("externalId"),
+              "notifyStatus": project.get("notifyStatus", "ALWAYS"),
+              "tasks": plan.get("tasks", PLAN_DEFAULTS["tasks"]),
+              "teamMembers": plan.get("teamMembers", PLAN_DEFAULTS["teamMembers"]),
+              "created": created, "updated": micros(project["updated"]) if "updated" in project else created,
+              "planUpdated": micros(plan["updated"]) if "updated" in plan else created}
+    return record, {"externalId": record["externalId"]}
+
+
+def sequence_of(projects: list[dict], call: Call, sequence: int) -> list[int | None]:
+    """The sequence number each project was made with, found from its plan id (derived from it)."""
+    plan_ids = [project.get("plan", {}).get("id") for project in projects]
+    return recognize(plan_ids, lambda seq: call.base62_id("plan", seq), sequence)
+
+
 # --- credentials and errors --------------------------------------------------------------------
 
 def accept_credential(scheme_name: str, scheme: dict, value: str) -> bool:
@@ -268,4 +292,7 @@ VENDOR = Vendor(
     },
     render_error=render_error,
     accept_credential=accept_credential,
+    state=StateFormat(COLLECTION, create="createProject", read="getProject",
+                      export=lambda record, call: render(call, record), restore=restore,
+                      sequence_of=sequence_of),
 )

@@ -20,7 +20,8 @@ from mockserver.errors import (
     ValidationFailed,
 )
 from mockserver.store import Record
-from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
+from mockserver.store.base import Unique
+from mockserver.vendors.base import Call, ErrorContext, Reply, StateFormat, Vendor, micros, recognize
 
 COLLECTION = "projects"
 UPDATE_MASKS = ("appName", "name")
@@ -104,6 +105,22 @@ def _existing(call: Call) -> Record:
     if record is None:
         raise EntityNotFound("project", wanted)
     return record
+
+
+# --- state export/import ----------------------------------------------------------------------
+
+def restore(project: dict, call: Call, seq: int) -> tuple[Record, Unique]:
+    """An API-shaped project (validated) as a stored record; `entitlements` are Ampersand's, not kept."""
+    created = micros(project["createTime"]) if "createTime" in project else call.now(seq)
+    record = {"id": project.get("id") or call.uuid4("project", seq), "seq": seq, "name": project["name"],
+              "appName": project["appName"], "orgId": project["orgId"], "created": created,
+              "updated": micros(project["updateTime"]) if "updateTime" in project else created}
+    return record, {"name": name_key(record["orgId"], record["name"])}
+
+
+def sequence_of(projects: list[dict], call: Call, sequence: int) -> list[int | None]:
+    """The sequence number each project was made with, found from its id (derived from it)."""
+    return recognize([project.get("id") for project in projects], lambda seq: call.uuid4("project", seq), sequence)
 
 
 # --- credentials and errors --------------------------------------------------------------------
@@ -192,4 +209,6 @@ VENDOR = Vendor(
         "updateProject": update_project,
     },
     render_error=render_error,
+    state=StateFormat(COLLECTION, create="createProject", read="getProject",
+                      export=lambda record, call: render(record), restore=restore, sequence_of=sequence_of),
 )

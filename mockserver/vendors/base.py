@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mockserver.determinism import Determinism
 from mockserver.errors import MockError
 from mockserver.spec import Operation
-from mockserver.store import Store, Tenant
+from mockserver.store import Record, Store, Tenant
+from mockserver.store.base import Unique
 
 
 @dataclass
@@ -66,9 +68,52 @@ def accept_any(scheme_name: str, scheme: dict, value: str) -> bool:
 
 
 @dataclass(frozen=True)
+class StateFormat:
+    """How a vendor's stored records map to the API objects that state export/import speak
+    (`GET/PUT /__mock/state`, `--fixtures`); the generic machinery is in `mockserver.state`.
+
+    An imported object must satisfy the `read` operation's 200 schema and carry the fields the
+    `create` operation's body requires. `export(record, call)` renders a record as the API does;
+    `restore(obj, call, seq)` turns a valid object into (record, unique keys): the values given,
+    the rest filled in as a create would, and whatever the mock derives recomputed.
+    `sequence_of(objs, call, sequence)` (optional) recognizes the sequence number each exported
+    object was made with (from an id derived from it), so that export -> import is the identity.
+    """
+
+    collection: str
+    create: str
+    read: str
+    export: Callable[[Record, Call], dict]
+    restore: Callable[[dict, Call, int], tuple[Record, Unique]]
+    sequence_of: Callable[[list[dict], Call, int], list[int | None]] | None = None
+
+
+def recognize(values: list[str | None], derive: Callable[[int], str], sequence: int) -> list[int | None]:
+    """For each value, the sequence number (1..sequence) that `derive` makes it from, if any."""
+    wanted = {value for value in values if value is not None}
+    found: dict[str, int] = {}
+    for seq in range(1, sequence + 1):
+        if len(found) == len(wanted):
+            break
+        value = derive(seq)
+        if value in wanted:
+            found[value] = seq
+    return [None if value is None else found.get(value) for value in values]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(timestamp: str) -> int:
+    """Microseconds since the epoch of an RFC 3339 time (what the vendors' formats print)."""
+    return (datetime.fromisoformat(timestamp) - _EPOCH) // timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
 class Vendor:
     name: str
     spec_file: str  # in the openapi folder
     handlers: Mapping[str, Handler]
     render_error: Callable[[MockError, ErrorContext], Reply]
     accept_credential: Callable[[str, dict, str], bool] = accept_any
+    state: StateFormat | None = None  # None: no state export/import for this vendor

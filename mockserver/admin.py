@@ -1,0 +1,275 @@
+"""The control API under `/__mock` (openapi/admin.yaml): health, reset, the request journal, state
+export/import, fault rules and the specs as served.
+
+As for the vendors, the routes come from the spec and each operationId has one handler here;
+parameters, bodies and responses are checked with the spec's compiled validators. Handlers are
+thin: the work is in `journal`, `faults` and `state`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from mockserver import __version__
+from mockserver.errors import Issue, ValidationFailed
+from mockserver.faults import FaultError
+from mockserver.pipeline import ALL_METHODS, read_parameters, schema_issues
+from mockserver.spec import Operation, Spec, SpecError, flask_rule
+from mockserver.state import StateError, export_state, import_state
+from mockserver.store import Tenant
+
+if TYPE_CHECKING:
+    from mockserver.app import Runtime
+
+PREFIX = "/__mock"
+SPEC_FILE = "admin.yaml"
+log = logging.getLogger("mockserver")
+
+
+class AdminError(Exception):
+    """An answer other than success, as admin.yaml's `Error`."""
+
+    def __init__(self, status: int, message: str, issues: list[dict] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.issues, self.headers = status, message, issues, headers or {}
+
+
+@dataclass
+class AdminCall:
+    operation: Operation
+    spec: Spec  # admin.yaml itself
+    body: Any
+    path: dict[str, Any]
+    query: dict[str, Any]
+
+
+Result = tuple[int, Any] | Response
+Handler = Callable[["Runtime", AdminCall], Result]
+
+
+def blueprint(runtime: Runtime, spec: Spec) -> Blueprint:
+    """The `/__mock` routes of admin.yaml, each served by its handler."""
+    if spec.server_path != PREFIX:
+        raise SpecError(f"{spec.source}: the control API must be served at {PREFIX}, not {spec.server_path!r}")
+    if set(spec.operations) != set(HANDLERS):
+        raise SpecError(f"{spec.source}: handlers and spec disagree: "
+                        f"{sorted(set(spec.operations) ^ set(HANDLERS))}")
+    routes = Blueprint("mockserver_admin", __name__, url_prefix=PREFIX)
+    for spec_path, operations in spec.paths.items():
+
+        def view(_operations=operations, **path_params: str) -> Response:
+            return _serve(runtime, spec, _operations, path_params)
+
+        routes.add_url_rule(flask_rule(spec_path), spec_path, view, methods=ALL_METHODS,
+                            provide_automatic_options=False)
+    return routes
+
+
+def _serve(runtime: Runtime, spec: Spec, operations: dict[str, Operation], path_params: dict[str, str]) -> Response:
+    operation = operations.get(request.method) or (operations.get("GET") if request.method == "HEAD" else None)
+    try:
+        if operation is None:
+            allowed = ", ".join(sorted(operations))
+            raise AdminError(405, f"method {request.method} is not allowed on {request.path}; allowed: {allowed}",
+                             headers={"Allow": allowed})
+        _authorize(runtime, operation)
+        path, query = read_parameters(operation, path_params)
+        body = _body(operation)
+        result = HANDLERS[operation.operation_id](runtime, AdminCall(operation, spec, body, path, query))
+    except ValidationFailed as error:
+        result = _error(AdminError(400, error.message, [_issue(issue) for issue in error.issues]))
+    except (StateError, FaultError) as error:
+        issues = getattr(error, "issues", None)
+        result = _error(AdminError(400, str(error), issues and [{"in": "body", "name": name, "detail": detail}
+                                                                for name, detail in issues]))
+    except AdminError as error:
+        result = _error(error)
+    if isinstance(result, Response):
+        return result
+    status, payload = result
+    if operation is not None and runtime.settings.validate_responses:
+        problem = _response_problem(operation, status, payload)
+        if problem:
+            log.error("control API bug: %s", problem)
+            status, payload = 500, {"error": "Internal Server Error", "message": problem, "status": 500}
+    response = jsonify(payload)
+    response.status_code = status
+    return response
+
+
+def _error(error: AdminError) -> tuple[int, dict] | Response:
+    payload: dict = {"error": HTTPStatus(error.status).phrase, "message": error.message, "status": error.status}
+    if error.issues:
+        payload["issues"] = error.issues
+    if not error.headers:
+        return error.status, payload
+    response = jsonify(payload)
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+def _issue(issue: Issue) -> dict:
+    return {"in": issue.location, "name": issue.dotted or issue.location, "detail": issue.message}
+
+
+def _authorize(runtime: Runtime, operation: Operation) -> None:
+    """With `--admin-token`, every operation that declares security needs it (health does not)."""
+    token = runtime.settings.admin_token
+    if not token or not operation.security:
+        return
+    header = request.headers.get("Authorization", "")
+    sent = header[len("Bearer "):].strip() if header.startswith("Bearer ") else \
+        request.headers.get("X-Mock-Admin-Token", "")
+    if not hmac.compare_digest(sent.encode(), token.encode()):
+        raise AdminError(401, "the control API needs the admin token: send Authorization: Bearer <token> "
+                              "or X-Mock-Admin-Token: <token>",
+                         headers={"WWW-Authenticate": 'Bearer realm="mockserver"'})
+
+
+def _body(operation: Operation) -> Any:
+    """The validated JSON body; `{}` when an optional one is absent; None when the operation takes none."""
+    if operation.body_schema is None:
+        return None
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise AdminError(413, f"the body is over the limit of {request.max_content_length} bytes") from None
+    if not raw.strip():
+        if operation.body_required:
+            raise AdminError(400, "a JSON body is required")
+        return {}
+    if request.mimetype != "application/json":
+        raise AdminError(415, f"unsupported media type {request.content_type or '(none)'}: send application/json")
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise AdminError(400, f"the body is not valid JSON: {error}") from None
+    issues = schema_issues(operation.body_validator, body, "body", ())
+    if issues:
+        raise ValidationFailed(issues)
+    return body
+
+
+def _response_problem(operation: Operation, status: int, payload: Any) -> str | None:
+    documented = operation.response(status)
+    if documented is None:
+        return f"{operation.operation_id}: status {status} is not documented"
+    error = next(iter(documented.validator.iter_errors(payload)), None) if documented.validator else None
+    return None if error is None else f"{operation.operation_id} {status}: {error.message}"
+
+
+def _known_vendor(runtime: Runtime, vendor: str | None) -> None:
+    if vendor is not None and vendor not in runtime.mounts:
+        raise AdminError(400, f"vendor {vendor!r} is not served here (served: {', '.join(runtime.mounts)})",
+                         [{"in": "body" if request.method == "POST" else "query", "name": "vendor",
+                           "detail": "unknown vendor"}])
+
+
+def _base_url() -> str:
+    return request.host_url.rstrip("/")
+
+
+# --- handlers, by operationId --------------------------------------------------------------------
+
+def get_health(runtime: Runtime, call: AdminCall) -> Result:
+    base = _base_url()
+    vendors = [{"name": name, "baseUrl": base + mount.spec.server_path,
+                "openapi": f"{base}{PREFIX}/openapi/{name}.yaml"} for name, mount in runtime.mounts.items()]
+    return 200, {"status": "ok", "version": __version__, "seed": runtime.determinism.seed,
+                 "clock": runtime.determinism.clock, "vendors": vendors}
+
+
+def reset(runtime: Runtime, call: AdminCall) -> Result:
+    vendor, credential = call.body.get("vendor"), call.body.get("credential")
+    _known_vendor(runtime, vendor)
+    runtime.store.reset(vendor=vendor, tenant=Tenant(vendor, credential) if credential is not None else None)
+    runtime.journal.clear(vendor, credential)
+    runtime.faults.clear(vendor, credential)
+    if "seed" in call.body:
+        runtime.determinism.reseed(call.body["seed"])
+    return 200, {"status": "ok", "seed": runtime.determinism.seed}
+
+
+def list_requests(runtime: Runtime, call: AdminCall) -> Result:
+    query = call.query
+    entries = runtime.journal.entries(
+        vendor=query.get("vendor"), operation_id=query.get("operationId"), credential=query.get("credential"),
+        status=query.get("status"), since=query.get("since"), after=query.get("after"),
+        rejected=query.get("rejected"))
+    limit = query.get("limit")
+    shown = entries[-limit:] if limit else entries
+    return 200, {"requests": shown, "total": len(entries), "capacity": runtime.journal.capacity}
+
+
+def clear_requests(runtime: Runtime, call: AdminCall) -> Result:
+    return 200, {"removed": runtime.journal.clear()}
+
+
+def get_state(runtime: Runtime, call: AdminCall) -> Result:
+    _known_vendor(runtime, call.query.get("vendor"))
+    return 200, export_state(runtime, call.query.get("vendor"), call.query.get("credential"))
+
+
+def put_state(runtime: Runtime, call: AdminCall) -> Result:
+    imported = set(import_state(runtime, call.body))
+    tenants = export_state(runtime)["tenants"]
+    return 200, {"tenants": [t for t in tenants if Tenant(t["vendor"], t["credential"]) in imported]}
+
+
+def list_faults(runtime: Runtime, call: AdminCall) -> Result:
+    return 200, {"faults": runtime.faults.rules()}
+
+
+def add_fault(runtime: Runtime, call: AdminCall) -> Result:
+    return 201, runtime.faults.add(call.body, runtime.mounts)
+
+
+def clear_faults(runtime: Runtime, call: AdminCall) -> Result:
+    return 200, {"removed": runtime.faults.clear()}
+
+
+def delete_fault(runtime: Runtime, call: AdminCall) -> Result:
+    rule_id = call.path["id"]
+    if not runtime.faults.delete(rule_id):
+        raise AdminError(404, f"no fault rule {rule_id}")
+    return 200, {"removed": 1}
+
+
+def get_openapi(runtime: Runtime, call: AdminCall) -> Result:
+    """A spec as written, with `servers` pointing at this mock."""
+    name, _, kind = call.path["document"].rpartition(".")
+    specs = {vendor: mount.spec for vendor, mount in runtime.mounts.items()} | {"admin": call.spec}
+    if name not in specs:
+        raise AdminError(404, f"no spec {name!r}; served: {', '.join(f'{n}.yaml' for n in specs)}")
+    spec = specs[name]
+    document = dict(spec.document, servers=[{"url": _base_url() + spec.server_path}])
+    if kind == "json":
+        return Response(json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json")
+    return Response(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), mimetype="application/yaml")
+
+
+HANDLERS: dict[str, Handler] = {
+    "getHealth": get_health,
+    "reset": reset,
+    "listRequests": list_requests,
+    "clearRequests": clear_requests,
+    "exportState": get_state,
+    "importState": put_state,
+    "listFaults": list_faults,
+    "addFault": add_fault,
+    "clearFaults": clear_faults,
+    "deleteFault": delete_fault,
+    "getOpenapi": get_openapi,
+}

@@ -1,0 +1,253 @@
+"""`mockserver.run(...)`: the mock served by waitress on a thread of this process, with helpers for
+tests (the pytest plugin's `mockserver` fixture is one of these).
+
+    with mockserver.run(port=0) as server:
+        requests.post(server.activepieces_url + "/v1/projects", ...)
+        server.assert_called("createProject", vendor="activepieces", times=1)
+
+The helpers go through the control API (`/__mock/*`) in-process, without a socket, so they
+validate and answer exactly as it does; a refusal raises `ControlError` with its message.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from mockserver.app import create_app
+from mockserver.settings import Settings
+
+_ANY: Any = object()
+
+
+class ControlError(AssertionError):
+    """The control API refused a helper's request (a bad fault rule, a bad state document)."""
+
+
+class Control:
+    """Helpers over one app's control API; `MockServer` adds the network."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.runtime = app.extensions["mockserver"]
+        self._client = app.test_client()
+        token = self.runtime.settings.admin_token
+        self._headers = {"X-Mock-Admin-Token": token} if token else {}
+
+    def _call(self, method: str, path: str, body: Any = None, query: dict | None = None) -> Any:
+        response = self._client.open(f"/__mock{path}", method=method, headers=self._headers, json=body,
+                                     query_string={k: v for k, v in (query or {}).items() if v is not None})
+        payload = response.get_json(silent=True)
+        if response.status_code >= 400:
+            raise ControlError(payload["message"] if isinstance(payload, dict) else response.get_data(as_text=True))
+        return payload
+
+    # --- state -----------------------------------------------------------------------------------
+
+    def reset(self, vendor: str | None = None, credential: str | None = None, seed: int | None = None) -> None:
+        """Forget state, journal and fault rules: all, one vendor's, or one tenant's; optionally reseed."""
+        body = {key: value for key, value in (("vendor", vendor), ("credential", credential), ("seed", seed))
+                if value is not None}
+        self._call("POST", "/reset", body)
+
+    def state(self, vendor: str | None = None, credential: str | None = None) -> list[dict]:
+        """The tenants and their projects, as `GET /__mock/state` gives them."""
+        return self._call("GET", "/state", query={"vendor": vendor, "credential": credential})["tenants"]
+
+    def seed_state(self, vendor: str | None = None, credential: str | None = None,
+                   projects: Iterable[dict] = (), *, tenants: Iterable[dict] | None = None) -> list[dict]:
+        """Replace one tenant's projects (`vendor`, `credential`, `projects`), or several tenants'
+        (`tenants=[{vendor, credential, projects}]`); returns the projects as the API shows them."""
+        if tenants is None:
+            tenants = [{"vendor": vendor, "credential": credential, "projects": list(projects)}]
+        imported = self._call("PUT", "/state", {"tenants": list(tenants)})["tenants"]
+        return [project for tenant in imported for project in tenant["projects"]]
+
+    def load(self, path: str | Path) -> list[dict]:
+        """Import a fixtures file (the `--fixtures` format); returns the projects as the API shows them."""
+        from mockserver.state import read_document
+
+        document = read_document(Path(path))
+        return self.seed_state(tenants=document.get("tenants", []) if isinstance(document, dict) else document)
+
+    # --- faults ----------------------------------------------------------------------------------
+
+    def fault(self, operation_id: str | None = None, *, vendor: str | None = None, credential: str | None = None,
+              status: int | None = None, delay_ms: int | None = None, drop: bool | None = None,
+              times: int | None = None) -> dict:
+        """Add a fault rule: e.g. `fault("createProject", vendor="ampersand", status=503, times=2)`."""
+        rule = {"vendor": vendor, "operationId": operation_id, "credential": credential, "status": status,
+                "delayMs": delay_ms, "drop": drop, "times": times}
+        return self._call("POST", "/faults", {key: value for key, value in rule.items() if value is not None})
+
+    def faults(self) -> list[dict]:
+        return self._call("GET", "/faults")["faults"]
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    # --- the journal -----------------------------------------------------------------------------
+
+    def requests(self, operation_id: str | None = None, vendor: str | None = None, credential: str | None = None,
+                 status: int | str | None = None, rejected: bool | None = None) -> list[dict]:
+        """Journal entries (oldest first) matching every filter given."""
+        self.runtime.faults.settle()
+        query = {"operationId": operation_id, "vendor": vendor, "credential": credential,
+                 "status": None if status is None else str(status),
+                 "rejected": None if rejected is None else str(rejected).lower()}
+        return self._call("GET", "/requests", query=query)["requests"]
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/requests")
+
+    def assert_called(self, operation_id: str, times: int | None = None, json: Any = _ANY,
+                      vendor: str | None = None, credential: str | None = None) -> list[dict]:
+        """Assert that `operation_id` was called (`times` exactly, else at least once), with this
+        JSON body if given. Returns the matching entries; the failure lists the near misses."""
+        calls = [entry for entry in self.requests(operation_id, vendor, credential)
+                 if json is _ANY or entry["body"] == json]
+        if (times is None and calls) or len(calls) == times:
+            return calls
+        wanted = f"{vendor + ' ' if vendor else ''}{operation_id}"
+        if json is not _ANY:
+            wanted += f" with json {_compact(json)}"
+        expected = "at least once" if times is None else f"{times} time{'s' * (times != 1)}"
+        message = f"expected {wanted} to be called {expected}, it was called {len(calls)} time" + "s" * (
+            len(calls) != 1)
+        raise AssertionError(message + _near_misses(self.requests(), operation_id, vendor, json))
+
+    def assert_not_called(self, operation_id: str, vendor: str | None = None, credential: str | None = None) -> None:
+        self.assert_called(operation_id, times=0, vendor=vendor, credential=credential)
+
+    def rejected(self) -> list[str]:
+        """One line per journaled request that matched no operation or broke the spec."""
+        return [describe(entry) for entry in self.requests(rejected=True)]
+
+
+class MockServer(Control):
+    """The mock on a free port (by default) of 127.0.0.1, served by waitress on a daemon thread.
+    A context manager; `stop()` closes it (idempotent)."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        from waitress.server import create_server
+
+        settings = settings or Settings(port=0)
+        super().__init__(create_app(settings))
+        # lookahead: waitress keeps reading while a request runs, so a delay sees its client give up
+        self._server = create_server(self.app, host=settings.host, port=settings.port, threads=settings.threads,
+                                     ident="mockserver", channel_request_lookahead=1)
+        self.host, self.port = self._server.socket.getsockname()[:2]
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=f"mockserver:{self.port}", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        from waitress import wasyncore
+
+        server, adj = self._server, self._server.adj
+        while not self._stopping.is_set():  # the loop of server.run(), stoppable between polls
+            wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=server._map, use_poll=adj.asyncore_use_poll,
+                           count=1)
+
+    @property
+    def url(self) -> str:
+        """The server's root, e.g. `http://127.0.0.1:41234`."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def base_url(self, vendor: str) -> str:
+        """What replaces a vendor's own base URL."""
+        return self.url + self.runtime.mounts[vendor].spec.server_path
+
+    @property
+    def activepieces_url(self) -> str:
+        """What replaces `https://cloud.activepieces.com/api`."""
+        return self.base_url("activepieces")
+
+    @property
+    def ampersand_url(self) -> str:
+        """What replaces `https://api.withampersand.com`."""
+        return self.base_url("ampersand")
+
+    def stop(self) -> None:
+        if self._stopping.is_set():
+            return
+        from waitress import wasyncore
+
+        self._stopping.set()
+        self.runtime.faults.wake()  # no worker stays asleep in a delay
+        self._server.pull_trigger()  # wake the loop from its poll
+        self._thread.join(timeout=10)
+        self._server.task_dispatcher.shutdown(timeout=5)
+        wasyncore.close_all(self._server._map)
+        self.runtime.store.close()
+
+    def __enter__(self) -> MockServer:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<MockServer {self.url}>"
+
+
+def run(port: int = 0, host: str = "127.0.0.1", **settings: Any) -> MockServer:
+    """Start the mock on a thread and return it, running: use it as a context manager, or call
+    `stop()`. Keyword arguments are `Settings` fields (seed, clock, db, fixtures, journal_size ...)."""
+    if "fixtures" in settings:
+        settings["fixtures"] = tuple(Path(path) for path in settings["fixtures"])
+    return MockServer(Settings(host=host, port=port, **settings))
+
+
+# --- describing journal entries ------------------------------------------------------------------
+
+def describe(entry: dict) -> str:
+    """`#3 POST /api/v1/projects -> 400 activepieces createProject: body/displayName must be string`."""
+    status = "dropped" if entry["status"] is None else entry["status"]
+    operation = " ".join(part for part in (entry["vendor"], entry["operationId"] or "(no operation)") if part)
+    text = f"#{entry['id']} {entry['method']} {entry['path']} -> {status} {operation}"
+    if entry["error"]:
+        text += f": {entry['error']}"
+    return text
+
+
+def _near_misses(entries: list[dict], operation_id: str, vendor: str | None, body: Any, limit: int = 5) -> str:
+    """The journal's requests closest to what was expected, closest first (then newest first)."""
+    if not entries:
+        return "\nthe journal is empty: no request reached the mock"
+
+    def closeness(entry: dict) -> tuple:
+        return (entry["operationId"] == operation_id, vendor is None or entry["vendor"] == vendor,
+                body is not _ANY and isinstance(entry["body"], dict) and isinstance(body, dict)
+                and bool(set(entry["body"]) & set(body)), entry["id"])
+
+    lines = []
+    for entry in sorted(entries, key=closeness, reverse=True)[:limit]:
+        line = f"\n  {describe(entry)}"
+        if entry["body"] is not None:
+            line += f"\n      json {_compact(entry['body'])}"
+            if body is not _ANY and entry["operationId"] == operation_id:
+                line += f"\n      {_difference(entry['body'], body)}"
+        lines.append(line)
+    more = f"\n  ... and {len(entries) - limit} more" if len(entries) > limit else ""
+    return "\nnear misses (closest first):" + "".join(lines) + more
+
+
+def _difference(sent: Any, wanted: Any) -> str:
+    if not (isinstance(sent, dict) and isinstance(wanted, dict)):
+        return f"differs: sent {_compact(sent)}, expected {_compact(wanted)}"
+    parts = [f"{key}: sent {_compact(sent[key]) if key in sent else '(absent)'}, "
+             f"expected {_compact(wanted[key]) if key in wanted else '(absent)'}"
+             for key in sorted(set(sent) | set(wanted), key=str) if sent.get(key, _ANY) != wanted.get(key, _ANY)]
+    return "differs: " + "; ".join(parts)
+
+
+def _compact(value: Any, limit: int = 300) -> str:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,231 @@
+"""State export and import, in API-shaped projects per tenant, and the `--fixtures` files that use
+the same format:
+
+    {"tenants": [{"vendor": "activepieces", "credential": "sk-test", "sequence": 3,
+                  "projects": [{"displayName": "Acme", "externalId": "acme-1"}, ...]}]}
+
+An import is checked whole before anything is stored: the shape (admin.yaml's `State`), each
+project against the vendor spec's `Project` schema (only the create request's required fields are
+mandatory), uniqueness within the tenant and the credential. Then the named tenants are replaced
+in one `Store.load` (all or nothing). Vendor specifics are the vendor's `StateFormat`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from mockserver.pipeline import schema_issues
+from mockserver.spec import compile_schema, load_spec
+from mockserver.store import Tenant
+from mockserver.vendors.base import Call
+
+if TYPE_CHECKING:
+    from mockserver.app import Runtime
+    from mockserver.pipeline import Mount
+
+MAX_ISSUES = 20
+_NOT_SCHEMAS = frozenset({"enum", "const", "default", "example", "examples"})  # values, not subschemas
+_NAMED = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})  # name -> subschema
+
+
+class StateError(ValueError):
+    """A state document the mock refuses; `issues` are (field path, reason), the first is the message."""
+
+    def __init__(self, issues: list[tuple[str, str]], source: str = "") -> None:
+        self.issues = issues
+        self.source = source
+        name, detail = issues[0]
+        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        super().__init__(f"{source + ': ' if source else ''}{name}: {detail}{more}")
+
+
+# --- export --------------------------------------------------------------------------------------
+
+def export_state(runtime: Runtime, vendor: str | None = None, credential: str | None = None) -> dict:
+    tenants = []
+    for data in runtime.store.export():
+        mount = runtime.mounts.get(data["vendor"])
+        if (mount is None or mount.vendor.state is None or (vendor is not None and data["vendor"] != vendor)
+                or (credential is not None and data["credential"] != credential)):
+            continue
+        form = mount.vendor.state
+        call = _call(runtime, mount, Tenant(data["vendor"], data["credential"]))
+        rows = data["collections"].get(form.collection, [])
+        tenants.append({"vendor": data["vendor"], "credential": data["credential"], "sequence": data["seq"],
+                        form.collection: [form.export(row["record"], call) for row in rows]})
+    return {"tenants": tenants}
+
+
+# --- import --------------------------------------------------------------------------------------
+
+def import_state(runtime: Runtime, document: Any) -> list[Tenant]:
+    """Replace the tenants the document names; `StateError` (nothing stored) if any record is bad."""
+    shape = [(issue.dotted or "(the document)", _reason(issue.message))
+             for issue in schema_issues(_document_validator(), document, "body", ())]
+    if shape:
+        raise StateError(shape[:MAX_ISSUES])
+    issues: list[tuple[str, str]] = []
+    loads, seen = [], {}
+    for index, item in enumerate(document["tenants"]):
+        where = f"tenants[{index}]"
+        tenant = Tenant(item["vendor"], item["credential"])
+        if tenant in seen:
+            issues.append((where, f"the same tenant as tenants[{seen[tenant]}]"))
+            continue
+        seen[tenant] = index
+        loaded = _tenant(runtime, tenant, item, where, issues)
+        if loaded is not None:
+            loads.append(loaded)
+        if len(issues) >= MAX_ISSUES:
+            break
+    if issues:
+        raise StateError(issues[:MAX_ISSUES])
+    runtime.store.load(loads)
+    return list(seen)
+
+
+def _tenant(runtime: Runtime, tenant: Tenant, item: dict, where: str,
+            issues: list[tuple[str, str]]) -> dict | None:
+    """One tenant as `Store.load` takes it, or None after adding its issues."""
+    mount = runtime.mounts.get(tenant.vendor)
+    if mount is None or mount.vendor.state is None:
+        served = ", ".join(name for name, m in runtime.mounts.items() if m.vendor.state is not None)
+        issues.append((f"{where}.vendor", f"{tenant.vendor!r} is not a vendor with state here (served: {served})"))
+        return None
+    if not _accepted(runtime, mount, tenant.credential):
+        issues.append((f"{where}.credential", f"{tenant.vendor} would refuse this credential, so no request "
+                                              f"could reach these projects"))
+        return None
+    form = mount.vendor.state
+    validator = _project_validator(mount)
+    projects = item.get(form.collection, [])
+    before = len(issues)
+    for position, project in enumerate(projects):
+        found = schema_issues(validator, project, "body", (form.collection, position))
+        issues.extend((f"{where}.{issue.dotted}", _reason(issue.message)) for issue in found[:3])
+    if len(issues) > before:
+        return None
+    call = _call(runtime, mount, tenant)
+    base = item.get("sequence", 0)
+    seqs = _numbers(form.sequence_of(projects, call, base) if form.sequence_of else [None] * len(projects), base)
+    rows, owners = [], {}
+    for position, (project, seq) in enumerate(zip(projects, seqs, strict=True)):
+        name = f"{form.collection}[{position}]"
+        record, unique = form.restore(project, call, seq)
+        for index, key in {"id": record["id"], **unique}.items():
+            if key is None:
+                continue
+            if (index, key) in owners:
+                issues.append((f"{where}.{name}.{index}", f"{key!r} is already used by {owners[index, key]}"))
+            owners[index, key] = name
+        rows.append({"seq": seq, "record": record, "unique": {k: v for k, v in unique.items() if v is not None}})
+    if len(issues) > before:
+        return None
+    return {"vendor": tenant.vendor, "credential": tenant.credential, "seq": max([base, *seqs]),
+            "collections": {form.collection: rows}}
+
+
+def _numbers(originals: list[int | None], base: int) -> list[int]:
+    """Each project's sequence number: the one it was made with when the vendor recognizes it (and
+    it is free and not after `base`), else the next ones after `base`, in document order."""
+    taken: set[int] = set()
+    numbers: list[int | None] = []
+    for seq in originals:
+        fits = seq is not None and 1 <= seq <= base and seq not in taken
+        numbers.append(seq if fits else None)
+        if fits:
+            taken.add(seq)
+    following = iter(range(base + 1, base + 1 + numbers.count(None)))
+    return [seq if seq is not None else next(following) for seq in numbers]
+
+
+def _accepted(runtime: Runtime, mount: Mount, credential: str) -> bool:
+    """Whether a request with this credential would reach the tenant (`--api-key` included)."""
+    allowed = runtime.allowed_keys.get(mount.vendor.name)
+    if allowed is not None and credential not in allowed:
+        return False
+    security = mount.spec.operations[mount.vendor.state.read].security
+    return not security or any(mount.vendor.accept_credential(name, scheme, credential) for name, scheme in security)
+
+
+def _project_validator(mount: Mount):
+    """The read operation's 200 schema with every `required` dropped, then requiring what the create
+    operation's body requires: any field given must be valid, the rest is filled in."""
+    form = mount.vendor.state
+    read = mount.spec.operations[form.read].response(200).validator.schema
+    create = mount.spec.operations[form.create].body_schema or {}
+    schema = {**_optional(read), "required": list(create.get("required", []))}
+    return compile_schema(schema, f"{mount.vendor.name} {form.read} (state import)")
+
+
+def _optional(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_optional(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    kept = {}
+    for key, value in schema.items():
+        if key == "required" and isinstance(value, list):
+            continue
+        if key in _NAMED and isinstance(value, dict):
+            kept[key] = {name: _optional(sub) for name, sub in value.items()}
+        else:
+            kept[key] = value if key in _NOT_SCHEMAS else _optional(value)
+    return kept
+
+
+def _call(runtime: Runtime, mount: Mount, tenant: Tenant) -> Call:
+    operation = mount.spec.operations[mount.vendor.state.read]
+    return Call(operation, tenant, None, {}, {}, runtime.store, runtime.determinism)
+
+
+def _reason(message: str) -> str:
+    """The schema message without the location `schema_issues` puts in front (we name it ourselves)."""
+    return message.split(": ", 1)[-1]
+
+
+def _document_validator():
+    """The shape of a state document: admin.yaml's `State` (importState's body)."""
+    from mockserver.app import specs_dir  # app imports this module
+
+    return load_spec(specs_dir() / "admin.yaml", "admin").operations["importState"].body_validator
+
+
+# --- fixture files -------------------------------------------------------------------------------
+
+class _YamlLoader(yaml.SafeLoader):
+    """Safe YAML that keeps unquoted times as strings, as the API has them (`created: 2025-01-01T...Z`)."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_document(path: Path) -> Any:
+    """A state document from a YAML or JSON file (`.json` is read as JSON, anything else as YAML)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise StateError([("(the file)", f"cannot read it: {error.strerror}")], str(path)) from None
+    except UnicodeDecodeError:
+        raise StateError([("(the file)", "is not UTF-8 text")], str(path)) from None
+    try:
+        return json.loads(text) if Path(path).suffix.lower() == ".json" else yaml.load(text, Loader=_YamlLoader)
+    except (ValueError, yaml.YAMLError) as error:
+        raise StateError([("(the file)", f"cannot parse it: {' '.join(str(error).split())}")], str(path)) from None
+
+
+def load_fixtures(runtime: Runtime, path: Path) -> list[Tenant]:
+    """Import one fixtures file; a bad one raises `StateError` naming the file, record and field."""
+    try:
+        return import_state(runtime, read_document(path))
+    except StateError as error:
+        if error.source:
+            raise
+        raise StateError(error.issues, str(path)) from None
