@@ -6,17 +6,14 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from mockserver import admin, pipeline
+from mockserver import pipeline
 from mockserver.determinism import Determinism
-from mockserver.faults import Faults
-from mockserver.journal import Journal, observe_http_error, secret_names
 from mockserver.pipeline import Interceptor, Mount, Observer
 from mockserver.settings import Settings
 from mockserver.spec import SpecError, load_spec
-from mockserver.state import load_fixtures
 from mockserver.store import Store, open_store
 from mockserver.vendors import discover
 from mockserver.vendors.base import Vendor
@@ -41,8 +38,6 @@ class Runtime:
     allowed_keys: dict[str, frozenset[str]] = field(default_factory=dict)
     interceptors: list[Interceptor] = field(default_factory=list)  # may answer before the handler
     observers: list[Observer] = field(default_factory=list)  # see every exchange
-    journal: Journal = field(default_factory=Journal)  # what was asked and answered (an observer)
-    faults: Faults = field(default_factory=Faults)  # injected errors, delays, drops (an interceptor)
 
 
 def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | None = None) -> Flask:
@@ -66,6 +61,12 @@ def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | No
     for vendor_name, key in settings.api_keys:
         if vendor_name not in mounts:
             raise SpecError(f"--api-key names unknown vendor {vendor_name!r}")
+        target = mounts[vendor_name]
+        schemes = {name: scheme for op in target.spec.operations.values() for name, scheme in op.security}
+        if schemes and not any(target.vendor.accept_credential(name, scheme, key) for name, scheme in schemes.items()):
+            # Else every request would be a 401 with no hint why.
+            raise SpecError(f"--api-key {vendor_name}=...: {vendor_name} refuses a key of that form in any "
+                            "request; check it against the vendor's key format")
         allowed.setdefault(vendor_name, set()).add(key)
 
     app = Flask("mockserver")
@@ -73,17 +74,10 @@ def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | No
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     runtime = Runtime(settings, open_store(settings.db), Determinism(settings.seed, settings.clock), mounts,
-                      {name: frozenset(keys) for name, keys in allowed.items()},
-                      journal=Journal(settings.journal_size, secret_names(m.spec for m in mounts.values())))
+                      {name: frozenset(keys) for name, keys in allowed.items()})
     app.extensions["mockserver"] = runtime
     for target in mounts.values():
         pipeline.mount(app, runtime, target)
-    runtime.observers.append(runtime.journal.record)
-    runtime.interceptors.append(runtime.faults.intercept)
-    app.wsgi_app = runtime.faults.wrap(app.wsgi_app)  # drops close the connection unanswered
-    app.register_blueprint(admin.blueprint(runtime, load_spec(specs_dir() / admin.SPEC_FILE, "admin")))
-    for path in settings.fixtures:
-        load_fixtures(runtime, path)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
@@ -94,10 +88,8 @@ def _http_error(error: HTTPException):
     from flask import request
 
     message = f"no route for {request.method} {request.path}" if error.code == 404 else error.description
-    body = {"error": error.name, "message": message, "status": error.code}
-    response = jsonify(body)
+    response = jsonify({"error": error.name, "message": message, "status": error.code})
     response.status = f"{error.code} {error.name}"
-    observe_http_error(current_app.extensions["mockserver"], error, body)  # the journal sees unrouted requests
     return response
 
 

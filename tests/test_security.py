@@ -1,0 +1,213 @@
+"""Security of the mock itself: where it listens, which keys it takes, and that no tenant can reach
+another's data through any operation of either spec."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import selectors
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+import yaml
+
+from mockserver import Settings, create_app
+from mockserver.app import specs_dir
+from tests.serving import cli_server
+
+AP_401 = {"code": "INVALID_BEARER_TOKEN", "params": {"message": "invalid access token"}}
+
+
+def read_stderr(process: subprocess.Popen, timeout: float = 5.0) -> str:
+    """What the process has written to stderr so far, without waiting for it to exit."""
+    text, deadline = "", time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stderr, selectors.EVENT_READ)
+        while time.monotonic() < deadline and "listening on all interfaces" not in text:
+            if selector.select(timeout=0.1):
+                chunk = os.read(process.stderr.fileno(), 65536).decode()
+                if not chunk:
+                    break
+                text += chunk
+    return text
+
+
+# --- where it listens -----------------------------------------------------------------------------
+
+def test_binds_loopback_by_default():
+    assert Settings().host == "127.0.0.1"
+    with cli_server() as (process, url):
+        assert url.startswith("http://127.0.0.1:")
+        assert "all interfaces" not in read_stderr(process, timeout=0.5)
+
+
+def test_warns_when_bound_to_all_interfaces():
+    with cli_server("--host", "0.0.0.0") as (process, url):
+        assert "listening on all interfaces" in read_stderr(process)
+        port = url.rsplit(":", 1)[1]
+        # Only ever talked to over loopback.
+        assert requests.get(f"http://127.0.0.1:{port}/v1/projects", headers={"X-Api-Key": "k"},
+                            timeout=10).status_code == 200
+
+
+# --- --api-key ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def keyed():
+    settings = Settings(api_keys=(("activepieces", "sk-one"), ("activepieces", "sk-two"), ("ampersand", "amp-one")))
+    return create_app(settings).test_client()
+
+
+@pytest.mark.parametrize("headers", [{"Authorization": "Bearer sk-one"}, {"Authorization": "Bearer sk-two"}])
+def test_api_key_accepts_each_listed_key(keyed, headers):
+    assert keyed.get("/api/v1/projects", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("headers", [
+    {"Authorization": "Bearer sk-three"}, {"Authorization": "Bearer sk-ONE"}, {"Authorization": "Bearer sk-one "},
+    {"Authorization": "Bearer sk-one,sk-two"}, {"Authorization": "bearer sk-one"}, {}, {"X-Api-Key": "sk-one"},
+])
+def test_api_key_refuses_every_other_key_with_the_vendors_401(keyed, headers):
+    for method, path in (("GET", "/api/v1/projects"), ("POST", "/api/v1/projects"), ("GET", "/api/v1/projects/x"),
+                         ("DELETE", "/api/v1/projects/x")):
+        response = keyed.open(path, method=method, headers=headers, json={"displayName": "x"})
+        assert response.status_code == 401 and response.get_json() == AP_401, (method, path)
+
+
+def test_api_key_refusal_on_ampersand_is_problem_json_and_covers_both_schemes(keyed):
+    assert keyed.get("/v1/projects", headers={"X-Api-Key": "amp-one"}).status_code == 200
+    assert keyed.get("/v1/projects", headers={"Authorization": "Bearer amp-one"}).status_code == 200
+    for headers in ({"X-Api-Key": "amp-two"}, {"Authorization": "Bearer amp-two"}, {"X-Api-Key": "sk-one"}):
+        response = keyed.get("/v1/projects", headers=headers)
+        assert response.status_code == 401 and response.mimetype == "application/problem+json"
+        assert response.get_json()["status"] == 401
+
+
+def test_a_vendor_without_api_key_flags_takes_any_key():
+    client = create_app(Settings(api_keys=(("activepieces", "sk-one"),))).test_client()
+    assert client.get("/v1/projects", headers={"X-Api-Key": "whatever"}).status_code == 200
+    assert client.get("/api/v1/projects", headers={"Authorization": "Bearer sk-whatever"}).status_code == 401
+
+
+def test_a_key_the_vendor_can_never_accept_stops_start_up():
+    """Regression: `--api-key activepieces=mykey` started, then refused every request with no hint."""
+    result = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--port", "0",
+                             "--api-key", "activepieces=mykey"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "refuses a key of that form" in result.stderr and "mykey" not in result.stderr
+
+
+def test_api_key_over_the_cli():
+    with cli_server("--api-key", "activepieces=sk-cli", "--api-key", "ampersand=amp-cli") as (_, url):
+        ok = requests.get(f"{url}/api/v1/projects", headers={"Authorization": "Bearer sk-cli"}, timeout=10)
+        refused = requests.get(f"{url}/api/v1/projects", headers={"Authorization": "Bearer sk-other"}, timeout=10)
+        amp_refused = requests.get(f"{url}/v1/projects", headers={"X-Api-Key": "other"}, timeout=10)
+    assert ok.status_code == 200
+    assert refused.status_code == 401 and refused.json() == AP_401
+    assert amp_refused.status_code == 401 and amp_refused.headers["Content-Type"] == "application/problem+json"
+
+
+# --- tenants: every operation of both specs, across tenants ----------------------------------------
+
+OWNER = {"activepieces": {"Authorization": "Bearer sk-owner"}, "ampersand": {"X-Api-Key": "owner"}}
+INTRUDERS = {
+    "activepieces": [{"Authorization": "Bearer sk-intruder"}, {"Authorization": "Bearer sk-OWNER"}],
+    "ampersand": [{"X-Api-Key": "intruder"}, {"Authorization": "Bearer intruder-2"}, {"X-Api-Key": "OWNER"}],
+}
+
+
+def operations(vendor: str):
+    """(operationId, METHOD, path template, path parameter names, query names, example body) from the YAML."""
+    doc = yaml.safe_load((specs_dir() / f"{vendor}.yaml").read_text(encoding="utf-8"))
+    prefix = "/" + doc["servers"][0]["url"].split("://", 1)[1].partition("/")[2]
+    for path, item in doc["paths"].items():
+        shared = item.get("parameters", [])
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            params = shared + operation.get("parameters", [])
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("example")
+            yield (operation["operationId"], method.upper(), prefix.rstrip("/") + path,
+                   [p["name"] for p in params if p["in"] == "path"], [p["name"] for p in params if p["in"] == "query"],
+                   body)
+
+
+def snapshot(client, vendor: str, owned: dict) -> str:
+    """Everything the owner can see: the list and each record by id."""
+    ops = {op_id: (method, path) for op_id, method, path, *_ in operations(vendor)}
+    _, list_path = ops["listProjects"]
+    seen = [client.get(list_path, headers=OWNER[vendor]).get_data(as_text=True)]
+    _, get_path = ops["getProject"]
+    for value in owned["ids"]:
+        seen.append(client.get(re.sub(r"\{[^}]+\}", value, get_path), headers=OWNER[vendor]).get_data(as_text=True))
+    return "\n".join(seen)
+
+
+def seed(client, vendor: str) -> dict:
+    """The owner's records, made with each create example (and a variant), and the values that name them."""
+    create = next(op for op in operations(vendor) if op[0] == "createProject")
+    _, method, path, _, _, example = create
+    owned = {"ids": [], "names": [], "secrets": set()}
+    for body in (example, {k: (v if k == "orgId" else f"{v}-2") for k, v in example.items()}):
+        response = client.open(path, method=method, headers=OWNER[vendor], json=body)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        project = response.get_json()
+        owned["ids"].append(project["id"])
+        for field in ("name", "externalId"):
+            if field in project:
+                owned["names"].append(project[field])
+        owned["secrets"] |= {project["id"], project.get("externalId"), project.get("name"), project["displayName"]
+                             if "displayName" in project else project["appName"]} - {None}
+    return owned
+
+
+@pytest.mark.parametrize("vendor", sorted(OWNER))
+def test_no_operation_reaches_another_tenants_data(vendor):
+    client = create_app(Settings()).test_client()
+    owned = seed(client, vendor)
+    before = snapshot(client, vendor, owned)
+    tried = set()
+    for intruder in INTRUDERS[vendor]:
+        # Creates last: until then the intruder's world is empty, so no owner's value may show up in it.
+        for op_id, method, template, path_params, query_params, example in sorted(
+                operations(vendor), key=lambda op: op[0] == "createProject"):
+            # Every way to name the owner's records in the path, and every query value the owner's data has.
+            targets = owned["ids"] + owned["names"] if path_params else [None]
+            for target in targets:
+                path = re.sub(r"\{[^}]+\}", target, template) if target else template
+                queries = [{}] + [{name: value} for name in query_params for value in owned["names"]]
+                for query in queries:
+                    response = client.open(path, method=method, headers=intruder, query_string=query,
+                                           json=example)
+                    text = response.get_data(as_text=True)
+                    tried.add(op_id)
+                    if query and response.status_code in (400, 422):  # a value of the wrong type for the query
+                        assert not any(secret in text for secret in owned["ids"]), (op_id, query, text)
+                    elif path_params:  # the owner's record does not exist for anyone else
+                        assert response.status_code == 404, (op_id, intruder, path, response.status)
+                    elif method == "GET":
+                        assert response.status_code == 200
+                        assert not any(secret in text for secret in owned["secrets"] - {None}), (op_id, query, text)
+                    else:  # a create: the intruder's own world, where the owner's unique values are free
+                        assert response.status_code == 201, (op_id, intruder, text)
+                        assert response.get_json()["id"] not in owned["ids"]
+    assert tried == {op[0] for op in operations(vendor)}
+    assert snapshot(client, vendor, owned) == before, "an intruder changed the owner's data"
+
+
+def test_ampersand_request_with_two_credentials_acts_as_one_tenant():
+    """Ampersand takes `X-Api-Key` or a Bearer token: a request with both is one tenant, never a mix."""
+    client = create_app(Settings()).test_client()
+    owned = seed(client, "ampersand")
+    both = {"X-Api-Key": "intruder", "Authorization": "Bearer intruder-2"}
+    listed = client.get("/v1/projects", headers=both)
+    assert listed.status_code == 200 and listed.get_json() == []
+    for value in owned["ids"]:
+        assert client.get(f"/v1/projects/{value}", headers=both).status_code == 404
+    mixed = {"X-Api-Key": "intruder", "Authorization": "Bearer owner"}
+    assert client.get("/v1/projects", headers=mixed).get_json() == []  # X-Api-Key decides: the spec lists it first
+    assert json.loads(client.get("/v1/projects", headers={"X-Api-Key": "owner"}).data) != []
