@@ -6,14 +6,17 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
-from mockserver import pipeline
+from mockserver import admin, pipeline
 from mockserver.determinism import Determinism
+from mockserver.faults import Faults
+from mockserver.journal import Journal, observe_http_error, secret_names
 from mockserver.pipeline import Interceptor, Mount, Observer
 from mockserver.settings import Settings
 from mockserver.spec import SpecError, load_spec
+from mockserver.state import load_fixtures
 from mockserver.store import Store, open_store
 from mockserver.vendors import discover
 from mockserver.vendors.base import Vendor
@@ -38,6 +41,8 @@ class Runtime:
     allowed_keys: dict[str, frozenset[str]] = field(default_factory=dict)
     interceptors: list[Interceptor] = field(default_factory=list)  # may answer before the handler
     observers: list[Observer] = field(default_factory=list)  # see every exchange
+    journal: Journal = field(default_factory=Journal)  # what was asked and answered (an observer)
+    faults: Faults = field(default_factory=Faults)  # injected errors, delays, drops (an interceptor)
 
 
 def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | None = None) -> Flask:
@@ -74,10 +79,17 @@ def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | No
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     runtime = Runtime(settings, open_store(settings.db), Determinism(settings.seed, settings.clock), mounts,
-                      {name: frozenset(keys) for name, keys in allowed.items()})
+                      {name: frozenset(keys) for name, keys in allowed.items()},
+                      journal=Journal(settings.journal_size, secret_names(m.spec for m in mounts.values())))
     app.extensions["mockserver"] = runtime
     for target in mounts.values():
         pipeline.mount(app, runtime, target)
+    runtime.observers.append(runtime.journal.record)
+    runtime.interceptors.append(runtime.faults.intercept)
+    app.wsgi_app = runtime.faults.wrap(app.wsgi_app)  # drops close the connection unanswered
+    app.register_blueprint(admin.blueprint(runtime, load_spec(specs_dir() / admin.SPEC_FILE, "admin")))
+    for path in settings.fixtures:
+        load_fixtures(runtime, path)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
@@ -88,8 +100,10 @@ def _http_error(error: HTTPException):
     from flask import request
 
     message = f"no route for {request.method} {request.path}" if error.code == 404 else error.description
-    response = jsonify({"error": error.name, "message": message, "status": error.code})
+    body = {"error": error.name, "message": message, "status": error.code}
+    response = jsonify(body)
     response.status = f"{error.code} {error.name}"
+    observe_http_error(current_app.extensions["mockserver"], error, body)  # the journal sees unrouted requests
     return response
 
 
