@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
-from mockserver import admin, pipeline
+from mockserver import admin, pipeline, ui
 from mockserver.determinism import Determinism
 from mockserver.faults import Faults
 from mockserver.journal import Journal, observe_http_error, secret_names
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | No
     runtime.interceptors.append(runtime.faults.intercept)
     app.wsgi_app = runtime.faults.wrap(app.wsgi_app)  # drops close the connection unanswered
     app.register_blueprint(admin.blueprint(runtime, load_spec(specs_dir() / admin.SPEC_FILE, "admin")))
+    app.register_blueprint(ui.blueprint(runtime))  # the page at /__mock/
     for path in settings.fixtures:
         load_fixtures(runtime, path)
     app.register_error_handler(HTTPException, _http_error)
