@@ -170,9 +170,10 @@ def screenshot(path: Path) -> None:
         post("/api/v1/projects", {"displayName": "Globex"}, acme)
         post("/api/v1/projects", {"displayName": "Initech", "externalId": "acme-1"}, acme)
         post("/api/v1/projects", {"externalId": "hooli"}, acme)
-        post("/v1/projects", {"appName": "MailMonkey", "name": "mailmonkey", "orgId": ORG}, {"X-Api-Key": "key-1"})
-        post("/v1/projects", {"appName": "Mail Monkey", "name": "-mail", "orgId": ORG}, {"X-Api-Key": "key-1"})
-        requests.get(base + "/v1/projects", headers={"X-Api-Key": "key-1"}, timeout=5)
+        amp = {"X-Api-Key": "amp-key-demo"}
+        post("/v1/projects", {"appName": "MailMonkey", "name": "mailmonkey", "orgId": ORG}, amp)
+        post("/v1/projects", {"appName": "Mail Monkey", "name": "-mail", "orgId": ORG}, amp)
+        requests.get(base + "/v1/projects", headers=amp, timeout=5)
         page.goto(base + "/__mock/")
         page.locator("details.entry.rejected").first.locator("summary").click()
         page.screenshot(path=str(path), full_page=True)
