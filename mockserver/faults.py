@@ -11,6 +11,7 @@ and `Prefer: fault=drop`. Several preferences go in one header, comma-separated.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -201,7 +202,7 @@ class Faults:
         while (left := deadline - time.monotonic()) > 0:
             if wake.wait(min(left, POLL_S) if gone else left):
                 return "reset", int((time.monotonic() - start) * 1000)
-            if gone and gone():
+            if client_gone(gone):
                 return "client gone", int((time.monotonic() - start) * 1000)
         return "done", delay_ms
 
@@ -210,12 +211,17 @@ class Faults:
             if self._held.pop(id(environ), False) is not False:
                 self._settled.notify_all()
 
+    def holding(self) -> int:
+        """How many requests a delay is holding now."""
+        with self._settled:
+            return len(self._held)
+
     def settle(self, timeout: float = 2.0) -> bool:
         """Wait until every delayed request whose client gave up has been answered (and journaled),
         so that a test reading the journal right after a client timeout sees it."""
         deadline = time.monotonic() + timeout
         with self._settled:
-            while any(gone is not None and gone() for gone in self._held.values()):
+            while any(client_gone(gone) for gone in self._held.values()):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -233,6 +239,24 @@ class Faults:
                 self._release(environ)
 
         return app
+
+
+def client_gone(check: Callable[[], bool] | None) -> bool:
+    """Whether the client of a held request closed its connection: waitress' own flag, or else a
+    look at the socket (an end of file waiting there), which waitress' loop may not have read yet."""
+    if check is None:
+        return False
+    if check():
+        return True
+    sock = getattr(getattr(check, "__self__", None), "socket", None)  # the waitress channel's socket
+    if sock is None:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def applied() -> dict | None:
