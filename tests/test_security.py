@@ -211,3 +211,125 @@ def test_ampersand_request_with_two_credentials_acts_as_one_tenant():
     mixed = {"X-Api-Key": "intruder", "Authorization": "Bearer owner"}
     assert client.get("/v1/projects", headers=mixed).get_json() == []  # X-Api-Key decides: the spec lists it first
     assert json.loads(client.get("/v1/projects", headers={"X-Api-Key": "owner"}).data) != []
+
+
+# --- credentials never shown: the journal and the logs -----------------------------------------------
+
+SECRETS = {
+    "ap": "sk-JournalSecret0123456789abcdefXYZ",
+    "ap_refused": "sk-RefusedSecret0123456789abcdefXYZ",
+    "amp_key": "amp-KeySecret-0123456789abcdef",
+    "amp_bearer": "amp-BearerSecret-0123456789abcdef",
+    "admin": "admin-TokenSecret-0123456789abcdef",
+}
+
+
+def exercise(client, admin_headers=None) -> int:
+    """Requests of every kind carrying the secrets: accepted, refused, unrouted, wrong method, invalid."""
+    ap, refused = {"Authorization": f"Bearer {SECRETS['ap']}"}, {"Authorization": f"Bearer {SECRETS['ap_refused']}"}
+    amp_key, amp_bearer = {"X-Api-Key": SECRETS["amp_key"]}, {"Authorization": f"Bearer {SECRETS['amp_bearer']}"}
+    calls = [
+        ("POST", "/api/v1/projects", ap, {"displayName": "a"}),
+        ("GET", "/api/v1/projects", refused, None),
+        ("POST", "/api/v1/projects", ap, {"displayName": 1}),
+        ("PUT", "/api/v1/projects", ap, None),
+        ("POST", "/v1/projects", amp_key, {"appName": "a", "name": "ab", "orgId": "o"}),
+        ("GET", "/v1/projects", amp_bearer, None),
+        ("GET", "/v1/projects/nope", {**amp_key, **amp_bearer}, None),
+        ("GET", "/v1/nowhere", {**amp_key, "Cookie": f"session={SECRETS['amp_bearer']}"}, None),
+    ]
+    for method, path, headers, body in calls:
+        client.open(path, method=method, headers=headers, json=body)
+    return len(calls)
+
+
+def test_the_journal_masks_every_credential():
+    client = create_app(Settings()).test_client()
+    sent = exercise(client)
+    journal = client.get("/__mock/requests")
+    assert journal.status_code == 200
+    text = journal.get_data(as_text=True)
+    entries = journal.get_json()["requests"]
+    assert len(entries) == sent  # not vacuous: every request is there
+    for name, secret in SECRETS.items():
+        assert secret not in text, name
+        assert secret[4:] not in text and secret[-12:] not in text, name  # no part long enough to use
+    # Masked, not dropped: two tenants can still be told apart.
+    assert {e["headers"].get("Authorization") for e in entries} >= {"Bearer sk-J…", "Bearer sk-R…", "Bearer amp-…"}
+    # The real value still filters (without being shown).
+    mine = client.get("/__mock/requests", query_string={"vendor": "activepieces", "credential": SECRETS["ap"]})
+    assert mine.status_code == 200 and SECRETS["ap"] not in mine.get_data(as_text=True)
+    assert len(mine.get_json()["requests"]) == 2  # the 405 never reached a tenant
+
+
+def test_logs_never_show_a_credential(caplog):
+    caplog.set_level("DEBUG")
+    client = create_app(Settings(admin_token=SECRETS["admin"])).test_client()
+    exercise(client)
+    client.get("/__mock/requests", headers={"Authorization": f"Bearer {SECRETS['admin']}"})
+    client.post("/__mock/reset", headers={"Authorization": "Bearer wrong"})
+    logged = "\n".join(record.getMessage() + str(record.exc_info or "") for record in caplog.records)
+    for name, secret in SECRETS.items():
+        assert secret not in logged, name
+
+
+def test_the_cli_output_never_shows_a_credential():
+    args = ("--api-key", f"activepieces={SECRETS['ap']}", "--admin-token", SECRETS["admin"])
+    with cli_server(*args) as (process, url):
+        ap = {"Authorization": f"Bearer {SECRETS['ap']}"}
+        assert requests.post(f"{url}/api/v1/projects", json={"displayName": "a"}, headers=ap, timeout=10).ok
+        assert requests.get(f"{url}/api/v1/projects", timeout=10,
+                            headers={"Authorization": f"Bearer {SECRETS['ap_refused']}"}).status_code == 401
+        assert requests.get(f"{url}/v1/projects", headers={"X-Api-Key": SECRETS["amp_key"]}, timeout=10).ok
+        assert requests.post(f"{url}/__mock/reset", headers={"X-Mock-Admin-Token": "wrong"},
+                             timeout=10).status_code == 401
+        process.terminate()
+        out, err = process.communicate(timeout=20)
+    for name, secret in SECRETS.items():
+        assert secret not in out + err, name
+
+
+# --- the control API behind --admin-token ------------------------------------------------------------
+
+def admin_operations():
+    doc = yaml.safe_load((specs_dir() / "admin.yaml").read_text(encoding="utf-8"))
+    prefix = doc["servers"][0]["url"].rstrip("/")
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            open_ = operation.get("security", doc.get("security")) == []
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("example")
+            yield operation["operationId"], method.upper(), prefix + re.sub(r"\{[^}]+\}", "x", path), body, open_
+
+
+@pytest.mark.parametrize("op", list(admin_operations()), ids=lambda op: op[0])
+def test_admin_token_guards_every_control_operation(op):
+    op_id, method, path, body, open_ = op
+    client = create_app(Settings(admin_token=SECRETS["admin"])).test_client()
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-Mock-Admin-Token": "wrong"},
+                    {"Authorization": f"Bearer {SECRETS['admin'].upper()}"}, {"Authorization": SECRETS["admin"]},
+                    {"X-Mock-Admin-Token": SECRETS["admin"][:-1]}):
+        response = client.open(path, method=method, headers=headers, json=body)
+        if open_:
+            assert response.status_code != 401, (op_id, headers)
+        else:
+            assert response.status_code == 401, (op_id, headers, response.status)
+            assert SECRETS["admin"] not in response.get_data(as_text=True)
+    for headers in ({"Authorization": f"Bearer {SECRETS['admin']}"}, {"X-Mock-Admin-Token": SECRETS["admin"]}):
+        response = client.open(path, method=method, headers=headers, json=body)
+        assert response.status_code not in (401, 403, 500), (op_id, headers, response.status)
+
+
+def test_without_admin_token_the_control_api_is_open_and_says_so():
+    client = create_app(Settings()).test_client()
+    assert client.post("/__mock/reset").status_code == 200
+
+
+def test_the_admin_token_is_no_vendor_credential_and_vendor_keys_open_no_control_api():
+    client = create_app(Settings(admin_token=SECRETS["admin"])).test_client()
+    ap = {"Authorization": "Bearer sk-tenant"}
+    assert client.post("/api/v1/projects", headers=ap, json={"displayName": "a"}).status_code == 201
+    assert client.post("/__mock/reset", headers=ap).status_code == 401
+    assert client.get("/__mock/state", headers={"X-Api-Key": SECRETS["admin"]}).status_code == 401
+    assert client.get("/api/v1/projects", headers=ap).get_json()["data"] != []  # the refused reset did nothing
