@@ -169,9 +169,10 @@ def test_reset_during_writes_leaves_a_consistent_store(server):
 
     def work(i, session):
         if i == 0:
-            for _ in range(resets):
+            for n in range(resets):  # the whole store, then only the writers' tenant, in turn
                 session.get(f"{base_url}/api/v1/projects", headers=AP, timeout=TIMEOUT)  # a little later each time
-                store.reset()
+                scope = {} if n % 2 else {"vendor": "activepieces", "credential": AP_KEY}
+                session.post(f"{base_url}/__mock/reset", json=scope, timeout=TIMEOUT).raise_for_status()
             return "reset"
         statuses = []
         for j in range(PER_THREAD):
@@ -206,7 +207,7 @@ def test_reset_during_writes_leaves_a_consistent_store(server):
                 assert again.status_code == (409 if external_id in listed_external else 201), external_id
 
 
-def test_other_tenants_keep_being_answered_under_load(server):
+def test_health_and_other_tenants_keep_being_answered_under_load(server):
     _, base_url = server
     stop = threading.Event()
 
@@ -214,6 +215,8 @@ def test_other_tenants_keep_being_answered_under_load(server):
         if i == 0:
             answered = 0
             while answered < 20 or not stop.is_set():
+                health = session.get(f"{base_url}/__mock/health", timeout=TIMEOUT)
+                assert health.status_code == 200 and health.json()["status"] == "ok"
                 other = session.get(f"{base_url}/v1/projects", headers={"X-Api-Key": "bystander"}, timeout=TIMEOUT)
                 assert other.status_code == 200 and other.json() == []
                 answered += 1
