@@ -79,13 +79,25 @@ class Spec:
     paths: dict[str, dict[str, Operation]]  # spec path -> METHOD -> operation
 
 
+# Inlined `$ref`s repeat the same schema (an error shape, the project) across operations, and the
+# metaschema check dominates start-up: each distinct schema is checked and compiled once per process.
+# The key is the repr: the same keys in the same order (error order follows it), the same types.
+_COMPILED: dict[str, FastValidator] = {}
+
+
 def compile_schema(schema: dict, where: str) -> Draft202012Validator:
+    key = repr(schema)
+    found = _COMPILED.get(key)
+    if found is not None:
+        return found
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as error:
         raise SpecError(f"{where}: invalid schema: {error.message}") from None
     # A compiled yes/no answers for valid instances; jsonschema still produces every error.
-    return FastValidator(Draft202012Validator(schema, format_checker=_FORMATS), compile_check(schema, _FORMATS))
+    found = FastValidator(Draft202012Validator(schema, format_checker=_FORMATS), compile_check(schema, _FORMATS))
+    _COMPILED[key] = found
+    return found
 
 
 def flask_rule(path: str) -> str:
