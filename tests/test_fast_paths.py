@@ -1,0 +1,96 @@
+"""The faster ways of making ids and times give exactly what the plain ways give.
+
+mockserver.determinism caches ids and times and formats them without building datetime or UUID
+objects; these tests hold them to the straightforward formulas, over many inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from mockserver.determinism import Determinism, iso_millis, rfc3339_micros
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def plain_digest(seed, vendor, credential, collection, seq) -> bytes:
+    text = f"{seed}\x00{vendor}\x00{credential}\x00{collection}\x00{seq}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def plain_base62(digest: bytes, length: int) -> str:
+    number, chars = int.from_bytes(digest, "big"), []
+    for _ in range(length):
+        number, rest = divmod(number, 62)
+        chars.append(BASE62[rest])
+    return "".join(chars)
+
+
+def plain_iso_millis(micros: int) -> str:
+    moment = datetime.fromtimestamp(micros // 1_000_000, tz=UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{micros // 1000 % 1000:03d}Z"
+
+
+def plain_rfc3339(micros: int) -> str:
+    moment = datetime.fromtimestamp(micros // 1_000_000, tz=UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{micros % 1_000_000:06d}Z"
+
+
+def moments():
+    rng = random.Random(7)
+    fixed = [0, 1, 999, 1000, 999_999, 1_000_000, -1, -1_000_001, 1_735_689_600_000_000, 951_782_400_000_000,
+             4_107_542_399_999_999, 253_402_300_799_999_999, -62_135_596_800_000_000]
+    return fixed + [rng.randrange(-62_135_596_800_000_000, 253_402_300_800_000_000) for _ in range(3000)]
+
+
+def test_times_match_datetime_formatting():
+    for micros in moments():
+        assert iso_millis(micros) == plain_iso_millis(micros), micros
+        assert rfc3339_micros(micros) == plain_rfc3339(micros), micros
+        assert iso_millis(micros) == plain_iso_millis(micros), micros  # the cached answer too
+
+
+@pytest.mark.parametrize("micros", [1.5, 1_735_689_600_000_000.0])
+def test_a_float_time_is_not_answered_from_the_int_cache(micros):
+    iso_millis(int(micros))
+    with pytest.raises(ValueError):
+        iso_millis(micros)  # as before: `:03d` refuses a float
+
+
+def test_ids_match_the_plain_formulas():
+    rng = random.Random(11)
+    for _ in range(2000):
+        seed = rng.choice([0, 1, 42, -3, 2**40])
+        determinism = Determinism(seed, "fixed")
+        vendor = rng.choice(["activepieces", "ampersand"])
+        credential = rng.choice(["sk-a", "key-1", "k\udc80ey", "ключ", ""])
+        collection = rng.choice(["project", "plan", "usage", "request"])
+        seq = rng.randrange(0, 10**6)
+        digest = plain_digest(seed, vendor, credential, collection, seq)
+        assert determinism.digest(vendor, credential, collection, seq) == digest
+        for length in (21, 8):
+            assert determinism.base62_id(vendor, credential, collection, seq, length) == plain_base62(digest, length)
+        assert determinism.uuid4(vendor, credential, collection, seq) == str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def test_reseeding_changes_the_ids():
+    determinism = Determinism(1, "fixed")
+    before = determinism.base62_id("activepieces", "sk-a", "project", 1)
+    determinism.reseed(2)
+    assert determinism.base62_id("activepieces", "sk-a", "project", 1) != before
+    assert determinism.base62_id("activepieces", "sk-a", "project", 1) == Determinism(2, "fixed").base62_id(
+        "activepieces", "sk-a", "project", 1)
+
+
+@pytest.mark.parametrize("micros", [253_402_300_800_000_000, -62_135_596_801_000_000, 10**25])
+def test_times_outside_datetime_still_raise(micros):
+    for fast, plain in ((iso_millis, plain_iso_millis), (rfc3339_micros, plain_rfc3339)):
+        with pytest.raises((ValueError, OverflowError, OSError)) as expected:
+            plain(micros)
+        with pytest.raises(expected.type):
+            fast(micros)
