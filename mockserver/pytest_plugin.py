@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mockserver.app import create_app
-from mockserver.server import Control, MockServer
-from mockserver.settings import Settings
+if TYPE_CHECKING:  # imported when a fixture is used: pytest loads this plugin in every run
+    from mockserver.server import Control, MockServer
+    from mockserver.settings import Settings
 
 MARKER = ("mockserver(seed=None, faults=(), state=None, strict=None): the seed, fault rules (`.fault()` "
           "keyword dicts), state (tenants or a fixtures path) and strictness of this test's mock server")
@@ -44,11 +44,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
+    from mockserver.settings import Settings
+
     return Settings(port=0, seed=pytestconfig.getoption("mockserver_seed") or 0)
 
 
 @pytest.fixture(scope="session")
 def mockserver_session(mockserver_settings: Settings):
+    from mockserver.server import MockServer
+
     with MockServer(mockserver_settings) as server:
         yield server
 
@@ -62,6 +66,9 @@ def mockserver(mockserver_session: MockServer, mockserver_settings: Settings,
 
 @pytest.fixture
 def mockserver_app(mockserver_settings: Settings, request: pytest.FixtureRequest):
+    from mockserver.app import create_app
+    from mockserver.server import Control
+
     options = _marker(request)
     app = create_app(dataclasses.replace(mockserver_settings, seed=options.get("seed", mockserver_settings.seed)))
     _prepare(Control(app), request, mockserver_settings)
@@ -79,7 +86,7 @@ def pytest_runtest_call(item: pytest.Item):
     """Strict mode: after a test that passed, fail it if the mock rejected any of its requests."""
     result = yield
     server = getattr(item, "funcargs", {}).get("mockserver")
-    if isinstance(server, Control) and _strict(item):
+    if server is not None and hasattr(server, "rejected") and _strict(item):
         rejected = server.rejected()
         if rejected:
             pytest.fail(f"mockserver (strict): {len(rejected)} request(s) matched no operation or broke the "

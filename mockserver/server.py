@@ -72,8 +72,11 @@ class Control:
         """Import a fixtures file (the `--fixtures` format); returns the projects as the API shows them."""
         from mockserver.state import read_document
 
-        document = read_document(Path(path))
-        return self.seed_state(tenants=document.get("tenants", []) if isinstance(document, dict) else document)
+        try:
+            imported = self._call("PUT", "/state", read_document(Path(path)))["tenants"]
+        except ControlError as error:
+            raise ControlError(f"{path}: {error}") from None
+        return [project for tenant in imported for project in tenant["projects"]]
 
     # --- faults ----------------------------------------------------------------------------------
 

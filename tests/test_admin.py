@@ -212,3 +212,16 @@ def test_handlers_and_admin_yaml_agree(app):
     from mockserver.spec import load_spec
 
     assert set(load_spec(ADMIN_YAML, "admin").operations) == set(admin.HANDLERS)
+
+
+def test_the_cli_flags_build_the_settings(tmp_path, monkeypatch):
+    from mockserver.cli import parser, settings_from
+
+    args = ["serve", "--fixtures", "a.yaml", "--fixtures", "b.json", "--journal-size", "7", "--admin-token", "t"]
+    settings = settings_from(parser().parse_args(args))
+    assert settings.fixtures == (Path("a.yaml"), Path("b.json"))
+    assert (settings.journal_size, settings.admin_token) == (7, "t")
+    monkeypatch.setenv("MOCKSERVER_ADMIN_TOKEN", "from-env")
+    assert settings_from(parser().parse_args(["serve"])).admin_token == "from-env"
+    monkeypatch.delenv("MOCKSERVER_ADMIN_TOKEN")
+    assert settings_from(parser().parse_args(["serve"])).admin_token is None

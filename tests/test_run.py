@@ -59,6 +59,13 @@ def test_helpers_load_a_fixtures_file(live, tmp_path):
     assert requests.get(f"{live.ampersand_url}/v1/projects/aa", headers={"X-Api-Key": "k"}, timeout=5).ok
 
 
+def test_a_bad_fixtures_file_names_itself(live, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("tenants: [{vendor: ampersand, credential: k, projects: [{name: aa}]}]\n")
+    with pytest.raises(ControlError, match=r"bad.yaml: tenants\[0\].projects\[0\].appName"):
+        live.load(path)
+
+
 def test_helpers_add_list_and_clear_faults(live):
     rule = live.fault("createProject", vendor="activepieces", status=503, times=1)
     assert live.faults() == [rule]
