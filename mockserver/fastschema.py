@@ -135,9 +135,12 @@ def _is_type(name: str) -> Check:
     if simple and function is simple[0]:
         kind = simple[1]
         return lambda value: isinstance(value, kind)
-    if function is not None:
-        return lambda value: function(_TYPES, value)
-    return lambda value: _TYPES.is_type(value, name)
+    if function is None:
+        return lambda value: _TYPES.is_type(value, name)
+    if name in ("integer", "number") and function(_TYPES, 5) is True:
+        # A plain int is both (jsonschema's checkers only refuse bool, a subclass); the rest asks them.
+        return lambda value: type(value) is int or function(_TYPES, value)
+    return lambda value: function(_TYPES, value)
 
 
 def _type_check(expected: Any) -> Check:
@@ -248,11 +251,24 @@ def _number_check(schema: dict) -> Check:
 
 
 def _format_check(function: Callable[[Any], Any], raises) -> Check:
-    # FormatChecker.check, answering instead of raising.
+    """FormatChecker.check, answering instead of raising. Format checks are pure functions of the
+    string, and a response repeats its timestamps: short strings' answers are remembered (bounded)."""
+    known: dict[str, bool] = {}
+
     def check(value: Any) -> bool:
+        short = type(value) is str and len(value) <= 64
+        if short:
+            found = known.get(value)
+            if found is not None:
+                return found
         try:
-            return bool(function(value))
+            result = bool(function(value))
         except raises:
-            return False
+            result = False
+        if short:
+            if len(known) >= 4096:
+                known.clear()
+            known[value] = result
+        return result
 
     return check
