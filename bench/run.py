@@ -1,0 +1,536 @@
+"""`make bench`: how fast the mock is, next to the floor of its own stack, in one run.
+
+    python bench/run.py                 # everything (~2.5 minutes), writes bench/results.md
+    python bench/run.py --duration 3    # a quicker, noisier run
+    python bench/run.py --tune          # waitress threads by measurement (not part of `make bench`)
+
+Load: wrk (installed from Debian's packages when missing), 16 connections, a warm-up, then 10 s.
+Each scenario runs against the floor (bench/floor_app.py: Flask + waitress, parse the JSON, return
+a fixed body) and against the mock back to back, alternating which goes first, so machine drift
+hits both alike; the ratio ours/floor is the figure to compare across machines. Besides wrk's
+numbers it reads each server's CPU time from /proc: CPU per request is steadier than throughput
+when other processes share the cores.
+
+Also measured, each in a fresh interpreter: start-up (process launch to the first 201), in-process
+`create_app()` (what a pytest fixture pays), and memory and timings at 100,000 Activepieces
+projects in one tenant. The benchmark is not a test: nothing here asserts on speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import selectors
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+LUA = BENCH / "load.lua"
+RESULTS = BENCH / "results.md"
+ORG = "9f7c3e2a-61b8-4f5c-8d1a-eb24f3b05d79"
+MARK = "<!-- {} figures: written by bench/run.py; everything outside the markers is kept -->"
+
+
+# --- tools ---------------------------------------------------------------------------------------
+
+def ensure_wrk() -> str:
+    """wrk from PATH, else `apt-get install -y wrk` (after `apt-get update` if the first try fails)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if not shutil.which("apt-get"):
+        sys.exit("bench: wrk is missing and there is no apt-get; install wrk (https://github.com/wg/wrk)")
+    print("bench: installing wrk with apt-get ...", flush=True)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(["apt-get", "install", "-y", "wrk"], env=env, **quiet).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, **quiet)
+        if subprocess.run(["apt-get", "install", "-y", "wrk"], env=env, **quiet).returncode != 0:
+            sys.exit("bench: `apt-get install -y wrk` failed (are you root?); install wrk and run again")
+    return shutil.which("wrk") or sys.exit("bench: wrk is still not on PATH")
+
+
+def mockserver_command() -> list[str]:
+    script = Path(sys.executable).parent / "mockserver"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "mockserver"]
+
+
+class Server:
+    """A server process on a free loopback port: it prints `... listening on http://HOST:PORT`."""
+
+    def __init__(self, name: str, command: list[str]) -> None:
+        self.name = name
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log)
+        line = read_line(self.process, timeout=20)
+        match = re.search(r"http://([\d.]+):(\d+)", line)
+        if not match:
+            self.stop()
+            sys.exit(f"bench: {name} did not start: {line!r}")
+        self.host, self.port = match.group(1), int(match.group(2))
+        self.url = f"http://{self.host}:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float:
+        return _rss_kb(f"/proc/{self.process.pid}/status") / 1024
+
+    def log_lines(self) -> int:
+        self.log.seek(0)
+        return self.log.read().count(b"\n")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def read_line(process: subprocess.Popen, timeout: float) -> str:
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    if not selector.select(timeout):
+        return ""
+    return process.stdout.readline().decode(errors="replace")
+
+
+def _rss_kb(status_file: str = "/proc/self/status") -> int:
+    for line in Path(status_file).read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def request(host: str, port: int, method: str, path: str, body: dict | None = None,
+            headers: dict | None = None) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        data = None if body is None else json.dumps(body).encode()
+        connection.request(method, path, data, {"Content-Type": "application/json", **(headers or {})})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+# --- load ----------------------------------------------------------------------------------------
+
+@dataclass
+class Load:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    status_errors: int
+    socket_errors: int
+    cpu_us: float  # server CPU (user + system) per request
+    log_lines: int = 0
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+
+def wrk(binary: str, server: Server, path: str, mode: str, key: str, run: str, seconds: int,
+        connections: int, threads: int) -> Load:
+    cpu, lines = server.cpu_seconds(), server.log_lines()
+    command = [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(LUA),
+               server.url + path, "--", mode, key, run]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH ")), None)
+    if line is None:
+        sys.exit(f"bench: wrk failed against {server.name}: {out.stdout}{out.stderr}")
+    data = json.loads(line[6:])
+    used = server.cpu_seconds() - cpu
+    return Load(data["requests"], data["duration_us"] / 1e6, data["p50_us"] / 1000, data["p99_us"] / 1000,
+                data["status_errors"], data["socket_errors"], used / max(data["requests"], 1) * 1e6,
+                server.log_lines() - lines)
+
+
+@dataclass
+class Scenario:
+    name: str
+    mode: str  # load.lua's MODE
+    path: str
+    expect: str  # "ok": every answer 2xx; "error": every answer 4xx
+    key: str = ""
+    results: dict[str, Load] = field(default_factory=dict)
+
+
+def scenarios(ours: Server, tag: str) -> list[Scenario]:
+    found = [
+        Scenario("Ampersand create (201)", "amp-create", "/v1/projects", "ok", f"bench-amp-{tag}"),
+        Scenario("Activepieces create (201)", "ap-create", "/api/v1/projects", "ok", f"sk-bench-ap-{tag}"),
+        Scenario("Activepieces get by id (200)", "get", "", "ok", f"sk-bench-get-{tag}"),
+        Scenario("Ampersand rejected create (422)", "amp-reject", "/v1/projects", "error", f"bench-rej-{tag}"),
+        Scenario("Activepieces rejected create (400)", "ap-reject", "/api/v1/projects", "error",
+                 f"sk-bench-rej-{tag}"),
+    ]
+    get = found[2]
+    status, body = request(ours.host, ours.port, "POST", "/api/v1/projects", {"displayName": "Got"},
+                           {"Authorization": f"Bearer {get.key}"})
+    if status != 201:
+        sys.exit(f"bench: could not create the project to get: {status} {body[:200]!r}")
+    get.path = f"/api/v1/projects/{json.loads(body)['id']}"
+    return found
+
+
+def run_load(wrk_binary: str, ours: Server, floor: Server, args: argparse.Namespace) -> list[Scenario]:
+    tag = str(int(time.time()))
+    found = scenarios(ours, tag)
+    for index, scenario in enumerate(found):
+        pair = [floor, ours] if index % 2 == 0 else [ours, floor]
+        for server in pair:
+            wrk(wrk_binary, server, scenario.path, scenario.mode, scenario.key, f"w{index}", args.warmup,
+                args.connections, args.wrk_threads)
+        for server in pair:
+            load = wrk(wrk_binary, server, scenario.path, scenario.mode, scenario.key, f"m{index}", args.duration,
+                       args.connections, args.wrk_threads)
+            scenario.results[server.name] = load
+        load = scenario.results["ours"]
+        wrong = load.status_errors if scenario.expect == "ok" else load.requests - load.status_errors
+        if wrong or load.socket_errors:
+            sys.exit(f"bench: {scenario.name}: {wrong} unexpected statuses, {load.socket_errors} socket errors")
+        print(f"  {scenario.name}: {load.rps:,.0f} req/s, floor {scenario.results['floor'].rps:,.0f}", flush=True)
+    return found
+
+
+# --- start-up, create_app, memory (each in a fresh interpreter) ----------------------------------
+
+def startup_ms(runs: int = 5) -> tuple[float, float]:
+    """Median of: launch -> the `listening` line, and launch -> the first 201."""
+    listening, created = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        process = subprocess.Popen([*mockserver_command(), "serve", "--port", "0"], cwd=ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            line = read_line(process, timeout=20)
+            listening.append(time.perf_counter() - started)
+            host, port = re.search(r"http://([\d.]+):(\d+)", line).groups()
+            status, _ = request(host, int(port), "POST", "/v1/projects",
+                                {"appName": "App", "name": "first", "orgId": ORG}, {"X-Api-Key": "start"})
+            created.append(time.perf_counter() - started)
+            if status != 201:
+                sys.exit(f"bench: the first create answered {status}")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    return statistics.median(listening) * 1000, statistics.median(created) * 1000
+
+
+def child(name: str) -> dict:
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", name], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        sys.exit(f"bench: the {name} measurement failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_create_app() -> dict:
+    started = time.perf_counter()
+    from mockserver import Settings, create_app
+
+    imported = time.perf_counter()
+    create_app(Settings())
+    first = time.perf_counter()
+    times = []
+    for _ in range(20):
+        begin = time.perf_counter()
+        create_app(Settings())
+        times.append(time.perf_counter() - begin)
+    return {"import_ms": (imported - started) * 1000, "first_ms": (first - imported) * 1000,
+            "again_ms": statistics.median(times) * 1000}
+
+
+def _timed(function, repeat: int = 5) -> float:
+    """Median milliseconds of `function()`."""
+    times = []
+    for _ in range(repeat):
+        begin = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - begin)
+    return statistics.median(times) * 1000
+
+
+def measure_memory(count: int = 100_000) -> dict:
+    """RSS added by `count` Activepieces projects in one tenant, stored through the vendor's create
+    handler (the request path after validation: the same records and unique keys as over HTTP), and
+    the cost of get / list / reset at that size next to the same at 100 projects."""
+    import gc
+
+    from mockserver import Settings, create_app
+    from mockserver.store import Tenant
+    from mockserver.vendors import activepieces
+    from mockserver.vendors.base import Call
+
+    app = create_app(Settings())
+    runtime = app.extensions["mockserver"]
+    client = app.test_client()
+    operation = runtime.mounts["activepieces"].spec.operations["createProject"]
+    big, small = "sk-bench-big", "sk-bench-small"
+
+    def fill(key: str, n: int) -> None:
+        tenant = Tenant("activepieces", key)
+        for i in range(n):
+            body = {"displayName": f"Project {i:06d}", "externalId": f"ext-{i:06d}"}
+            activepieces.create_project(Call(operation, tenant, body, {}, {}, runtime.store, runtime.determinism))
+
+    fill(small, 100)  # enough for a full first page
+    for _ in range(3):  # warm every code path (and its allocations) before the baseline
+        client.get("/api/v1/projects", headers={"Authorization": f"Bearer {small}"})
+    gc.collect()
+    before = _rss_kb()
+    started = time.perf_counter()
+    fill(big, count)
+    fill_s = time.perf_counter() - started
+    gc.collect()
+    after = _rss_kb()
+
+    def timings(key: str, n: int) -> dict:
+        headers = {"Authorization": f"Bearer {key}"}
+        first = client.get("/api/v1/projects?limit=1", headers=headers).get_json()["data"][0]["id"]
+        cursor = activepieces.encode_cursor("next", n // 2)
+        return {
+            "get": _timed(lambda: client.get(f"/api/v1/projects/{first}", headers=headers), 50),
+            "list_first": _timed(lambda: client.get("/api/v1/projects", headers=headers), 20),
+            "list_middle": _timed(lambda: client.get(f"/api/v1/projects?cursor={cursor}", headers=headers), 20),
+            "by_external_id": _timed(lambda: client.get("/api/v1/projects?externalId=ext-000005", headers=headers),
+                                     50),
+        }
+
+    at_small, at_big = timings(small, 100), timings(big, count)
+    tenant = Tenant("activepieces", big)
+    assert runtime.store.count(tenant, "projects") == count
+    begin = time.perf_counter()
+    runtime.store.reset(tenant=tenant)
+    reset_ms = (time.perf_counter() - begin) * 1000
+    return {"count": count, "rss_before_mb": before / 1024, "rss_after_mb": after / 1024,
+            "added_mb": (after - before) / 1024, "bytes_per_project": (after - before) * 1024 / count,
+            "fill_s": fill_s, "small": at_small, "big": at_big, "reset_ms": reset_ms}
+
+
+# --- report --------------------------------------------------------------------------------------
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("flask", "werkzeug", "waitress", "jsonschema"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "?"
+    return out
+
+
+def machine(wrk_binary: str | None) -> dict[str, str]:
+    cpu = "?"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    wrk_version = "-"
+    if wrk_binary:
+        wrk_version = subprocess.run([wrk_binary, "-v"], capture_output=True, text=True).stdout.split(" [")[0]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or "?"
+    return {"nproc": str(os.cpu_count()), "cpu": cpu, "kernel": platform.release(), "wrk": wrk_version,
+            "commit": commit}
+
+
+TARGETS = {
+    "create_rps": 0.90, "create_p99": 1.2, "startup_ms": 300, "create_app_ms": 30, "memory_mb": 100, "reset_ms": 20,
+}
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def report(args, found, start, app_times, memory, info) -> str:
+    lines = []
+    v = versions()
+    lines.append(f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {info['commit']}: "
+                 f"{info['nproc']} cores ({info['cpu']}), Linux {info['kernel']}, Python {v['python']}, "
+                 f"Flask {v['flask']}, Werkzeug {v['werkzeug']}, waitress {v['waitress']}, "
+                 f"jsonschema {v['jsonschema']}, {info['wrk']}.")
+    if found:
+        lines.append(f"Load: wrk -t{args.wrk_threads} -c{args.connections}, {args.warmup:g} s warm-up then "
+                     f"{args.duration:g} s per server and scenario; both servers on waitress with "
+                     f"{args.threads} threads; the floor first in odd rows, ours first in even ones.")
+        lines += ["", "| scenario | ours req/s | floor req/s | ours/floor | ours p50 ms | ours p99 ms | "
+                  "floor p99 ms | p99 ours/floor | CPU µs/req ours | floor |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for scenario in found:
+            ours, floor = scenario.results["ours"], scenario.results["floor"]
+            lines.append(f"| {scenario.name} | {ours.rps:,.0f} | {floor.rps:,.0f} | {ours.rps / floor.rps:.2f} | "
+                         f"{ours.p50_ms:.1f} | {ours.p99_ms:.1f} | {floor.p99_ms:.1f} | "
+                         f"{ours.p99_ms / floor.p99_ms:.2f} | {ours.cpu_us:.0f} | {floor.cpu_us:.0f} |")
+        logged = sum(s.results["ours"].log_lines for s in found)
+        lines.append("")
+        lines.append(f"Server log lines written during the load: {logged}.")
+    lines += ["", "| figure | value | target | met |", "|---|---:|---:|---|"]
+    if found:
+        for scenario in found[:2]:
+            ours, floor = scenario.results["ours"], scenario.results["floor"]
+            lines.append(f"| {scenario.name}: throughput ours/floor | {ours.rps / floor.rps:.2f} | >= 0.90 | "
+                         f"{verdict(ours.rps / floor.rps >= TARGETS['create_rps'])} |")
+            lines.append(f"| {scenario.name}: p99 ours/floor | {ours.p99_ms / floor.p99_ms:.2f} | <= 1.2 | "
+                         f"{verdict(ours.p99_ms / floor.p99_ms <= TARGETS['create_p99'])} |")
+    if start:
+        lines.append(f"| start-up: launch to `listening` (median of 5) | {start[0]:.0f} ms | | |")
+        lines.append(f"| start-up: launch to first 201 (median of 5) | {start[1]:.0f} ms | < 300 ms | "
+                     f"{verdict(start[1] < TARGETS['startup_ms'])} |")
+    if app_times:
+        lines.append(f"| import mockserver (fresh interpreter) | {app_times['import_ms']:.0f} ms | | |")
+        lines.append(f"| first `create_app()` (loads and compiles the specs) | {app_times['first_ms']:.1f} ms | "
+                     f"< 30 ms | {verdict(app_times['first_ms'] < TARGETS['create_app_ms'])} |")
+        lines.append(f"| later `create_app()` (what each pytest fixture pays) | {app_times['again_ms']:.2f} ms | "
+                     f"< 30 ms | {verdict(app_times['again_ms'] < TARGETS['create_app_ms'])} |")
+    if memory:
+        m = memory
+        lines.append(f"| RSS added by {m['count']:,} Activepieces projects in one tenant | {m['added_mb']:.1f} MB "
+                     f"({m['bytes_per_project']:.0f} B each) | < 100 MB | "
+                     f"{verdict(m['added_mb'] < TARGETS['memory_mb'])} |")
+        for key, label in [("get", "get by id"), ("list_first", "list, first page (50)"),
+                           ("list_middle", "list, a page in the middle (cursor)"),
+                           ("by_external_id", "list by externalId")]:
+            lines.append(f"| {label}: at {m['count']:,} / at 100 (test client) | {m['big'][key]:.2f} / "
+                         f"{m['small'][key]:.2f} ms | O(1) / O(page) | "
+                         f"{verdict(m['big'][key] < 3 * m['small'][key] + 0.5)} |")
+        lines.append(f"| reset of that tenant | {m['reset_ms']:.1f} ms | < 20 ms | "
+                     f"{verdict(m['reset_ms'] < TARGETS['reset_ms'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(name: str, text: str) -> None:
+    start, end = MARK.format(name), f"<!-- end of {name} figures -->"
+    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
+    block = f"{start}\n{text}{end}"
+    if start in old and end in old:
+        new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip("\n") + f"\n\n## Latest `make bench`\n\n{block}\n" if name == "bench" else \
+            old.rstrip("\n") + f"\n\n## Waitress settings (`python bench/run.py --tune`)\n\n{block}\n"
+    RESULTS.write_text(new)
+
+
+# --- tuning ----------------------------------------------------------------------------------------
+
+QUIET_QUEUE = ("import logging, sys; from mockserver.cli import main; "
+               "logging.getLogger('waitress.queue').setLevel(logging.ERROR); sys.exit(main(sys.argv[1:]))")
+
+
+def tune(wrk_binary: str, args: argparse.Namespace) -> str:
+    """Create throughput, p99 and CPU per request by waitress thread count, for the floor, the mock,
+    and the mock with waitress's queue-depth warnings off (logged at WARNING whenever a request
+    waits for a thread, so on most requests once connections outnumber threads)."""
+    lines = [f"Ampersand create, wrk -t{args.wrk_threads} -c{args.connections}, {args.duration:g} s each after "
+             f"{args.warmup:g} s warm-up; CPU is the server's user+system time per request.", "",
+             "| waitress threads | floor req/s | floor p99 ms | floor CPU µs | ours req/s | ours p99 ms | ours CPU µs "
+             "| ours log lines | quiet req/s | quiet p99 ms | quiet CPU µs | quiet/floor req/s |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for threads in args.tune_threads:
+        servers = [
+            Server("floor", [sys.executable, str(BENCH / "floor_app.py"), "--threads", str(threads)]),
+            Server("ours", [*mockserver_command(), "serve", "--port", "0", "--threads", str(threads)]),
+            Server("quiet", [sys.executable, "-c", QUIET_QUEUE, "serve", "--port", "0", "--threads", str(threads)]),
+        ]
+        try:
+            results = {}
+            for server in servers:
+                key = f"tune-{threads}-{server.name}"
+                wrk(wrk_binary, server, "/v1/projects", "amp-create", key, "w", args.warmup, args.connections,
+                    args.wrk_threads)
+                results[server.name] = wrk(wrk_binary, server, "/v1/projects", "amp-create", key, "m",
+                                           args.duration, args.connections, args.wrk_threads)
+        finally:
+            for server in servers:
+                server.stop()
+        f, o, q = results["floor"], results["ours"], results["quiet"]
+        lines.append(f"| {threads} | {f.rps:,.0f} | {f.p99_ms:.1f} | {f.cpu_us:.0f} | {o.rps:,.0f} | {o.p99_ms:.1f} | "
+                     f"{o.cpu_us:.0f} | {o.log_lines} | {q.rps:,.0f} | {q.p99_ms:.1f} | {q.cpu_us:.0f} | "
+                     f"{q.rps / f.rps:.2f} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines) + "\n"
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per server and scenario")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each measurement")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None, help="waitress threads (default: the mock's default)")
+    parser.add_argument("--projects", type=int, default=100_000, help="projects stored for the memory figures")
+    parser.add_argument("--skip-load", action="store_true", help="only start-up, create_app and memory")
+    parser.add_argument("--tune", action="store_true", help="measure waitress thread counts instead")
+    parser.add_argument("--tune-threads", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child == "create-app":
+        print(json.dumps(measure_create_app()))
+        return 0
+    if args.child == "memory":
+        print(json.dumps(measure_memory(int(os.environ.get("BENCH_PROJECTS", "100000")))))
+        return 0
+
+    from mockserver.settings import Settings
+
+    args.threads = args.threads or Settings().threads
+    wrk_binary = None if args.skip_load and not args.tune else ensure_wrk()
+    if args.tune:
+        text = tune(wrk_binary, args)
+        print(text)
+        if not args.no_write:
+            write_section("tune", text)
+        return 0
+
+    found = []
+    if not args.skip_load:
+        print("bench: load, 5 scenarios x (the floor, the mock) ...", flush=True)
+        ours = Server("ours", [*mockserver_command(), "serve", "--port", "0", "--threads", str(args.threads)])
+        floor = Server("floor", [sys.executable, str(BENCH / "floor_app.py"), "--threads", str(args.threads)])
+        try:
+            found = run_load(wrk_binary, ours, floor, args)
+        finally:
+            ours.stop()
+            floor.stop()
+    print("bench: start-up, create_app, memory ...", flush=True)
+    start = startup_ms()
+    app_times = child("create-app")
+    os.environ["BENCH_PROJECTS"] = str(args.projects)
+    memory = child("memory")
+    text = report(args, found, start, app_times, memory, machine(wrk_binary))
+    print()
+    print(text)
+    if not args.no_write:
+        write_section("bench", text)
+        print(f"bench: wrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
