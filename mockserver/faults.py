@@ -183,14 +183,13 @@ class Faults:
                 raise InjectedFault(_placeholder(operation))
             if ended == "client gone":
                 exchange.warnings.append(f"the client gave up after {waited_ms} ms of the {outcome.delay_ms} ms "
-                                         "delay; the request was processed, the answer lost")
+                                         "delay and got no answer")
         if outcome.drop:
             request.environ[DROP] = True
             raise InjectedFault(_placeholder(operation))  # rendered, then discarded by drop_connections
         if outcome.status is not None:
             raise InjectedFault(outcome.status)
         return None
-
 
     def _hold(self, delay_ms: int, wake: threading.Event) -> tuple[str, int]:
         """Wait `delay_ms`, less if a reset wakes us or (under waitress) the client disconnects."""

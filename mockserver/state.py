@@ -120,7 +120,8 @@ def _tenant(runtime: Runtime, tenant: Tenant, item: dict, where: str,
             if key is None:
                 continue
             if (index, key) in owners:
-                issues.append((f"{where}.{name}.{index}", f"{key!r} is already used by {owners[index, key]}"))
+                shown = project.get(index, key)  # the field's value, not the index key built from it
+                issues.append((f"{where}.{name}.{index}", f"{shown!r} is already used by {owners[index, key]}"))
             owners[index, key] = name
         rows.append({"seq": seq, "record": record, "unique": {k: v for k, v in unique.items() if v is not None}})
     if len(issues) > before:

@@ -254,7 +254,7 @@ def test_a_client_timeout_during_a_delay_is_journaled_at_once(live):
         requests.post(live.activepieces_url + "/v1/projects", headers=AP, json=AP_PROJECT, timeout=0.2)
     (entry,) = live.requests()  # the mock noticed the client leave, and finished the request
     assert entry["status"] == 201
-    assert "the client gave up after" in entry["warnings"][0]
+    assert entry["warnings"][0].startswith("the client gave up after ")
     assert live.runtime.faults.holding() == 0
 
 

@@ -161,6 +161,13 @@ def test_a_bad_record_is_400_naming_tenant_record_and_field_and_nothing_is_impor
     assert client.get("/__mock/state").get_json() == before
 
 
+def test_a_huge_sequence_is_quick_and_numbers_after_it(client):
+    given = {"displayName": "a", "plan": {"id": "Z" * 21}}  # a plan id no sequence number makes
+    tenant = put_state(client, ap_tenant(given, sequence=10**9 - 1)).get_json()["tenants"][0]
+    assert tenant["sequence"] == 10**9
+    assert put_state(client, ap_tenant(given, sequence=10**9 + 1)).status_code == 400
+
+
 def test_an_import_respects_api_key_restrictions():
     client = create_app(Settings(api_keys=(("activepieces", "sk-allowed"),))).test_client()
     response = put_state(client, ap_tenant(credential="sk-test"))

@@ -88,11 +88,14 @@ class StateFormat:
     sequence_of: Callable[[list[dict], Call, int], list[int | None]] | None = None
 
 
+RECOGNIZE_LIMIT = 100_000  # sequence numbers tried at most (each is a hash): bounded, whatever a document says
+
+
 def recognize(values: list[str | None], derive: Callable[[int], str], sequence: int) -> list[int | None]:
     """For each value, the sequence number (1..sequence) that `derive` makes it from, if any."""
     wanted = {value for value in values if value is not None}
     found: dict[str, int] = {}
-    for seq in range(1, sequence + 1):
+    for seq in range(1, min(sequence, RECOGNIZE_LIMIT) + 1):
         if len(found) == len(wanted):
             break
         value = derive(seq)
