@@ -61,3 +61,25 @@ def test_readme_curl_examples_answer_what_the_readme_shows():
         for command, expected in examples():
             response = run_curl(command, url)
             assert response.json() == expected, command
+
+
+def blocks(kind: str) -> list[str]:
+    return [text for found, text in BLOCK.findall(README.read_text()) if found == kind]
+
+
+def test_readme_python_example_is_the_example_suite_verbatim():
+    suite = (Path(__file__).parent / "examples" / "test_user_suite.py").read_text()
+    (code,) = blocks("python")
+    assert code.strip() in suite
+
+
+def test_readme_fixtures_example_loads(tmp_path):
+    from mockserver import Settings, create_app
+
+    (text,) = blocks("yaml")
+    path = tmp_path / "fixtures.yaml"
+    path.write_text(text)
+    client = create_app(Settings(fixtures=(path,))).test_client()
+    found = client.get("/api/v1/projects?externalId=acme-1", headers={"Authorization": "Bearer sk-test"})
+    assert found.get_json()["data"][0]["displayName"] == "Acme"
+    assert client.get("/v1/projects/MailMonkey", headers={"X-Api-Key": "key-1"}).status_code == 200
