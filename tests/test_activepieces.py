@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.conftest import AP
+from tests.conftest import AP, VendorApi
 
 BASE = "/api/v1/projects"
 OTHER = {"Authorization": "Bearer sk-other-platform"}
@@ -18,29 +18,13 @@ PLAN_DEFAULTS = {"stripeSubscriptionId": None, "flowPlanName": "platform", "mini
 
 
 @pytest.fixture
-def exchanges(app):
-    """Every finished exchange of the test; none may be a 500 (a body that breaks the spec is one)."""
-    seen = []
-    app.extensions["mockserver"].observers.append(seen.append)
-    yield seen
-    assert [(e.method, e.path, e.error) for e in seen if e.status >= 500] == []
-
-
-@pytest.fixture
 def api(client, exchanges):
     return Api(client)
 
 
-class Api:
-    def __init__(self, client):
-        self.client = client
-
-    def send(self, method, path="", body=None, headers=AP, **kwargs):
-        if body is not None:
-            kwargs["json"] = body
-        response = self.client.open(BASE + path, method=method, headers=headers, **kwargs)
-        assert response.status_code < 500, response.get_data(as_text=True)
-        return response
+class Api(VendorApi):
+    base = BASE
+    headers = AP
 
     def create(self, headers=AP, **body) -> dict:
         response = self.send("POST", "", body, headers)
