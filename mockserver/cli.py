@@ -77,7 +77,7 @@ def serve(settings: Settings) -> int:
     server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
                            ident="mockserver", channel_request_lookahead=1)
     host, port = server.socket.getsockname()[:2]
-    if settings.host in ("0.0.0.0", "::", ""):
+    if settings.exposed:
         logging.getLogger("mockserver").warning(
             "listening on all interfaces: anyone who can reach this machine can use the mock")
 

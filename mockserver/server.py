@@ -12,6 +12,7 @@ validate and answer exactly as it does; a refusal raises `ControlError` with its
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -145,6 +146,9 @@ class MockServer(Control):
         self._server = create_server(self.app, host=settings.host, port=settings.port, threads=settings.threads,
                                      ident="mockserver", channel_request_lookahead=1)
         self.host, self.port = self._server.socket.getsockname()[:2]
+        if settings.exposed:
+            logging.getLogger("mockserver").warning(
+                "listening on all interfaces: anyone who can reach this machine can use the mock")
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name=f"mockserver:{self.port}", daemon=True)
         self._thread.start()

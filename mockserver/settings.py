@@ -24,6 +24,11 @@ class Settings:
     admin_token: str | None = None
     fixtures: tuple[Path, ...] = field(default_factory=tuple)
 
+    @property
+    def exposed(self) -> bool:
+        """Whether `host` binds every interface: anyone who can reach the machine can use the mock."""
+        return self.host in ("0.0.0.0", "::", "")
+
     def __post_init__(self) -> None:
         if self.clock not in CLOCKS:
             raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, not {self.clock!r}")

@@ -54,6 +54,24 @@ def test_warns_when_bound_to_all_interfaces():
                             timeout=10).status_code == 200
 
 
+def test_the_in_process_server_binds_loopback_and_warns_when_exposed(caplog):
+    """Regression: `mockserver.run(host="0.0.0.0")` listened on every interface without a word."""
+    import mockserver
+
+    with mockserver.run() as server:
+        assert server.url.startswith("http://127.0.0.1:")
+    assert "all interfaces" not in caplog.text
+    with mockserver.run(host="0.0.0.0") as server:
+        assert requests.get(f"http://127.0.0.1:{server.port}/__mock/health", timeout=10).status_code == 200
+    assert "listening on all interfaces" in caplog.text
+
+
+@pytest.mark.parametrize(("host", "exposed"), [("127.0.0.1", False), ("::1", False), ("localhost", False),
+                                               ("0.0.0.0", True), ("::", True), ("", True)])
+def test_which_hosts_count_as_exposed(host, exposed):
+    assert Settings(host=host).exposed is exposed
+
+
 # --- --api-key ------------------------------------------------------------------------------------
 
 @pytest.fixture
