@@ -351,3 +351,13 @@ def test_the_admin_token_is_no_vendor_credential_and_vendor_keys_open_no_control
     assert client.post("/__mock/reset", headers=ap).status_code == 401
     assert client.get("/__mock/state", headers={"X-Api-Key": SECRETS["admin"]}).status_code == 401
     assert client.get("/api/v1/projects", headers=ap).get_json()["data"] != []  # the refused reset did nothing
+
+
+@pytest.mark.parametrize("document", ["..%2F..%2Fpyproject.toml", "..%2Fapp.py", "%2Fetc%2Fpasswd", "..",
+                                      "%2e%2e%2fcli.py", "activepieces.yaml%00.json", "ACTIVEPIECES.YAML"])
+def test_the_served_specs_are_the_only_files_the_control_api_reads(document):
+    client = create_app(Settings()).test_client()
+    response = client.get(f"/__mock/openapi/{document}")
+    assert response.status_code in (400, 404), (document, response.status)
+    text = response.get_data(as_text=True)
+    assert "[project]" not in text and "root:" not in text and "import" not in text
