@@ -9,6 +9,7 @@ The oracle reads the YAML on its own (jsonschema + referencing), not through `mo
 from __future__ import annotations
 
 import json
+import re
 import socket
 import string
 from urllib.parse import quote, urlencode
@@ -470,3 +471,39 @@ def test_a_preference_the_mock_cannot_honour_still_gets_a_documented_answer(app,
     response = app.test_client().open(path, method=method, json={"displayName": "x"},
                                       headers={**CREDENTIALS[vendor], "Prefer": "code=abc"})
     assert_documented(app, method, path, response)
+
+
+def every_operation():
+    """(vendor, METHOD, path template with the mount prefix, the operation as written)."""
+    for vendor, oracle in ORACLES.items():
+        for spec_path in oracle.doc["paths"]:
+            for method, pointer in oracle.operations(spec_path).items():
+                yield vendor, method, oracle.prefix + spec_path, oracle.resolve(pointer)[1]
+
+
+@pytest.mark.parametrize("operation", list(every_operation()), ids=lambda op: f"{op[0]}-{op[3]['operationId']}")
+def test_every_failure_the_pipeline_can_produce_is_documented_for_every_operation(app, operation):
+    """No credential, a refused one, an unknown id, and for a body: not JSON, not a JSON type, too big,
+    empty; and every injectable status. Each answer must be one the operation documents, body and all."""
+    vendor, method, template, node = operation
+    has_body = "requestBody" in node
+    path = re.sub(r"\{[^}]+\}", "no-such-project", template)
+    good = CREDENTIALS[vendor]
+    attempts = [({}, None), ({"Authorization": "Bearer x", "X-Api-Key": ""}, None), (good, None)]
+    if has_body:
+        attempts += [({**good, "Content-Type": "application/json"}, b"{"),
+                     ({**good, "Content-Type": "text/plain"}, b"{}"),
+                     ({**good, "Content-Type": "application/json"}, b"[" + b"1," * 600_000 + b"1]"),
+                     ({**good, "Content-Type": "application/json"}, b""),
+                     ({**good, "Content-Type": "application/json"}, b"[]")]
+    for status in (code for code in map(str, node["responses"]) if code.isdigit() and int(code) >= 400):
+        attempts.append(({**good, "Prefer": f"code={status}"}, b"{}" if has_body else None))
+    client = app.test_client()
+    seen = set()
+    for headers, body in attempts:
+        if body is not None and "Content-Type" not in headers:
+            headers = {**headers, "Content-Type": "application/json"}
+        response = client.open(path, method=method, headers=headers, data=body)
+        assert_documented(app, method, path, response)
+        seen.add(response.status_code)
+    assert 401 in seen and len(seen) >= 2, seen
