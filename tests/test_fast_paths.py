@@ -94,3 +94,43 @@ def test_times_outside_datetime_still_raise(micros):
             plain(micros)
         with pytest.raises(expected.type):
             fast(micros)
+
+
+# --- the memory store packs records: what readers see is unchanged ------------------------------
+
+def test_memory_store_hands_out_copies_of_packed_records():
+    from mockserver.store import MemoryStore, Tenant
+
+    store, tenant = MemoryStore(), Tenant("v", "k")
+    built = store.insert(tenant, "c", lambda seq: {"id": "a", "seq": seq, "tags": ["x"], "n": None}, {"k": "1"})
+    got = store.get(tenant, "c", "a")
+    assert got == built == {"id": "a", "seq": 1, "tags": ["x"], "n": None}
+    assert list(got) == ["id", "seq", "tags", "n"]  # key order is kept
+    got["n"] = "changed"
+    assert store.get(tenant, "c", "a")["n"] is None
+    assert store.find(tenant, "c", "k", "1") == built
+
+
+def test_memory_store_mixes_record_shapes_in_one_collection():
+    from mockserver.store import MemoryStore, Tenant
+
+    store, tenant = MemoryStore(), Tenant("v", "k")
+    store.insert(tenant, "c", lambda seq: {"id": "a", "x": 1}, {"k": "1", "j": None})
+    store.insert(tenant, "c", lambda seq: {"id": "b", "y": 2, "z": 3})
+    store.update(tenant, "c", "b", lambda old, seq: {**old, "w": 4}, {"j": "2"})
+    assert list(store.scan(tenant, "c")) == [{"id": "a", "x": 1}, {"id": "b", "y": 2, "z": 3, "w": 4}]
+    rows = store.export()[0]["collections"]["c"]
+    assert [row["unique"] for row in rows] == [{"k": "1"}, {"j": "2"}]
+    copy = MemoryStore()
+    copy.load(store.export())
+    assert copy.export() == store.export()
+
+
+def test_memory_store_layouts_stay_bounded():
+    from mockserver.store import MemoryStore, Tenant
+
+    store, tenant = MemoryStore(), Tenant("v", "k")
+    for i in range(10_050):
+        store.insert(tenant, "c", lambda seq, i=i: {"id": f"r{i}", f"field{i}": i})
+    assert len(store._layouts) == 10_000
+    assert store.get(tenant, "c", "r10049") == {"id": "r10049", "field10049": 10049}

@@ -1,4 +1,4 @@
-"""The default store: plain dicts under one lock (waitress serves on threads)."""
+"""The default store: dicts of packed records under one lock (waitress serves on threads)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,40 @@ from mockserver.errors import Conflict
 from mockserver.store.base import NO_KEYS, Page, Record, Store, Tenant, Unique
 
 
+class _Layout:
+    """The field names of a record and the index names of its unique keys, shared by every record
+    of that shape (a vendor's records all have one or two)."""
+
+    __slots__ = ("fields", "indexes", "end")
+
+    def __init__(self, fields: tuple[str, ...], indexes: tuple[str, ...]) -> None:
+        self.fields = fields
+        self.indexes = indexes
+        self.end = 2 + len(fields)  # where the keys start in a packed record
+
+
+# A record at rest is one flat tuple, (layout, seq, *values, *unique keys), instead of a dict plus
+# per-record index entries: at 100,000 Activepieces projects that is ~250 bytes and several objects
+# less per record, so less memory and a faster reset. Readers get a fresh dict (`_unpack`).
+Packed = tuple
+
+
+def _unpack(packed: Packed) -> Record:
+    return dict(zip(packed[0].fields, packed[2:packed[0].end], strict=True))
+
+
+def _keys(packed: Packed) -> dict[str, str]:
+    return dict(zip(packed[0].indexes, packed[packed[0].end:], strict=True))
+
+
 class _Collection:
-    # Per record: an entry in `records`, `seqs`, `keys` and each unique index, and a slot in the two
-    # parallel lists. Flat tuples and lists rather than small dicts: at 100,000 records that is
-    # ~15 MB less, and a reset frees fewer objects.
-    __slots__ = ("records", "seqs", "order", "ids", "unique", "keys")
+    __slots__ = ("records", "order", "ids", "unique")
 
     def __init__(self) -> None:
-        self.records: dict[str, Record] = {}
-        self.seqs: dict[str, int] = {}
+        self.records: dict[str, Packed] = {}
         self.order: list[int] = []  # seqs of live records, ascending (appends keep it sorted)
         self.ids: list[str] = []  # the id of each seq in `order`, at the same position
         self.unique: dict[str, dict[str, str]] = {}  # index -> key -> id
-        self.keys: dict[str, tuple[str, ...]] = {}  # id -> (index, key, index, key, ...)
 
     def taken(self, index: str, key: str | None, record_id: str | None) -> bool:
         if key is None:
@@ -30,18 +51,11 @@ class _Collection:
         owner = self.unique.get(index, {}).get(key)
         return owner is not None and owner != record_id
 
-    def keys_of(self, record_id: str) -> dict[str, str]:
-        flat = self.keys.get(record_id, ())
-        return dict(zip(flat[::2], flat[1::2], strict=True))
-
-    def set_keys(self, record_id: str, keys: dict[str, str]) -> None:
-        flat = self.keys.pop(record_id, ())
-        for index, key in zip(flat[::2], flat[1::2], strict=True):
+    def set_keys(self, record_id: str, old: dict[str, str], new: dict[str, str]) -> None:
+        for index, key in old.items():
             self.unique[index].pop(key, None)
-        for index, key in keys.items():
+        for index, key in new.items():
             self.unique.setdefault(index, {})[key] = record_id
-        if keys:
-            self.keys[record_id] = tuple(item for pair in keys.items() for item in pair)
 
     def position(self, seq: int) -> int | None:
         """Where a live seq is in `order` (and `ids`), or None."""
@@ -61,6 +75,16 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._tenants: dict[Tenant, _TenantState] = {}
+        self._layouts: dict[tuple, _Layout] = {}
+
+    def _pack(self, seq: int, record: Record, keys: dict[str, str]) -> Packed:
+        shape = (tuple(record), tuple(keys))
+        layout = self._layouts.get(shape)
+        if layout is None:
+            layout = _Layout(*shape)
+            if len(self._layouts) < 10_000:  # imports may bring any shapes; a few are shared
+                layout = self._layouts.setdefault(shape, layout)
+        return (layout, seq, *record.values(), *keys.values())
 
     def _collection(self, tenant: Tenant, collection: str, create: bool = False) -> _Collection | None:
         state = self._tenants.get(tenant)
@@ -91,8 +115,7 @@ class MemoryStore(Store):
 
     def _put(self, coll: _Collection, seq: int, record: Record, keys: dict[str, str]) -> None:
         record_id = record["id"]
-        coll.records[record_id] = record
-        coll.seqs[record_id] = seq
+        coll.records[record_id] = self._pack(seq, record, keys)
         if not coll.order or coll.order[-1] < seq:
             coll.order.append(seq)
             coll.ids.append(record_id)
@@ -100,17 +123,18 @@ class MemoryStore(Store):
             at = bisect.bisect_left(coll.order, seq)
             coll.order.insert(at, seq)
             coll.ids.insert(at, record_id)
-        coll.set_keys(record_id, keys)
+        coll.set_keys(record_id, {}, keys)
 
     def get(self, tenant: Tenant, collection: str, record_id: str) -> Record | None:
         coll = self._collection(tenant, collection)
-        return None if coll is None else coll.records.get(record_id)
+        packed = None if coll is None else coll.records.get(record_id)
+        return None if packed is None else _unpack(packed)
 
     def find(self, tenant: Tenant, collection: str, index: str, key: str) -> Record | None:
         with self._lock:
             coll = self._collection(tenant, collection)
             record_id = None if coll is None else coll.unique.get(index, {}).get(key)
-            return None if record_id is None else coll.records[record_id]
+            return None if record_id is None else _unpack(coll.records[record_id])
 
     def update(self, tenant: Tenant, collection: str, record_id: str,
                change: Callable[[Record, int], Record], unique: Unique = NO_KEYS) -> Record | None:
@@ -121,11 +145,13 @@ class MemoryStore(Store):
             self._check(coll, unique, record_id)
             state = self._tenants[tenant]
             state.seq += 1
-            record = change(coll.records[record_id], state.seq)
-            keys = coll.keys_of(record_id)
-            keys.update(unique)
-            coll.records[record_id] = record
-            coll.set_keys(record_id, {k: v for k, v in keys.items() if v is not None})
+            packed = coll.records[record_id]
+            record = change(_unpack(packed), state.seq)
+            old = _keys(packed)
+            keys = {**old, **unique}
+            keys = {k: v for k, v in keys.items() if v is not None}
+            coll.records[record_id] = self._pack(packed[1], record, keys)
+            coll.set_keys(record_id, old, keys)
             return record
 
     def delete(self, tenant: Tenant, collection: str, record_id: str) -> bool:
@@ -134,11 +160,11 @@ class MemoryStore(Store):
             if coll is None or record_id not in coll.records:
                 return False
             self._tenants[tenant].seq += 1
-            del coll.records[record_id]
-            at = coll.position(coll.seqs.pop(record_id))
+            packed = coll.records.pop(record_id)
+            at = coll.position(packed[1])
             del coll.order[at]
             del coll.ids[at]
-            coll.set_keys(record_id, {})
+            coll.set_keys(record_id, _keys(packed), {})
             return True
 
     def page(self, tenant: Tenant, collection: str, limit: int, after: int | None = None,
@@ -155,15 +181,15 @@ class MemoryStore(Store):
                 start = 0 if after is None else bisect.bisect_right(order, after)
                 end = min(len(order), start + limit)
             records = coll.records
-            items = [(seq, records[record_id]) for seq, record_id in zip(order[start:end], coll.ids[start:end],
-                                                                          strict=True)]
+            items = [(seq, _unpack(records[record_id])) for seq, record_id in zip(order[start:end],
+                                                                                   coll.ids[start:end], strict=True)]
             return Page(items, more_before=start > 0, more_after=end < len(order))
 
     def scan(self, tenant: Tenant, collection: str) -> Iterator[Record]:
         with self._lock:
             coll = self._collection(tenant, collection)
             snapshot = [] if coll is None else [coll.records[record_id] for record_id in coll.ids]
-        return iter(snapshot)
+        return map(_unpack, snapshot)  # packed records are immutable: unpacked as the caller goes
 
     def count(self, tenant: Tenant, collection: str) -> int:
         coll = self._collection(tenant, collection)
@@ -196,7 +222,8 @@ class MemoryStore(Store):
                     "seq": state.seq,
                     "collections": {
                         name: [
-                            {"seq": seq, "record": coll.records[record_id], "unique": coll.keys_of(record_id)}
+                            {"seq": seq, "record": _unpack(coll.records[record_id]),
+                             "unique": _keys(coll.records[record_id])}
                             for seq, record_id in zip(coll.order, coll.ids, strict=True)
                         ]
                         for name, coll in state.collections.items()
