@@ -11,9 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from mockserver import Settings, create_app
+import mockserver
 from mockserver.store import Tenant
-from tests.live import live_server
 
 AP_KEY, AMP_KEY = "sk-concurrency", "concurrency-key"
 AP = {"Authorization": f"Bearer {AP_KEY}"}
@@ -24,9 +23,8 @@ TIMEOUT = 10  # seconds, per request
 
 @pytest.fixture(params=["memory", "sqlite"])
 def server(request, tmp_path):
-    app = create_app(Settings(db=tmp_path / "mock.db" if request.param == "sqlite" else None))
-    with live_server(app, threads=8) as base_url:
-        yield app, base_url
+    with mockserver.run(db=tmp_path / "mock.db" if request.param == "sqlite" else None, threads=8) as server:
+        yield server.app, server.url
 
 
 def in_parallel(count: int, work) -> list:

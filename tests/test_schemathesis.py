@@ -14,10 +14,9 @@ from schemathesis.engine import events, from_schema
 from schemathesis.generation import GenerationMode
 from schemathesis.transport.wsgi import WSGITransport
 
+import mockserver
 from mockserver import Settings, create_app
 from mockserver.app import specs_dir
-from mockserver.spec import load_spec
-from tests.live import live_server
 
 CONFIG = Path(__file__).parent.parent / "schemathesis.toml"
 # Only these keys are accepted (`--api-key`), as on the real services; any other, like the made-up
@@ -102,9 +101,11 @@ def assert_clean(outcome: Outcome, vendor: str) -> None:
     assert expected <= outcome.checks_run, f"never ran: {sorted(expected - outcome.checks_run)}"
 
 
+KEYS = tuple((vendor, key) for vendor, (key, _) in CREDENTIALS.items())
+
+
 def app_for_schemathesis():
-    keys = tuple((vendor, key) for vendor, (key, _) in CREDENTIALS.items())
-    return create_app(Settings(api_keys=keys))
+    return create_app(Settings(api_keys=KEYS))
 
 
 def test_the_config_keeps_every_check_and_both_modes_on():
@@ -131,8 +132,8 @@ def test_in_process(vendor):
 
 
 def test_over_a_real_waitress_server():
-    with live_server(app_for_schemathesis()) as base_url:
+    with mockserver.run(api_keys=KEYS) as server:
         for vendor in sorted(CREDENTIALS):
             schema = load(vendor, max_examples=10)
-            schema.config.update(base_url=base_url + load_spec(specs_dir() / f"{vendor}.yaml", vendor).server_path)
+            schema.config.update(base_url=server.base_url(vendor))
             assert_clean(run(schema), vendor)
