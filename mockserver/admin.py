@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import Rule
 
 from mockserver import __version__
 from mockserver.errors import Issue, ValidationFailed
 from mockserver.faults import FaultError
-from mockserver.pipeline import ALL_METHODS, read_parameters, schema_issues
+from mockserver.pipeline import read_parameters, schema_issues
 from mockserver.spec import Operation, Spec, SpecError, flask_rule
 from mockserver.state import StateError, export_state, import_state
 from mockserver.store import Tenant
@@ -71,8 +72,13 @@ def blueprint(runtime: Runtime, spec: Spec) -> Blueprint:
         def view(_operations=operations, **path_params: str) -> Response:
             return _serve(runtime, spec, _operations, path_params)
 
-        routes.add_url_rule(flask_rule(spec_path), spec_path, view, methods=ALL_METHODS,
-                            provide_automatic_options=False)
+        def add(state, path=spec_path, view=view):
+            # methods=None: every method, QUERY and made-up ones too, reaches `_serve`'s 405 with `Allow`
+            endpoint = f"{routes.name}.{path}"
+            state.app.url_map.add(Rule(PREFIX + flask_rule(path), endpoint=endpoint, methods=None))
+            state.app.view_functions[endpoint] = view
+
+        routes.record(add)
     return routes
 
 

@@ -104,6 +104,8 @@ def _http_error(error: HTTPException):
     body = {"error": error.name, "message": message, "status": error.code}
     response = jsonify(body)
     response.status = f"{error.code} {error.name}"
+    if error.code == 405 and getattr(error, "valid_methods", None):  # RFC 9110: a 405 names what is allowed
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
     observe_http_error(current_app.extensions["mockserver"], error, body)  # the journal sees unrouted requests
     return response
 

@@ -508,3 +508,26 @@ def test_every_failure_the_pipeline_can_produce_is_documented_for_every_operatio
         assert_documented(app, method, path, response)
         seen.add(response.status_code)
     assert 401 in seen and len(seen) >= 2, seen
+
+
+ADMIN = yaml.safe_load((specs_dir() / "admin.yaml").read_text(encoding="utf-8"))
+
+
+@PROPERTY_SETTINGS
+@given(method=st.from_regex(r"[A-Z][A-Z-]{0,11}", fullmatch=True), path=st.sampled_from(sorted(ADMIN["paths"])))
+def test_any_method_outside_the_control_spec_is_a_405_with_allow(app, method, path):
+    """Regression: the control API answered QUERY (and made-up methods) with werkzeug's 405, no `Allow`."""
+    documented = {m.upper() for m in ADMIN["paths"][path] if m != "parameters"}
+    if method in documented or (method == "HEAD" and "GET" in documented):
+        return
+    response = app.test_client().open("/__mock" + re.sub(r"\{[^}]+\}", "x.yaml", path), method=method)
+    assert response.status_code == 405
+    assert sorted(response.headers["Allow"].split(", ")) == sorted(documented)
+    assert response.get_json()["status"] == 405
+
+
+def test_a_405_from_routing_names_the_allowed_methods(app):
+    """Regression: the mock's own routing errors dropped werkzeug's `Allow` header (the page at /__mock/)."""
+    response = app.test_client().open("/__mock/", method="QUERY")
+    assert response.status_code == 405 and "GET" in response.headers["Allow"].split(", ")
+    assert response.get_json()["status"] == 405
