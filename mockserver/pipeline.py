@@ -7,6 +7,7 @@ Every step raises a vendor-neutral `MockError`; the vendor renders it. Nothing h
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -357,8 +358,7 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
     # An undocumented reply (a 405 outside every operation) keeps the type its vendor chose.
     media_type = (documented.media_type if documented else None) or reply.headers.get(
         "Content-Type", "application/json")
-    payload = b"" if reply.body is None else json.dumps(
-        reply.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    payload = b"" if reply.body is None else _encode(reply.body).encode("utf-8")
     response = Response(payload, status=reply.status, headers=reply.headers,
                         content_type=media_type if reply.body is not None else None)
     if reply.body is None:
@@ -372,6 +372,11 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
     return response
 
 
+# What json.dumps(ensure_ascii=False, separators=(",", ":"), allow_nan=False) builds on every call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+@functools.lru_cache(maxsize=256)
 def _reason(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
