@@ -214,3 +214,27 @@ def test_the_marker_and_options_are_registered(pytester):
     result.stdout.fnmatch_lines(["@pytest.mark.mockserver(seed=None, faults=(), state=None, strict=None)*"])
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*--mockserver-seed=N*", "*--mockserver-strict*"])
+
+
+def test_with_xdist_each_worker_has_its_own_server(pytester):
+    """pytest-xdist: the session fixture gives every worker its own server, so workers never share state."""
+    pytest.importorskip("xdist")
+    pytester.makepyfile(CLIENT + f"""
+import os, pathlib
+
+@pytest.mark.parametrize("n", range(6))
+def test_create(mockserver, n):
+    project = create(mockserver).json()
+    assert len(mockserver.state()[0]["projects"]) == 1  # fresh per test, whatever the other worker does
+    marker = pathlib.Path({str(pytester.path)!r}) / f"port-{{os.environ['PYTEST_XDIST_WORKER']}}-{{mockserver.port}}"
+    marker.write_text(project["id"])
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-n", "2")
+    result.assert_outcomes(passed=6)
+    ports = {}
+    for marker in pytester.path.glob("port-gw*"):
+        worker, port = marker.name.split("-")[1:]
+        ports.setdefault(worker, set()).add(port)
+    assert set(ports) == {"gw0", "gw1"}
+    assert all(len(found) == 1 for found in ports.values())  # one server per worker ...
+    assert ports["gw0"] != ports["gw1"]  # ... and not the same one
