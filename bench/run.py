@@ -215,9 +215,15 @@ def run_load(wrk_binary: str, ours: Server, floor: Server, args: argparse.Namesp
 
 # --- start-up, create_app, memory (each in a fresh interpreter) ----------------------------------
 
-def startup_ms(runs: int = 5) -> tuple[float, float]:
-    """Median of: launch -> the `listening` line, and launch -> the first 201."""
-    listening, created = [], []
+def startup_ms(runs: int = 5) -> tuple[float, float, float]:
+    """Medians of: launch -> the `listening` line, launch -> the first 201, and the CPU time the
+    server process used until then (steadier than wall time when other processes share the cores).
+    The package's bytecode is compiled first, as any earlier run would have left it (without it,
+    e.g. under PYTHONDONTWRITEBYTECODE=1, every start compiles the package again: +~300 ms)."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "mockserver"), quiet=1)
+    listening, created, cpu = [], [], []
     for _ in range(runs):
         started = time.perf_counter()
         process = subprocess.Popen([*mockserver_command(), "serve", "--port", "0"], cwd=ROOT,
@@ -229,12 +235,14 @@ def startup_ms(runs: int = 5) -> tuple[float, float]:
             status, _ = request(host, int(port), "POST", "/v1/projects",
                                 {"appName": "App", "name": "first", "orgId": ORG}, {"X-Api-Key": "start"})
             created.append(time.perf_counter() - started)
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cpu.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
             if status != 201:
                 sys.exit(f"bench: the first create answered {status}")
         finally:
             process.terminate()
             process.wait(timeout=10)
-    return statistics.median(listening) * 1000, statistics.median(created) * 1000
+    return statistics.median(listening) * 1000, statistics.median(created) * 1000, statistics.median(cpu) * 1000
 
 
 def child(name: str) -> dict:
@@ -323,9 +331,16 @@ def measure_memory(count: int = 100_000) -> dict:
     begin = time.perf_counter()
     runtime.store.reset(tenant=tenant)
     reset_ms = (time.perf_counter() - begin) * 1000
+    # Again through the control API (what a test fixture calls): the store, the journal, fault rules.
+    fill(big, count)
+    gc.collect()
+    begin = time.perf_counter()
+    answer = client.post("/__mock/reset", json={"vendor": "activepieces", "credential": big})
+    api_reset_ms = (time.perf_counter() - begin) * 1000
+    assert answer.status_code < 300 and runtime.store.count(tenant, "projects") == 0, answer.get_data()
     return {"count": count, "rss_before_mb": before / 1024, "rss_after_mb": after / 1024,
             "added_mb": (after - before) / 1024, "bytes_per_project": (after - before) * 1024 / count,
-            "fill_s": fill_s, "small": at_small, "big": at_big, "reset_ms": reset_ms}
+            "fill_s": fill_s, "small": at_small, "big": at_big, "reset_ms": reset_ms, "api_reset_ms": api_reset_ms}
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -399,6 +414,7 @@ def report(args, found, start, app_times, memory, info) -> str:
         lines.append(f"| start-up: launch to `listening` (median of 5) | {start[0]:.0f} ms | | |")
         lines.append(f"| start-up: launch to first 201 (median of 5) | {start[1]:.0f} ms | < 300 ms | "
                      f"{verdict(start[1] < TARGETS['startup_ms'])} |")
+        lines.append(f"| start-up: CPU time of the server until its first 201 (median of 5) | {start[2]:.0f} ms | | |")
     if app_times:
         lines.append(f"| import mockserver (fresh interpreter) | {app_times['import_ms']:.0f} ms | | |")
         lines.append(f"| first `create_app()` (loads and compiles the specs) | {app_times['first_ms']:.1f} ms | "
@@ -416,8 +432,10 @@ def report(args, found, start, app_times, memory, info) -> str:
             lines.append(f"| {label}: at {m['count']:,} / at 100 (test client) | {m['big'][key]:.2f} / "
                          f"{m['small'][key]:.2f} ms | O(1) / O(page) | "
                          f"{verdict(m['big'][key] < 3 * m['small'][key] + 0.5)} |")
-        lines.append(f"| reset of that tenant | {m['reset_ms']:.1f} ms | < 20 ms | "
+        lines.append(f"| reset of that tenant: `store.reset` | {m['reset_ms']:.1f} ms | < 20 ms | "
                      f"{verdict(m['reset_ms'] < TARGETS['reset_ms'])} |")
+        lines.append(f"| reset of that tenant: `POST /__mock/reset` (test client) | {m['api_reset_ms']:.1f} ms | "
+                     f"< 20 ms | {verdict(m['api_reset_ms'] < TARGETS['reset_ms'])} |")
     return "\n".join(lines) + "\n"
 
 
