@@ -70,10 +70,11 @@ def mockserver_command() -> list[str]:
 class Server:
     """A server process on a free loopback port: it prints `... listening on http://HOST:PORT`."""
 
-    def __init__(self, name: str, command: list[str]) -> None:
+    def __init__(self, name: str, command: list[str], env: dict | None = None) -> None:
         self.name = name
         self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log)
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log,
+                                        env={**os.environ, **(env or {})})
         line = read_line(self.process, timeout=20)
         match = re.search(r"http://([\d.]+):(\d+)", line)
         if not match:
@@ -175,7 +176,7 @@ class Scenario:
     results: dict[str, Load] = field(default_factory=dict)
 
 
-def scenarios(ours: Server, tag: str) -> list[Scenario]:
+def scenarios(mocks: list[Server], tag: str) -> list[Scenario]:
     found = [
         Scenario("Ampersand create (201)", "amp-create", "/v1/projects", "ok", f"bench-amp-{tag}"),
         Scenario("Activepieces create (201)", "ap-create", "/api/v1/projects", "ok", f"sk-bench-ap-{tag}"),
@@ -185,49 +186,57 @@ def scenarios(ours: Server, tag: str) -> list[Scenario]:
                  f"sk-bench-rej-{tag}"),
     ]
     get = found[2]
-    status, body = request(ours.host, ours.port, "POST", "/api/v1/projects", {"displayName": "Got"},
-                           {"Authorization": f"Bearer {get.key}"})
-    if status != 201:
-        sys.exit(f"bench: could not create the project to get: {status} {body[:200]!r}")
-    get.path = f"/api/v1/projects/{json.loads(body)['id']}"
+    for server in mocks:  # ids are a function of (seed, tenant, seq): the same path on every mock
+        status, body = request(server.host, server.port, "POST", "/api/v1/projects", {"displayName": "Got"},
+                               {"Authorization": f"Bearer {get.key}"})
+        if status != 201:
+            sys.exit(f"bench: could not create the project to get: {status} {body[:200]!r}")
+        get.path = f"/api/v1/projects/{json.loads(body)['id']}"
     return found
 
 
-def run_load(wrk_binary: str, ours: Server, floor: Server, args: argparse.Namespace) -> list[Scenario]:
+def run_load(wrk_binary: str, servers: list[Server], args: argparse.Namespace) -> list[Scenario]:
+    """Every scenario against every server (the floor first), back to back; the order rotates from
+    one scenario to the next so that no server always runs first or last."""
     tag = str(int(time.time()))
-    found = scenarios(ours, tag)
+    found = scenarios([s for s in servers if s.name != "floor"], tag)
     for index, scenario in enumerate(found):
-        pair = [floor, ours] if index % 2 == 0 else [ours, floor]
-        for server in pair:
+        shift = index % len(servers)
+        turn = servers[shift:] + servers[:shift]
+        for server in turn:
             wrk(wrk_binary, server, scenario.path, scenario.mode, scenario.key, f"w{index}", args.warmup,
                 args.connections, args.wrk_threads)
-        for server in pair:
-            load = wrk(wrk_binary, server, scenario.path, scenario.mode, scenario.key, f"m{index}", args.duration,
-                       args.connections, args.wrk_threads)
-            scenario.results[server.name] = load
-        load = scenario.results["ours"]
-        wrong = load.status_errors if scenario.expect == "ok" else load.requests - load.status_errors
-        if wrong or load.socket_errors:
-            sys.exit(f"bench: {scenario.name}: {wrong} unexpected statuses, {load.socket_errors} socket errors")
-        print(f"  {scenario.name}: {load.rps:,.0f} req/s, floor {scenario.results['floor'].rps:,.0f}", flush=True)
+        for server in turn:
+            scenario.results[server.name] = wrk(wrk_binary, server, scenario.path, scenario.mode, scenario.key,
+                                                f"m{index}", args.duration, args.connections, args.wrk_threads)
+        for name, load in scenario.results.items():
+            if name == "floor":
+                continue
+            wrong = load.status_errors if scenario.expect == "ok" else load.requests - load.status_errors
+            if wrong or load.socket_errors:
+                sys.exit(f"bench: {scenario.name} ({name}): {wrong} unexpected statuses, "
+                         f"{load.socket_errors} socket errors")
+        print(f"  {scenario.name}: " + ", ".join(f"{name} {load.rps:,.0f} req/s"
+                                                  for name, load in scenario.results.items()), flush=True)
     return found
 
 
 # --- start-up, create_app, memory (each in a fresh interpreter) ----------------------------------
 
-def startup_ms(runs: int = 5) -> tuple[float, float, float]:
+def startup_ms(runs: int = 5, env: dict | None = None) -> tuple[float, float, float]:
     """Medians of: launch -> the `listening` line, launch -> the first 201, and the CPU time the
     server process used until then (steadier than wall time when other processes share the cores).
     The package's bytecode is compiled first, as any earlier run would have left it (without it,
     e.g. under PYTHONDONTWRITEBYTECODE=1, every start compiles the package again: +~300 ms)."""
     import compileall
 
-    compileall.compile_dir(str(ROOT / "mockserver"), quiet=1)
+    package = Path((env or {}).get("PYTHONPATH", ROOT)) / "mockserver"
+    compileall.compile_dir(str(package), quiet=1)
     listening, created, cpu = [], [], []
     for _ in range(runs):
         started = time.perf_counter()
         process = subprocess.Popen([*mockserver_command(), "serve", "--port", "0"], cwd=ROOT,
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
         try:
             line = read_line(process, timeout=20)
             listening.append(time.perf_counter() - started)
@@ -245,9 +254,9 @@ def startup_ms(runs: int = 5) -> tuple[float, float, float]:
     return statistics.median(listening) * 1000, statistics.median(created) * 1000, statistics.median(cpu) * 1000
 
 
-def child(name: str) -> dict:
+def child(name: str, env: dict | None = None) -> dict:
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", name], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
     if out.returncode != 0:
         sys.exit(f"bench: the {name} measurement failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -443,34 +452,39 @@ def write_section(name: str, text: str) -> None:
     start, end = MARK.format(name), f"<!-- end of {name} figures -->"
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
     block = f"{start}\n{text}{end}"
+    titles = {"bench": "Latest `make bench`", "tune": "Waitress settings (`python bench/run.py --tune`)",
+              "before-after": "Before and after the performance work (`python bench/run.py --before DIR`)"}
     if start in old and end in old:
         new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
     else:
-        new = old.rstrip("\n") + f"\n\n## Latest `make bench`\n\n{block}\n" if name == "bench" else \
-            old.rstrip("\n") + f"\n\n## Waitress settings (`python bench/run.py --tune`)\n\n{block}\n"
+        new = old.rstrip("\n") + f"\n\n## {titles[name]}\n\n{block}\n"
     RESULTS.write_text(new)
 
 
 # --- tuning ----------------------------------------------------------------------------------------
 
-QUIET_QUEUE = ("import logging, sys; from mockserver.cli import main; "
-               "logging.getLogger('waitress.queue').setLevel(logging.ERROR); sys.exit(main(sys.argv[1:]))")
+# The CLI with waitress's queue-depth warnings back on, as they were before the CLI turned them off.
+LOUD_QUEUE = ("import logging, sys; from mockserver import cli; serve = cli.serve\n"
+              "def loud(settings):\n"
+              "    logging.getLogger('waitress.queue').setLevel(logging.WARNING)\n"
+              "    return serve(settings)\n"
+              "cli.serve = loud; sys.exit(cli.main(sys.argv[1:]))")
 
 
 def tune(wrk_binary: str, args: argparse.Namespace) -> str:
     """Create throughput, p99 and CPU per request by waitress thread count, for the floor, the mock,
-    and the mock with waitress's queue-depth warnings off (logged at WARNING whenever a request
+    and the mock with waitress's queue-depth warnings on (logged at WARNING whenever a request
     waits for a thread, so on most requests once connections outnumber threads)."""
     lines = [f"Ampersand create, wrk -t{args.wrk_threads} -c{args.connections}, {args.duration:g} s each after "
              f"{args.warmup:g} s warm-up; CPU is the server's user+system time per request.", "",
              "| waitress threads | floor req/s | floor p99 ms | floor CPU µs | ours req/s | ours p99 ms | ours CPU µs "
-             "| ours log lines | quiet req/s | quiet p99 ms | quiet CPU µs | quiet/floor req/s |",
+             "| ours/floor req/s | with queue warnings: req/s | p99 ms | CPU µs | log lines |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for threads in args.tune_threads:
         servers = [
             Server("floor", [sys.executable, str(BENCH / "floor_app.py"), "--threads", str(threads)]),
             Server("ours", [*mockserver_command(), "serve", "--port", "0", "--threads", str(threads)]),
-            Server("quiet", [sys.executable, "-c", QUIET_QUEUE, "serve", "--port", "0", "--threads", str(threads)]),
+            Server("loud", [sys.executable, "-c", LOUD_QUEUE, "serve", "--port", "0", "--threads", str(threads)]),
         ]
         try:
             results = {}
@@ -483,11 +497,61 @@ def tune(wrk_binary: str, args: argparse.Namespace) -> str:
         finally:
             for server in servers:
                 server.stop()
-        f, o, q = results["floor"], results["ours"], results["quiet"]
+        f, o, q = results["floor"], results["ours"], results["loud"]
         lines.append(f"| {threads} | {f.rps:,.0f} | {f.p99_ms:.1f} | {f.cpu_us:.0f} | {o.rps:,.0f} | {o.p99_ms:.1f} | "
-                     f"{o.cpu_us:.0f} | {o.log_lines} | {q.rps:,.0f} | {q.p99_ms:.1f} | {q.cpu_us:.0f} | "
-                     f"{q.rps / f.rps:.2f} |")
+                     f"{o.cpu_us:.0f} | {o.rps / f.rps:.2f} | {q.rps:,.0f} | {q.p99_ms:.1f} | {q.cpu_us:.0f} | "
+                     f"{q.log_lines} |")
         print(lines[-1], flush=True)
+    return "\n".join(lines) + "\n"
+
+
+# --- before / after -----------------------------------------------------------------------------
+
+def compare(wrk_binary: str, args: argparse.Namespace) -> str:
+    """The same figures for another checkout of the package (`--before DIR`, e.g. from `git archive`)
+    and this one, in one run: the floor, before and after take turns on every scenario."""
+    before_dir = Path(args.before).resolve()
+    if not (before_dir / "mockserver" / "__init__.py").exists():
+        sys.exit(f"bench: {before_dir} holds no mockserver package")
+    env = {"PYTHONPATH": str(before_dir)}
+    serve = ["-m", "mockserver", "serve", "--port", "0", "--threads", str(args.threads)]
+    servers = [Server("floor", [sys.executable, str(BENCH / "floor_app.py"), "--threads", str(args.threads)]),
+               Server("before", [sys.executable, *serve], env), Server("after", [sys.executable, *serve])]
+    try:
+        found = run_load(wrk_binary, servers, args)
+    finally:
+        for server in servers:
+            server.stop()
+    os.environ["BENCH_PROJECTS"] = str(args.projects)
+    other = {"start": startup_ms(env=env), "app": child("create-app", env), "memory": child("memory", env)}
+    this = {"start": startup_ms(), "app": child("create-app"), "memory": child("memory")}
+    lines = [f"Before: {before_dir.name}; after: commit {machine(None)['commit']}. Load as in `make bench` "
+             f"(wrk -t{args.wrk_threads} -c{args.connections}, {args.warmup} s warm-up, {args.duration} s), the three "
+             "servers taking turns.", "",
+             "| figure | before | after | floor |", "|---|---:|---:|---:|"]
+    for scenario in found:
+        r = scenario.results
+        lines.append(f"| {scenario.name}: req/s | {r['before'].rps:,.0f} | {r['after'].rps:,.0f} | "
+                     f"{r['floor'].rps:,.0f} |")
+        lines.append(f"| {scenario.name}: p99 ms | {r['before'].p99_ms:.1f} | {r['after'].p99_ms:.1f} | "
+                     f"{r['floor'].p99_ms:.1f} |")
+        lines.append(f"| {scenario.name}: server CPU µs/request | {r['before'].cpu_us:.0f} | {r['after'].cpu_us:.0f} | "
+                     f"{r['floor'].cpu_us:.0f} |")
+        lines.append(f"| {scenario.name}: server log lines | {r['before'].log_lines} | {r['after'].log_lines} | "
+                     f"{r['floor'].log_lines} |")
+    rows = [
+        ("start-up to first 201, ms", lambda d: d["start"][1], "{:.0f}"),
+        ("start-up CPU, ms", lambda d: d["start"][2], "{:.0f}"),
+        ("first `create_app()`, ms", lambda d: d["app"]["first_ms"], "{:.1f}"),
+        ("later `create_app()`, ms", lambda d: d["app"]["again_ms"], "{:.2f}"),
+        (f"RSS added by {args.projects:,} AP projects, MB", lambda d: d["memory"]["added_mb"], "{:.1f}"),
+        ("list first page at that size, ms", lambda d: d["memory"]["big"]["list_first"], "{:.2f}"),
+        ("get by id at that size, ms", lambda d: d["memory"]["big"]["get"], "{:.2f}"),
+        ("reset of that tenant (store), ms", lambda d: d["memory"]["reset_ms"], "{:.1f}"),
+        ("reset of that tenant (`POST /__mock/reset`), ms", lambda d: d["memory"]["api_reset_ms"], "{:.1f}"),
+    ]
+    for label, get, fmt in rows:
+        lines.append(f"| {label} | {fmt.format(get(other))} | {fmt.format(get(this))} | |")
     return "\n".join(lines) + "\n"
 
 
@@ -504,6 +568,7 @@ def main() -> int:
     parser.add_argument("--skip-load", action="store_true", help="only start-up, create_app and memory")
     parser.add_argument("--tune", action="store_true", help="measure waitress thread counts instead")
     parser.add_argument("--tune-threads", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    parser.add_argument("--before", metavar="DIR", help="compare with the package in DIR (a checkout) instead")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -518,21 +583,21 @@ def main() -> int:
     from mockserver.settings import Settings
 
     args.threads = args.threads or Settings().threads
-    wrk_binary = None if args.skip_load and not args.tune else ensure_wrk()
-    if args.tune:
-        text = tune(wrk_binary, args)
+    wrk_binary = None if args.skip_load and not (args.tune or args.before) else ensure_wrk()
+    if args.tune or args.before:
+        name, text = ("tune", tune(wrk_binary, args)) if args.tune else ("before-after", compare(wrk_binary, args))
         print(text)
         if not args.no_write:
-            write_section("tune", text)
+            write_section(name, text)
         return 0
 
     found = []
     if not args.skip_load:
         print("bench: load, 5 scenarios x (the floor, the mock) ...", flush=True)
-        ours = Server("ours", [*mockserver_command(), "serve", "--port", "0", "--threads", str(args.threads)])
         floor = Server("floor", [sys.executable, str(BENCH / "floor_app.py"), "--threads", str(args.threads)])
+        ours = Server("ours", [*mockserver_command(), "serve", "--port", "0", "--threads", str(args.threads)])
         try:
-            found = run_load(wrk_binary, ours, floor, args)
+            found = run_load(wrk_binary, [floor, ours], args)
         finally:
             ours.stop()
             floor.stop()
