@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 
 from flask import Flask, Response, request
 
@@ -33,6 +34,9 @@ def create_app() -> Flask:
 
 def main() -> None:
     from waitress.server import create_server
+
+    # As the mock's CLI does: waitress's "Task queue depth" warning costs time on most requests.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=8)

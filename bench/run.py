@@ -70,10 +70,10 @@ def mockserver_command() -> list[str]:
 class Server:
     """A server process on a free loopback port: it prints `... listening on http://HOST:PORT`."""
 
-    def __init__(self, name: str, command: list[str], env: dict | None = None) -> None:
+    def __init__(self, name: str, command: list[str], env: dict | None = None, cwd: Path = ROOT) -> None:
         self.name = name
         self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log,
+        self.process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=self.log,
                                         env={**os.environ, **(env or {})})
         line = read_line(self.process, timeout=20)
         match = re.search(r"http://([\d.]+):(\d+)", line)
@@ -516,7 +516,8 @@ def compare(wrk_binary: str, args: argparse.Namespace) -> str:
     env = {"PYTHONPATH": str(before_dir)}
     serve = ["-m", "mockserver", "serve", "--port", "0", "--threads", str(args.threads)]
     servers = [Server("floor", [sys.executable, str(BENCH / "floor_app.py"), "--threads", str(args.threads)]),
-               Server("before", [sys.executable, *serve], env), Server("after", [sys.executable, *serve])]
+               Server("before", [sys.executable, *serve], env, cwd=before_dir),  # -m looks in the cwd first
+               Server("after", [sys.executable, *serve])]
     try:
         found = run_load(wrk_binary, servers, args)
     finally:
