@@ -134,3 +134,47 @@ def test_memory_store_layouts_stay_bounded():
         store.insert(tenant, "c", lambda seq, i=i: {"id": f"r{i}", f"field{i}": i})
     assert len(store._layouts) == 10_000
     assert store.get(tenant, "c", "r10049") == {"id": "r10049", "field10049": 10049}
+
+
+def test_a_big_reset_is_freed_on_the_freeing_thread_and_the_tenant_starts_afresh(monkeypatch):
+    import time
+
+    import mockserver.store.memory as memory
+    from mockserver.store import MemoryStore, Tenant
+
+    monkeypatch.setattr(memory, "FREE_LATER", 50)
+    monkeypatch.setattr(memory, "_SLICE", 7)
+    store, tenant, other = MemoryStore(), Tenant("v", "big"), Tenant("v", "small")
+    for i in range(120):
+        store.insert(tenant, "c", lambda seq, i=i: {"id": f"r{i}", "seq": seq}, {"k": f"key{i}"})
+    store.insert(other, "c", lambda seq: {"id": "x"})
+    detached = store._tenants[tenant]
+    store.reset(tenant=tenant)
+    assert store.count(tenant, "c") == 0 and store.get(tenant, "c", "r1") is None
+    assert store.insert(tenant, "c", lambda seq: {"id": "r1", "seq": seq}, {"k": "key1"}) == {"id": "r1", "seq": 1}
+    assert store.get(other, "c", "x") == {"id": "x"}
+    deadline = time.monotonic() + 5
+    coll = detached.collections["c"]
+    while (coll.records or coll.ids or coll.order or any(coll.unique.values())) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not coll.records and not coll.ids and not coll.order and not any(coll.unique.values())
+
+
+def test_everything_reset_at_once_is_freed_too(monkeypatch):
+    import time
+
+    import mockserver.store.memory as memory
+    from mockserver.store import MemoryStore, Tenant
+
+    monkeypatch.setattr(memory, "FREE_LATER", 10)
+    store = MemoryStore()
+    for n in range(3):
+        for i in range(10):
+            store.insert(Tenant("v", f"t{n}"), "c", lambda seq, i=i: {"id": f"r{i}"})
+    detached = list(store._tenants.values())
+    store.reset()
+    assert store.tenants() == []
+    deadline = time.monotonic() + 5
+    while any(state.collections["c"].records for state in detached) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(state.collections["c"].records for state in detached)
