@@ -15,7 +15,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from mockserver.fastschema import FastValidator, compile_check
+from mockserver.fastschema import FastValidator, check_schema, compile_check
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _FORMATS = Draft202012Validator.FORMAT_CHECKER
@@ -91,7 +91,7 @@ def compile_schema(schema: dict, where: str) -> Draft202012Validator:
     if found is not None:
         return found
     try:
-        Draft202012Validator.check_schema(schema)
+        check_schema(schema)  # jsonschema's metaschema check, compiled for the usual valid case
     except SchemaError as error:
         raise SpecError(f"{where}: invalid schema: {error.message}") from None
     # A compiled yes/no answers for valid instances; jsonschema still produces every error.

@@ -159,6 +159,14 @@ def test_agrees_on_generated_objects_shaped_like_each_schema(validators, data):
     ({"additionalProperties": {"type": "string"}}, {"a": 1}, False),
     ({"type": "array", "items": {"type": "string"}, "maxItems": 1}, ["a", "b"], False),
     ({"exclusiveMinimum": 0}, 0, False),
+    ({"anyOf": [{"type": "string"}, {"type": "null"}]}, None, True),
+    ({"anyOf": [{"type": "string"}, {"type": "null"}]}, 1, False),
+    ({"allOf": [{"minLength": 1}, {"maxLength": 2}]}, "abc", False),
+    ({"propertyNames": {"pattern": "^a"}}, {"ab": 1, "b": 2}, False),
+    ({"propertyNames": {"pattern": "^a"}}, ["b"], True),
+    ({"uniqueItems": True}, ["a", "b"], True),
+    ({"uniqueItems": True}, ["a", "a"], False),
+    ({"uniqueItems": False}, ["a", "a"], True),
 ])
 def test_edge_cases_match_jsonschema(schema, instance, valid):
     from jsonschema import Draft202012Validator
@@ -170,19 +178,28 @@ def test_edge_cases_match_jsonschema(schema, instance, valid):
 
 
 @pytest.mark.parametrize("schema", [
-    {"anyOf": [{"type": "string"}]}, {"properties": {"a": {"oneOf": []}}}, {"patternProperties": {"a": {}}},
+    {"oneOf": [{"type": "string"}]}, {"properties": {"a": {"oneOf": []}}}, {"patternProperties": {"a": {}}},
     {"prefixItems": [{}]}, {"type": "string", "unevaluatedProperties": False}, {"items": False},
 ])
 def test_other_keywords_fall_back_to_jsonschema(schema):
     assert compile_check(schema) is None
 
 
+def test_unique_items_of_other_types_is_left_to_jsonschema():
+    from jsonschema import Draft202012Validator
+
+    schema = {"uniqueItems": True}
+    validator = FastValidator(Draft202012Validator(schema), compile_check(schema))
+    assert validator.check([1, True]) is False  # not answered here ...
+    assert validator.is_valid([1, True]) and not validator.is_valid([1, 1.0])  # ... but by jsonschema
+
+
 def test_a_fallback_validator_still_reports_errors():
     from jsonschema import Draft202012Validator
 
-    schema = {"anyOf": [{"type": "string"}]}
+    schema = {"oneOf": [{"type": "string"}]}
     validator = FastValidator(Draft202012Validator(schema), compile_check(schema))
-    assert [e.validator for e in validator.iter_errors(1)] == ["anyOf"]
+    assert [e.validator for e in validator.iter_errors(1)] == ["oneOf"]
     assert list(validator.iter_errors("ok")) == []
     assert validator.schema is schema  # everything else is the jsonschema validator's
 
@@ -217,3 +234,76 @@ def test_responses_are_byte_identical_without_the_compiled_checks():
     finally:
         for validator, check in saved:
             validator.check = check
+
+
+# --- the compiled 2020-12 metaschema (start-up checks every spec schema against it) ----------------
+
+META_SAMPLES = [None, True, 0, -1, 1.5, "", "(", "string", "#/x", [], ["a", "a"], ["string", "null"], [1], [{}],
+                {}, {"type": "string"}, {"a": {"type": 3}}, {"a": ["b"]}]
+META_KEYWORDS = ["type", "required", "properties", "additionalProperties", "items", "enum", "const", "pattern",
+                 "format", "minLength", "maxLength", "minimum", "exclusiveMinimum", "minItems", "uniqueItems",
+                 "allOf", "anyOf", "oneOf", "not", "$ref", "$defs", "$id", "$schema", "$anchor", "title", "default",
+                 "deprecated", "propertyNames", "patternProperties", "dependentRequired", "prefixItems",
+                 "multipleOf", "unevaluatedProperties", "if", "contentMediaType", "definitions", "dependencies",
+                 "x-extension"]
+
+
+def metaschema_cases(app_validators):
+    """Every distinct (sub)schema of the specs as it is, and two small ones with each keyword set to
+    each odd value (jsonschema's metaschema check costs ~1 ms a schema: this stays near 2,000)."""
+    distinct = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            distinct.setdefault(repr(node), node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for _, validator in app_validators:
+        walk(validator.validator.schema)
+    yield from distinct.values()
+    for node in ({}, {"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}}}):
+        for keyword in META_KEYWORDS:
+            for sample in META_SAMPLES:
+                yield {**node, keyword: sample}
+                yield {"properties": {"a": {**node, keyword: sample}}}
+    yield from META_SAMPLES
+
+
+def test_the_compiled_metaschema_never_passes_what_jsonschema_refuses(validators):
+    from jsonschema import Draft202012Validator
+
+    from mockserver.fastschema import _meta
+
+    meta, fast = Draft202012Validator(Draft202012Validator.META_SCHEMA,
+                                      format_checker=Draft202012Validator.FORMAT_CHECKER), _meta()
+    assert fast is not None
+    count = disagreements = 0
+    for schema in metaschema_cases(validators):
+        expected = meta.is_valid(schema)
+        answer = fast(schema)
+        assert not (answer and not expected), f"passes what jsonschema refuses: {schema!r}"
+        disagreements += answer != expected
+        count += 1
+    assert count > 2_000 and disagreements == 0
+
+
+def test_every_spec_schema_passes_the_compiled_metaschema(validators):
+    from mockserver.fastschema import _meta
+
+    assert all(_meta()(validator.validator.schema) for _, validator in validators)
+
+
+def test_a_bad_schema_still_gets_jsonschemas_error():
+    from jsonschema.exceptions import SchemaError
+
+    from mockserver.fastschema import check_schema
+
+    with pytest.raises(SchemaError, match="12 is not valid under any of the given schemas"):
+        check_schema({"type": 12})
+    with pytest.raises(SchemaError, match="'\\(' is not a 'regex'"):
+        check_schema({"properties": {"a": {"pattern": "("}}})
+    check_schema({"type": "string", "pattern": "^a$"})
