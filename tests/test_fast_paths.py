@@ -126,14 +126,32 @@ def test_memory_store_mixes_record_shapes_in_one_collection():
     assert copy.export() == store.export()
 
 
-def test_memory_store_layouts_stay_bounded():
+def test_memory_store_layouts_stay_bounded_and_records_of_other_shapes_still_work(monkeypatch):
+    import mockserver.store.memory as memory
+    from mockserver.store import MemoryStore, Tenant
+
+    monkeypatch.setattr(memory, "_MAX_LAYOUTS", len(memory._LAYOUTS) + 3)
+    store, tenant = MemoryStore(), Tenant("v", "k")
+    for i in range(10):
+        store.insert(tenant, "c", lambda seq, i=i: {"id": f"r{i}", f"odd-field-{i}": i}, {f"odd-index-{i}": f"k{i}"})
+    assert len(memory._LAYOUTS) == memory._MAX_LAYOUTS
+    assert store.get(tenant, "c", "r9") == {"id": "r9", "odd-field-9": 9}
+    store.update(tenant, "c", "r9", lambda old, seq: {**old, "more": 1})
+    assert store.get(tenant, "c", "r9") == {"id": "r9", "odd-field-9": 9, "more": 1}
+    assert store.find(tenant, "c", "odd-index-9", "k9")["more"] == 1
+    assert store.export()[0]["collections"]["c"][9]["unique"] == {"odd-index-9": "k9"}
+    assert store.delete(tenant, "c", "r9") and store.find(tenant, "c", "odd-index-9", "k9") is None
+
+
+def test_stored_records_of_plain_values_are_left_alone_by_the_garbage_collector():
+    import gc
+
     from mockserver.store import MemoryStore, Tenant
 
     store, tenant = MemoryStore(), Tenant("v", "k")
-    for i in range(10_050):
-        store.insert(tenant, "c", lambda seq, i=i: {"id": f"r{i}", f"field{i}": i})
-    assert len(store._layouts) == 10_000
-    assert store.get(tenant, "c", "r10049") == {"id": "r10049", "field10049": 10049}
+    store.insert(tenant, "c", lambda seq: {"id": "a", "seq": seq, "name": "n", "n": None, "at": 10**15})
+    gc.collect()
+    assert not gc.is_tracked(store._tenants[tenant].collections["c"].records["a"])
 
 
 def test_a_big_reset_is_freed_on_the_freeing_thread_and_the_tenant_starts_afresh(monkeypatch):
