@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -76,6 +77,9 @@ def serve(settings: Settings) -> int:
     from mockserver.app import create_app
 
     app = create_app(settings)
+    # What start-up built (specs, validators, routes) lives as long as the server: out of the garbage
+    # collector's full passes, which would walk it every few thousand requests (bench/results.md).
+    gc.freeze()
     # lookahead: waitress keeps reading while a request runs, so a fault's delay sees its client give up
     server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
                            ident="mockserver", channel_request_lookahead=1)
