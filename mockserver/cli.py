@@ -72,21 +72,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(settings: Settings) -> int:
-    from waitress.server import create_server
-
     from mockserver.app import create_app
+    from mockserver.server import waitress_server
 
     app = create_app(settings)
     # What start-up built (specs, validators, routes) lives as long as the server: out of the garbage
     # collector's full passes, which would walk it every few thousand requests (bench/results.md).
     gc.freeze()
-    # lookahead: waitress keeps reading while a request runs, so a fault's delay sees its client give up
-    server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
-                           ident="mockserver", channel_request_lookahead=1)
+    server = waitress_server(app, settings)
     host, port = server.socket.getsockname()[:2]
-    if settings.exposed:
-        logging.getLogger("mockserver").warning(
-            "listening on all interfaces: anyone who can reach this machine can use the mock")
 
     def stop(signum, frame):
         raise KeyboardInterrupt

@@ -26,6 +26,21 @@ from mockserver.settings import Settings
 _ANY: Any = object()
 
 
+def waitress_server(app: Flask, settings: Settings):
+    """The waitress server of an app, bound but not yet serving (the CLI and `run()` share it)."""
+    from waitress.server import create_server
+
+    if settings.exposed:
+        logging.getLogger("mockserver").warning(
+            "listening on all interfaces: anyone who can reach this machine can use the mock")
+    # lookahead: waitress keeps reading while a request runs, so a fault's delay sees its client give
+    # up. The body cap keeps waitress from buffering a huge body before the pipeline's limit (which
+    # answers in the vendor's shape) sees it; past the cap waitress answers its own plain 413.
+    return create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+                         ident="mockserver", channel_request_lookahead=1,
+                         max_request_body_size=max(16 * 1024 * 1024, 4 * settings.max_body_bytes))
+
+
 class ControlError(AssertionError):
     """The control API refused a helper's request (a bad fault rule, a bad state document)."""
 
@@ -138,17 +153,10 @@ class MockServer(Control):
     A context manager; `stop()` closes it (idempotent)."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        from waitress.server import create_server
-
         settings = settings or Settings(port=0)
         super().__init__(create_app(settings))
-        # lookahead: waitress keeps reading while a request runs, so a delay sees its client give up
-        self._server = create_server(self.app, host=settings.host, port=settings.port, threads=settings.threads,
-                                     ident="mockserver", channel_request_lookahead=1)
+        self._server = waitress_server(self.app, settings)
         self.host, self.port = self._server.socket.getsockname()[:2]
-        if settings.exposed:
-            logging.getLogger("mockserver").warning(
-                "listening on all interfaces: anyone who can reach this machine can use the mock")
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name=f"mockserver:{self.port}", daemon=True)
         self._thread.start()
