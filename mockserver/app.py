@@ -47,40 +47,16 @@ class Runtime:
 
 def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | None = None) -> Flask:
     settings = settings or Settings()
-    vendors = vendors if vendors is not None else discover()
-    if settings.vendors:
-        unknown = set(settings.vendors) - set(vendors)
-        if unknown:
-            raise SpecError(f"unknown vendor(s): {', '.join(sorted(unknown))}; known: {', '.join(vendors)}")
-        vendors = {name: vendors[name] for name in settings.vendors}
-    mounts = {}
-    for name, vendor in vendors.items():
-        spec = load_spec(specs_dir() / vendor.spec_file, name)
-        missing = set(spec.operations) - set(vendor.handlers)
-        extra = set(vendor.handlers) - set(spec.operations)
-        if missing or extra:
-            raise SpecError(f"{name}: handlers and spec disagree: missing {sorted(missing)}, extra {sorted(extra)}")
-        mounts[name] = Mount(vendor, spec)
-
-    allowed: dict[str, set[str]] = {}
-    for vendor_name, key in settings.api_keys:
-        if vendor_name not in mounts:
-            raise SpecError(f"--api-key names unknown vendor {vendor_name!r}")
-        target = mounts[vendor_name]
-        schemes = {name: scheme for op in target.spec.operations.values() for name, scheme in op.security}
-        if schemes and not any(target.vendor.accept_credential(name, scheme, key) for name, scheme in schemes.items()):
-            # Else every request would be a 401 with no hint why.
-            raise SpecError(f"--api-key {vendor_name}=...: {vendor_name} refuses a key of that form in any "
-                            "request; check it against the vendor's key format")
-        allowed.setdefault(vendor_name, set()).add(key)
+    mounts = _mounts(settings, vendors if vendors is not None else discover())
+    allowed = _allowed_keys(settings, mounts)
 
     app = Flask("mockserver")
     app.url_map.merge_slashes = False  # `/v1/projects//x` is a 404, never a redirect to another URL
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
+    journal = Journal(settings.journal_size, secret_names(m.spec for m in mounts.values()))
     runtime = Runtime(settings, open_store(settings.db), Determinism(settings.seed, settings.clock), mounts,
-                      {name: frozenset(keys) for name, keys in allowed.items()},
-                      journal=Journal(settings.journal_size, secret_names(m.spec for m in mounts.values())))
+                      allowed, journal=journal)
     app.extensions["mockserver"] = runtime
     for target in mounts.values():
         pipeline.mount(app, runtime, target)
@@ -94,6 +70,40 @@ def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | No
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+def _mounts(settings: Settings, vendors: dict[str, Vendor]) -> dict[str, Mount]:
+    """Each vendor (all, or those the settings name) with its spec; every operation needs a handler."""
+    if settings.vendors:
+        unknown = set(settings.vendors) - set(vendors)
+        if unknown:
+            raise SpecError(f"unknown vendor(s): {', '.join(sorted(unknown))}; known: {', '.join(vendors)}")
+        vendors = {name: vendors[name] for name in settings.vendors}
+    mounts = {}
+    for name, vendor in vendors.items():
+        spec = load_spec(specs_dir() / vendor.spec_file, name)
+        missing = set(spec.operations) - set(vendor.handlers)
+        extra = set(vendor.handlers) - set(spec.operations)
+        if missing or extra:
+            raise SpecError(f"{name}: handlers and spec disagree: missing {sorted(missing)}, extra {sorted(extra)}")
+        mounts[name] = Mount(vendor, spec)
+    return mounts
+
+
+def _allowed_keys(settings: Settings, mounts: dict[str, Mount]) -> dict[str, frozenset[str]]:
+    """`--api-key VENDOR=KEY`: the only keys a vendor accepts, when any is given for it."""
+    allowed: dict[str, set[str]] = {}
+    for vendor_name, key in settings.api_keys:
+        if vendor_name not in mounts:
+            raise SpecError(f"--api-key names unknown vendor {vendor_name!r}")
+        target = mounts[vendor_name]
+        schemes = {name: scheme for op in target.spec.operations.values() for name, scheme in op.security}
+        if schemes and not any(target.vendor.accept_credential(name, scheme, key) for name, scheme in schemes.items()):
+            # Else every request would be a 401 with no hint why.
+            raise SpecError(f"--api-key {vendor_name}=...: {vendor_name} refuses a key of that form in any "
+                            "request; check it against the vendor's key format")
+        allowed.setdefault(vendor_name, set()).add(key)
+    return {name: frozenset(keys) for name, keys in allowed.items()}
 
 
 def _http_error(error: HTTPException):
