@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import bisect
-import os
-import queue
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 from mockserver.errors import Conflict
@@ -100,51 +97,8 @@ class _TenantState:
         self.collections: dict[str, _Collection] = {}
 
 
-# Freeing records costs CPU in proportion to their number (~15 ms per 100,000 projects). A reset
-# that detaches more than this many records hands them to one long-lived thread that frees them a
-# slice at a time, so the caller (a test fixture, between two tests) need not wait, and other
-# requests get the GIL between slices.
-FREE_LATER = 10_000
-_SLICE = 2_000
-_to_free: queue.SimpleQueue = queue.SimpleQueue()
-_freer_pid: list[int] = []  # the process whose freeing thread runs (a fork has none)
-_freer_lock = threading.Lock()
-
-
-def _start_freer() -> None:
-    with _freer_lock:
-        if _freer_pid != [os.getpid()]:
-            threading.Thread(target=_free_forever, name="mockserver-free", daemon=True).start()
-            _freer_pid[:] = [os.getpid()]
-
-
-def _discard(states: list[_TenantState]) -> None:
-    if sum(len(coll.records) for state in states for coll in state.collections.values()) < FREE_LATER:
-        return  # freed right here, when the caller lets go of them
-    _start_freer()  # started with the store already; again only in a forked process
-    _to_free.put(states)  # never blocks: the caller's request goes on at once
-
-
-def _free_forever() -> None:
-    while True:
-        states = _to_free.get()
-        while states:
-            for coll in states.pop().collections.values():
-                for mapping in (coll.records, *coll.unique.values()):
-                    while mapping:
-                        for _ in range(min(_SLICE, len(mapping))):
-                            mapping.popitem()
-                        time.sleep(0)  # let other threads run between slices
-                for sequence in (coll.ids, coll.order):
-                    while sequence:
-                        del sequence[-_SLICE:]
-                        time.sleep(0)
-        del states
-
-
 class MemoryStore(Store):
     def __init__(self) -> None:
-        _start_freer()
         self._lock = threading.RLock()
         self._tenants: dict[Tenant, _TenantState] = {}
 
@@ -268,12 +222,12 @@ class MemoryStore(Store):
     def reset(self, vendor: str | None = None, tenant: Tenant | None = None) -> None:
         with self._lock:
             if tenant is not None:
-                gone = [self._tenants.pop(tenant)] if tenant in self._tenants else []
+                self._tenants.pop(tenant, None)
             elif vendor is not None:
-                gone = [self._tenants.pop(key) for key in [t for t in self._tenants if t.vendor == vendor]]
+                for key in [t for t in self._tenants if t.vendor == vendor]:
+                    del self._tenants[key]
             else:
-                gone, self._tenants = list(self._tenants.values()), {}
-        _discard(gone)
+                self._tenants = {}
 
     def export(self) -> list[dict]:
         with self._lock:
