@@ -9,6 +9,7 @@ using any other validating keyword gets None, and `FastValidator` then always as
 Only "valid" is trusted: when the check says no, jsonschema runs and produces the errors, so
 messages and issue order are jsonschema's own. The one-way contract (check(x) implies
 jsonschema.is_valid(x)) is what tests/test_fastschema.py checks against jsonschema itself.
+`check_schema` does the same for the 2020-12 metaschema, which start-up applies to every schema.
 """
 
 from __future__ import annotations
