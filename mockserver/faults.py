@@ -157,6 +157,8 @@ class Faults:
 
     def intercept(self, exchange: Exchange, operation: Operation, mount: Mount) -> Reply | None:
         """Apply `Prefer` and the matching rules to one validated request."""
+        if not self._rules and "Prefer" not in request.headers:
+            return None  # the common case, without the lock (reading the list reference is atomic)
         outcome = preferred(request.headers.getlist("Prefer"), operation, exchange)
         with self._lock:
             for rule in self._rules:
