@@ -366,49 +366,41 @@ def test_load_is_all_or_nothing(store, bad):
 
 # --- concurrency ---------------------------------------------------------------------------------
 
-def test_racing_inserts_of_one_key_exactly_one_wins(store):
-    threads = 8
-    barrier = threading.Barrier(threads)
+THREADS = 8
+
+
+def race(attempt) -> list[str]:
+    """Run `attempt(n)` on THREADS threads released at once: "won", or "conflict" on `Conflict`."""
+    barrier = threading.Barrier(THREADS)
     results: list[str] = []
 
-    def race(number: int):
+    def run(number: int):
         barrier.wait(timeout=10)
         try:
-            store.insert(A, P, make(f"t{number}"), {"ext": "contested"})
+            attempt(number)
             results.append("won")
         except Conflict:
             results.append("conflict")
 
-    workers = [threading.Thread(target=race, args=(n,)) for n in range(threads)]
+    workers = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(timeout=30)
-    assert sorted(results) == ["conflict"] * (threads - 1) + ["won"]
+    return sorted(results)
+
+
+def test_racing_inserts_of_one_key_exactly_one_wins(store):
+    results = race(lambda n: store.insert(A, P, make(f"t{n}"), {"ext": "contested"}))
+    assert results == ["conflict"] * (THREADS - 1) + ["won"]
     assert store.count(A, P) == 1 and store.sequence(A) == 1
 
 
 def test_racing_updates_to_one_key_exactly_one_wins(store):
-    threads = 8
-    for n in range(threads):
+    for n in range(THREADS):
         store.insert(A, P, make(f"t{n}"))
-    barrier = threading.Barrier(threads)
-    results: list[str] = []
-
-    def race(number: int):
-        barrier.wait(timeout=10)
-        try:
-            store.update(A, P, f"t{number}-{number + 1}", rename("winner"), {"ext": "contested"})
-            results.append("won")
-        except Conflict:
-            results.append("conflict")
-
-    workers = [threading.Thread(target=race, args=(n,)) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=30)
-    assert sorted(results) == ["conflict"] * (threads - 1) + ["won"]
+    results = race(lambda n: store.update(A, P, f"t{n}-{n + 1}", rename("winner"), {"ext": "contested"}))
+    assert results == ["conflict"] * (THREADS - 1) + ["won"]
     assert [r["name"] for r in store.scan(A, P)].count("winner") == 1
 
 
