@@ -55,9 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress").setLevel(logging.WARNING)
-    # "Task queue depth is N" is logged whenever a request waits for a thread: on most requests under
-    # load, at a measurable cost (bench/results.md), and it says nothing a mock's user can act on.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     try:
         settings = settings_from(args)
         return serve(settings)

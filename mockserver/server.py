@@ -33,6 +33,9 @@ def waitress_server(app: Flask, settings: Settings):
     if settings.exposed:
         logging.getLogger("mockserver").warning(
             "listening on all interfaces: anyone who can reach this machine can use the mock")
+    # "Task queue depth is N" is logged whenever a request waits for a thread: on most requests under
+    # load, at a measurable cost (bench/results.md), and it says nothing a mock's user can act on.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     # lookahead: waitress keeps reading while a request runs, so a fault's delay sees its client give
     # up. The body cap keeps waitress from buffering a huge body before the pipeline's limit (which
     # answers in the vendor's shape) sees it; past the cap waitress answers its own plain 413.
