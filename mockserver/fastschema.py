@@ -20,7 +20,11 @@ from typing import Any
 from urllib.parse import urljoin
 
 from jsonschema import Draft202012Validator
-from jsonschema import _types as types
+
+try:  # private: used only to prove a shortcut equivalent; without it the shortcut is off, not wrong
+    from jsonschema import _types as types
+except ImportError:  # pragma: no cover - a jsonschema that moved it
+    types = None
 
 Check = Callable[[Any], bool]
 
@@ -35,7 +39,7 @@ _REFERRING = frozenset({"$ref", "$dynamicRef"})  # only with a `_Refs` (the meta
 _TYPES = Draft202012Validator.TYPE_CHECKER
 # Types whose checker is a plain isinstance (or identity) test: inlined when jsonschema agrees.
 _SIMPLE = {"string": (types.is_string, str), "object": (types.is_object, dict),
-           "array": (types.is_array, list), "boolean": (types.is_bool, bool)}
+           "array": (types.is_array, list), "boolean": (types.is_bool, bool)} if types else {}
 
 
 class Unsupported(Exception):
@@ -146,7 +150,7 @@ def _is_type(name: str) -> Check:
     except Exception:  # UndefinedTypeCheck, or not a string
         raise Unsupported(f"type {name!r}") from None
     function = getattr(_TYPES, "_type_checkers", {}).get(name)
-    if name == "null" and function is types.is_null:
+    if name == "null" and types and function is types.is_null:
         return lambda value: value is None
     simple = _SIMPLE.get(name)
     if simple and function is simple[0]:
@@ -180,7 +184,10 @@ def _enum_check(allowed: list) -> Check:
         # jsonschema's `equal` with a str on either side is plain ==, and no non-str equals a str.
         strings = frozenset(allowed)
         return lambda value: isinstance(value, str) and value in strings
-    from jsonschema._utils import equal
+    try:  # private, as above: without it jsonschema answers
+        from jsonschema._utils import equal
+    except ImportError:  # pragma: no cover
+        raise Unsupported("enum of non-strings") from None
 
     items = list(allowed)
     return lambda value: any(equal(item, value) for item in items)
