@@ -52,65 +52,75 @@ class Ledger:
         return {rid for rid, entry in self.records.items() if entry["vendor"] == vendor}
 
 
-def stream_activepieces(url: str, ledger: Ledger, stop: threading.Event) -> None:
-    session = requests.Session()
+class Writer:
+    """One stream's session, and the change in flight when the server dies (None between writes)."""
+
+    def __init__(self, url: str, ledger: Ledger) -> None:
+        self.url, self.ledger = url, ledger
+        self.session = requests.Session()
+        self.pending: tuple[str, str | None] | None = None
+
+    def create(self, vendor: str, path: str, headers: dict, body: dict, value: str) -> str:
+        self.pending = None
+        reply = self.session.post(self.url + path, headers=headers, json=body, timeout=TIMEOUT)
+        _expect(self.ledger, reply, 201)
+        self.ledger.created(vendor, reply.json()["id"], value)
+        return reply.json()["id"]
+
+    def change(self, record_id: str, value: str | None, method: str, path: str, headers: dict,
+               body: dict | None, status: int) -> None:
+        """An update (value) or a delete (None) of `record_id`."""
+        self.pending = (record_id, value)
+        reply = self.session.request(method, self.url + path, headers=headers, json=body, timeout=TIMEOUT)
+        _expect(self.ledger, reply, status)
+        self.ledger.changed(record_id, value)
+        self.pending = None
+
+
+def streaming(writes):
+    """Run `writes(writer, stop)` until done, stopped or the server dies (the kill cuts a connection)."""
+
+    def stream(url: str, ledger: Ledger, stop: threading.Event) -> None:
+        writer = Writer(url, ledger)
+        try:
+            writes(writer, stop)
+        except requests.RequestException:  # the kill: a refused or cut connection, or a cut response
+            if writer.pending is not None:
+                ledger.changed(*writer.pending, in_flight=True)
+        except Exception as error:  # a writer must not die unseen
+            ledger.failures.append(repr(error))
+        finally:
+            writer.session.close()
+
+    return stream
+
+
+@streaming
+def stream_activepieces(writer: Writer, stop: threading.Event) -> None:
     live: list[str] = []
-    pending = None  # (record id, value) of the write in flight
-    try:
-        for i in range(MAX_WRITES):
-            if stop.is_set():
-                return
-            pending = None
-            reply = session.post(f"{url}/api/v1/projects", headers=AP_KEY, timeout=TIMEOUT,
-                                 json={"displayName": f"ap-{i}", "externalId": f"ext-{i}"})
-            _expect(ledger, reply, 201)
-            live.append(reply.json()["id"])
-            ledger.created("activepieces", live[-1], f"ap-{i}")
-            if i % 3 == 2:
-                pending = (live[-2], f"renamed-{i}")
-                reply = session.post(f"{url}/api/v1/projects/{live[-2]}", headers=AP_KEY, timeout=TIMEOUT,
-                                     json={"displayName": pending[1]})
-                _expect(ledger, reply, 200)
-                ledger.changed(*pending)
-            if i % 5 == 4:
-                pending = (live.pop(0), None)
-                reply = session.delete(f"{url}/api/v1/projects/{pending[0]}", headers=AP_KEY, timeout=TIMEOUT)
-                _expect(ledger, reply, 204)
-                ledger.changed(*pending)
-    except requests.RequestException:  # the kill: a refused or cut connection, or a cut response
-        if pending is not None:
-            ledger.changed(*pending, in_flight=True)
-    except Exception as error:  # a writer must not die unseen
-        ledger.failures.append(repr(error))
-    finally:
-        session.close()
+    for i in range(MAX_WRITES):
+        if stop.is_set():
+            return
+        live.append(writer.create("activepieces", "/api/v1/projects", AP_KEY,
+                                  {"displayName": f"ap-{i}", "externalId": f"ext-{i}"}, f"ap-{i}"))
+        if i % 3 == 2:
+            writer.change(live[-2], f"renamed-{i}", "POST", f"/api/v1/projects/{live[-2]}", AP_KEY,
+                          {"displayName": f"renamed-{i}"}, 200)
+        if i % 5 == 4:
+            gone = live.pop(0)
+            writer.change(gone, None, "DELETE", f"/api/v1/projects/{gone}", AP_KEY, None, 204)
 
 
-def stream_ampersand(url: str, ledger: Ledger, stop: threading.Event) -> None:
-    session = requests.Session()
-    pending = None
-    try:
-        for i in range(MAX_WRITES):
-            if stop.is_set():
-                return
-            pending = None
-            reply = session.post(f"{url}/v1/projects", headers=AMP_KEY, timeout=TIMEOUT,
-                                 json={"appName": f"App {i}", "name": f"proj-{i}", "orgId": ORG})
-            _expect(ledger, reply, 201)
-            ledger.created("ampersand", reply.json()["id"], f"App {i}")
-            if i % 4 == 3:
-                pending = (reply.json()["id"], f"Renamed {i}")
-                reply = session.patch(f"{url}/v1/projects/{pending[0]}", headers=AMP_KEY, timeout=TIMEOUT,
-                                      json={"updateMask": ["appName"], "project": {"appName": pending[1]}})
-                _expect(ledger, reply, 200)
-                ledger.changed(*pending)
-    except requests.RequestException:  # the kill: a refused or cut connection, or a cut response
-        if pending is not None:
-            ledger.changed(*pending, in_flight=True)
-    except Exception as error:  # a writer must not die unseen
-        ledger.failures.append(repr(error))
-    finally:
-        session.close()
+@streaming
+def stream_ampersand(writer: Writer, stop: threading.Event) -> None:
+    for i in range(MAX_WRITES):
+        if stop.is_set():
+            return
+        record_id = writer.create("ampersand", "/v1/projects", AMP_KEY,
+                                  {"appName": f"App {i}", "name": f"proj-{i}", "orgId": ORG}, f"App {i}")
+        if i % 4 == 3:
+            writer.change(record_id, f"Renamed {i}", "PATCH", f"/v1/projects/{record_id}", AMP_KEY,
+                          {"updateMask": ["appName"], "project": {"appName": f"Renamed {i}"}}, 200)
 
 
 def _expect(ledger: Ledger, reply: requests.Response, status: int) -> None:
