@@ -1,4 +1,4 @@
-"""mockserver: a stateful, spec-driven mock of the Activepieces and Ampersand project APIs."""
+"""mockserver: a stateful, spec-driven, deterministic mock server for OpenAPI-described APIs."""
 
 from __future__ import annotations
 

@@ -25,14 +25,15 @@ from mockserver import __version__
 from mockserver.errors import Issue, ValidationFailed
 from mockserver.faults import FaultError
 from mockserver.pipeline import read_parameters, schema_issues
+from mockserver.settings import CONTROL_PREFIX
 from mockserver.spec import Operation, Spec, SpecError, flask_rule
 from mockserver.state import StateError, export_state, import_state
 from mockserver.store import Tenant
 
 if TYPE_CHECKING:
-    from mockserver.app import Runtime
+    from mockserver.runtime import Runtime
 
-PREFIX = "/__mock"
+PREFIX = CONTROL_PREFIX
 SPEC_FILE = "admin.yaml"
 log = logging.getLogger("mockserver")
 

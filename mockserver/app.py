@@ -3,46 +3,24 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from mockserver import admin, pipeline, ui
 from mockserver.determinism import Determinism
-from mockserver.faults import Faults
-from mockserver.journal import Journal, observe_http_error, secret_names
-from mockserver.pipeline import Interceptor, Mount, Observer
+from mockserver.exchange import Mount
+from mockserver.journal import Journal, secret_names
+from mockserver.pipeline import observe_http_error
+from mockserver.runtime import Runtime
 from mockserver.settings import Settings
-from mockserver.spec import SpecError, load_spec
+from mockserver.spec import SpecError, load_spec, specs_dir
 from mockserver.state import load_fixtures
-from mockserver.store import Store, open_store
+from mockserver.store import open_store
 from mockserver.vendors import discover
 from mockserver.vendors.base import Vendor
 
 log = logging.getLogger("mockserver")
-
-
-def specs_dir() -> Path:
-    """Where the OpenAPI files are: inside an installed package, or at the repository's root."""
-    packaged = Path(__file__).parent / "openapi"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "openapi"
-
-
-@dataclass
-class Runtime:
-    """Everything a request needs, shared by the views of one app (`app.extensions["mockserver"]`)."""
-
-    settings: Settings
-    store: Store
-    determinism: Determinism
-    mounts: dict[str, Mount]
-    allowed_keys: dict[str, frozenset[str]] = field(default_factory=dict)
-    interceptors: list[Interceptor] = field(default_factory=list)  # may answer before the handler
-    observers: list[Observer] = field(default_factory=list)  # see every exchange
-    journal: Journal = field(default_factory=Journal)  # what was asked and answered (an observer)
-    faults: Faults = field(default_factory=Faults)  # injected errors, delays, drops (an interceptor)
 
 
 def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | None = None) -> Flask:

@@ -1,6 +1,6 @@
 """Vendor-neutral errors. The pipeline and the handlers raise them; each vendor renders them in its
-own shape (`Vendor.render_error`), so one `NotFound` is Activepieces JSON under one prefix and
-problem+json under the other."""
+own shape (`Vendor.render_error`), so one `NotFound` is one vendor's JSON under one prefix and
+problem+json under another."""
 
 from __future__ import annotations
 

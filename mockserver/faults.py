@@ -26,7 +26,7 @@ from mockserver.spec import Operation
 from mockserver.vendors.base import Reply
 
 if TYPE_CHECKING:
-    from mockserver.pipeline import Exchange, Mount
+    from mockserver.exchange import Exchange, Mount
 
 MAX_DELAY_MS = 600_000
 POLL_S = 0.02  # how often a delay looks whether its client gave up

@@ -1,8 +1,8 @@
 """The request journal: a bounded record of what every vendor request was and what it got.
 
-It is an observer of the pipeline (`runtime.observers`), plus a hook for requests no route
-matched. Entries are the JSON the control API serves, built once when the request ends, with
-credentials masked; the real tenant is kept beside each entry so filters can compare with it.
+It is an observer of the pipeline (`runtime.observers`), requests no route matched included.
+Entries are the JSON the control API serves, built once when the request ends, with credentials
+masked; the real tenant is kept beside each entry so filters can compare with it.
 """
 
 from __future__ import annotations
@@ -14,20 +14,16 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from mockserver import faults
-from mockserver.admin import PREFIX as CONTROL_PREFIX
 from mockserver.determinism import rfc3339_micros
-from mockserver.pipeline import Exchange
+from mockserver.exchange import Exchange
 from mockserver.spec import Spec
 from mockserver.store import Tenant
-
-if TYPE_CHECKING:
-    from mockserver.app import Runtime
 
 # Always masked, whatever the specs say; the specs' security schemes add their own names.
 ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "x-mock-admin-token"})
@@ -197,34 +193,4 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-# --- requests that reached no operation ---------------------------------------------------------------
-
-def observe_http_error(runtime: Runtime, error: HTTPException, body: Any) -> None:
-    """Tell the observers about a vendor request answered outside the pipeline: no route matched
-    (404), or the mock refused it (a `Prefer` it cannot honour). Control API requests are skipped."""
-    if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
-        return
-    exchange = getattr(error, "exchange", None)
-    if exchange is None:
-        if error.code != 404:
-            return
-        exchange = Exchange(vendor=_vendor_of(runtime, request.path) or "", method=request.method,
-                            path=request.path, query=request.args.to_dict(flat=False),
-                            headers=dict(request.headers), body=b"")
-        exchange.error = f"no route for {request.method} {request.path}"
-    else:
-        exchange.error = error.description
-    exchange.status = error.code or 500
-    exchange.response_body = body
-    for observe in runtime.observers:
-        observe(exchange)
-
-
-def _vendor_of(runtime: Runtime, path: str) -> str | None:
-    """The vendor whose (non-root) prefix the path is under, if any."""
-    prefixes = sorted(((mount.spec.server_path, name) for name, mount in runtime.mounts.items()
-                       if mount.spec.server_path), reverse=True)
-    return next((name for prefix, name in prefixes if path == prefix or path.startswith(prefix + "/")), None)
-
-
-__all__ = ["Journal", "mask", "observe_http_error", "secret_names"]
+__all__ = ["Journal", "mask", "secret_names"]

@@ -12,14 +12,11 @@ import json
 import logging
 import math
 import re
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import Rule
 
 from mockserver.errors import (
@@ -33,48 +30,17 @@ from mockserver.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from mockserver.spec import Operation, Spec, flask_rule
+from mockserver.exchange import Exchange, Mount
+from mockserver.runtime import Runtime
+from mockserver.settings import CONTROL_PREFIX
+from mockserver.spec import Operation, flask_rule
 from mockserver.store import Tenant
 from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
-
-if TYPE_CHECKING:
-    from mockserver.app import Runtime
 
 log = logging.getLogger("mockserver")
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 _JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
-
-
-@dataclass(frozen=True)
-class Mount:
-    vendor: Vendor
-    spec: Spec
-
-
-@dataclass
-class Exchange:
-    """What one request was and what it got: the journal's raw material."""
-
-    vendor: str
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    started: float = field(default_factory=time.time)
-    operation_id: str | None = None
-    tenant: Tenant | None = None
-    status: int = 0
-    response_body: Any = None
-    response_headers: dict[str, str] = field(default_factory=dict)
-    issues: list[Issue] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    error: str | None = None
-
-
-Interceptor = Callable[[Exchange, Operation, Mount], Reply | None]
-Observer = Callable[[Exchange], None]
 
 
 def mount(app: Flask, runtime: Runtime, target: Mount) -> None:
@@ -212,7 +178,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _replace_lone_surrogates(value: Any) -> Any:
     """`"\\ud800"` is valid JSON but no UTF-8 text: each lone surrogate becomes U+FFFD, as Go's decoder
-    (Ampersand) and a UTF-8 database (Activepieces) make it, instead of failing every later response.
+    and a UTF-8 database make it, instead of failing every later response.
     Iterative: the value may be nested as deep as the parser allows."""
 
     def fix(item: Any) -> Any:
@@ -399,5 +365,33 @@ def response_problem(operation: Operation, documented, reply: Reply) -> str | No
     field_name = _dotted(tuple(error.absolute_path)) or "(the body)"
     return f"{name}: response {reply.status} field {field_name}: {error.message}"
 
+def observe_http_error(runtime: Runtime, error: HTTPException, body: Any) -> None:
+    """Tell the observers about a vendor request answered outside the pipeline: no route matched
+    (404), or the mock refused it (a `Prefer` it cannot honour). Control API requests are skipped."""
+    if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
+        return
+    exchange = getattr(error, "exchange", None)
+    if exchange is None:
+        if error.code != 404:
+            return
+        exchange = Exchange(vendor=_vendor_of(runtime, request.path) or "", method=request.method,
+                            path=request.path, query=request.args.to_dict(flat=False),
+                            headers=dict(request.headers), body=b"")
+        exchange.error = f"no route for {request.method} {request.path}"
+    else:
+        exchange.error = error.description
+    exchange.status = error.code or 500
+    exchange.response_body = body
+    for observe in runtime.observers:
+        observe(exchange)
 
-__all__ = ["Exchange", "Interceptor", "Mount", "Observer", "handle", "mount"]
+
+def _vendor_of(runtime: Runtime, path: str) -> str | None:
+    """The vendor whose (non-root) prefix the path is under, if any."""
+    prefixes = sorted(((mount.spec.server_path, name) for name, mount in runtime.mounts.items()
+                       if mount.spec.server_path), reverse=True)
+    return next((name for prefix, name in prefixes if path == prefix or path.startswith(prefix + "/")), None)
+
+
+
+__all__ = ["handle", "mount", "observe_http_error"]

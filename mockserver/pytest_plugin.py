@@ -31,7 +31,7 @@ MARKER = ("mockserver(seed=None, faults=(), state=None, strict=None): the seed, 
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("mockserver", "mock Activepieces and Ampersand APIs")
+    group = parser.getgroup("mockserver", "stateful mock APIs from OpenAPI documents")
     group.addoption("--mockserver-seed", type=int, default=None, metavar="N",
                     help="seed of the mock's ids and times (default 0)")
     group.addoption("--mockserver-strict", action="store_true", default=False,

@@ -2,8 +2,8 @@
 tests (the pytest plugin's `mockserver` fixture is one of these).
 
     with mockserver.run(port=0) as server:
-        requests.post(server.activepieces_url + "/v1/projects", ...)
-        server.assert_called("createProject", vendor="activepieces", times=1)
+        requests.post(server.base_url(API) + "/v1/things", ...)  # or server.<API>_url
+        server.assert_called("createThing", vendor=API, times=1)
 
 The helpers go through the control API (`/__mock/*`) in-process, without a socket, so they
 validate and answer exactly as it does; a refusal raises `ControlError` with its message.
@@ -102,7 +102,7 @@ class Control:
     def fault(self, operation_id: str | None = None, *, vendor: str | None = None, credential: str | None = None,
               status: int | None = None, delay_ms: int | None = None, drop: bool | None = None,
               times: int | None = None) -> dict:
-        """Add a fault rule: e.g. `fault("createProject", vendor="ampersand", status=503, times=2)`."""
+        """Add a fault rule: e.g. `fault("createThing", vendor=API, status=503, times=2)`."""
         rule = {"vendor": vendor, "operationId": operation_id, "credential": credential, "status": status,
                 "delayMs": delay_ms, "drop": drop, "times": times}
         return self._call("POST", "/faults", {key: value for key, value in rule.items() if value is not None})
@@ -178,19 +178,19 @@ class MockServer(Control):
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def base_url(self, vendor: str) -> str:
-        """What replaces a vendor's own base URL."""
-        return self.url + self.runtime.mounts[vendor].spec.server_path
+    def base_url(self, api: str) -> str:
+        """What replaces an API's own base URL (the first `servers` URL of its spec)."""
+        if api not in self.runtime.mounts:
+            raise KeyError(f"no API named {api!r}; mounted: {', '.join(self.runtime.mounts)}")
+        return self.url + self.runtime.mounts[api].spec.server_path
 
-    @property
-    def activepieces_url(self) -> str:
-        """What replaces `https://cloud.activepieces.com/api`."""
-        return self.base_url("activepieces")
-
-    @property
-    def ampersand_url(self) -> str:
-        """What replaces `https://api.withampersand.com`."""
-        return self.base_url("ampersand")
+    def __getattr__(self, name: str) -> str:
+        """`server.<api>_url` is `base_url("<api>")` for every mounted API."""
+        api = name.removesuffix("_url")
+        runtime = self.__dict__.get("runtime")
+        if name.endswith("_url") and runtime is not None and api in runtime.mounts:
+            return self.base_url(api)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def stop(self) -> None:
         if self._stopping.is_set():
@@ -226,7 +226,7 @@ def run(port: int = 0, host: str = "127.0.0.1", **settings: Any) -> MockServer:
 # --- describing journal entries ------------------------------------------------------------------
 
 def describe(entry: dict) -> str:
-    """`#3 POST /api/v1/projects -> 400 activepieces createProject: body/displayName must be string`."""
+    """`#3 POST /v1/things -> 400 shop createThing: body/name must be string`."""
     status = "dropped" if entry["status"] is None else entry["status"]
     operation = " ".join(part for part in (entry["vendor"], entry["operationId"] or "(no operation)") if part)
     text = f"#{entry['id']} {entry['method']} {entry['path']} -> {status} {operation}"

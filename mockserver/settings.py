@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CLOCKS = ("fixed", "real")
+CONTROL_PREFIX = "/__mock"  # the control API and the page; never a vendor's path
 
 
 @dataclass(frozen=True)

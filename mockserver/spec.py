@@ -100,6 +100,12 @@ def compile_schema(schema: dict, where: str) -> Draft202012Validator:
     return found
 
 
+def specs_dir() -> Path:
+    """Where the bundled OpenAPI files are: inside an installed package, or at the repository's root."""
+    packaged = Path(__file__).parent / "openapi"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "openapi"
+
+
 def flask_rule(path: str) -> str:
     """Turn an OpenAPI path into a Flask rule.
 

@@ -1,7 +1,7 @@
 """State export and import, in API-shaped projects per tenant, and the `--fixtures` files that use
 the same format:
 
-    {"tenants": [{"vendor": "activepieces", "credential": "sk-test", "sequence": 3,
+    {"tenants": [{"vendor": "shop", "credential": "sk-test", "sequence": 3,
                   "projects": [{"displayName": "Acme", "externalId": "acme-1"}, ...]}]}
 
 An import is checked whole before anything is stored: the shape (admin.yaml's `State`), each
@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from mockserver.pipeline import schema_issues
-from mockserver.spec import compile_schema, load_spec
+from mockserver.spec import compile_schema, load_spec, specs_dir
 from mockserver.store import Tenant
 from mockserver.vendors.base import Call
 
 if TYPE_CHECKING:
-    from mockserver.app import Runtime
-    from mockserver.pipeline import Mount
+    from mockserver.exchange import Mount
+    from mockserver.runtime import Runtime
 
 MAX_ISSUES = 20
 _NOT_SCHEMAS = frozenset({"enum", "const", "default", "example", "examples"})  # values, not subschemas
@@ -191,8 +191,6 @@ def _reason(message: str) -> str:
 
 def _document_validator():
     """The shape of a state document: admin.yaml's `State` (importState's body)."""
-    from mockserver.app import specs_dir  # app imports this module
-
     return load_spec(specs_dir() / "admin.yaml", "admin").operations["importState"].body_validator
 
 

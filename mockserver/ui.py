@@ -27,8 +27,8 @@ from mockserver import admin
 from mockserver.journal import mask
 
 if TYPE_CHECKING:
-    from mockserver.app import Runtime
-    from mockserver.pipeline import Mount
+    from mockserver.exchange import Mount
+    from mockserver.runtime import Runtime
 
 STATUS_CLASSES = ("2XX", "3XX", "4XX", "5XX")
 DEFAULT_LIMIT = 100  # journal entries rendered; the journal itself may hold many more

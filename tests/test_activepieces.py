@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.conftest import AP, VendorApi
+from tests.helpers import AP, VendorApi
 
 BASE = "/api/v1/projects"
 OTHER = {"Authorization": "Bearer sk-other-platform"}

@@ -11,7 +11,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from mockserver import Settings, create_app
-from tests.conftest import AMP, AP, ORG
+from tests.helpers import AMP, AP, ORG
 
 ADMIN_YAML = Path(__file__).parent.parent / "openapi" / "admin.yaml"
 AP2 = {"Authorization": "Bearer sk-other"}

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.conftest import AMP, ORG, VendorApi
+from tests.helpers import AMP, ORG, VendorApi
 
 BASE = "/v1/projects"
 OTHER_ORG = "0b5e3a1c-2f4d-4e6a-9b8c-7d6e5f4a3b2c"

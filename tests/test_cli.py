@@ -11,8 +11,7 @@ import requests
 
 from mockserver import __version__
 from mockserver.cli import parser, settings_from
-from tests.conftest import AP, ORG
-from tests.serving import cli_server
+from tests.helpers import AP, ORG, cli_server
 
 
 def test_serve_answers_both_vendors_and_stops_cleanly_on_sigterm():

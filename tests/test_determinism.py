@@ -7,7 +7,7 @@ import re
 
 from mockserver import Settings, create_app
 from mockserver.determinism import Determinism, iso_millis, rfc3339_micros
-from tests.conftest import ORG
+from tests.helpers import ORG
 
 A = {"Authorization": "Bearer sk-alpha"}
 B = {"Authorization": "Bearer sk-beta"}

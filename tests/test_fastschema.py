@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from mockserver import Settings, create_app
 from mockserver.fastschema import FastValidator, compile_check
-from tests.conftest import AMP, AP, ORG
+from tests.helpers import AMP, AP, ORG
 
 SAMPLES = [None, True, False, 0, 1, -1, 7.0, 1.5, 2**70, "", "a", "ab", "Ab-9", "ab\n", "-x-", "ALWAYS", "NEVER",
            "PLATFORM_MANAGED", "2025-01-01T00:00:01.000Z", "2025-01-01T00:00:01.000000Z", "2025-13-01T00:00:01.000Z",

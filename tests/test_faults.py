@@ -13,7 +13,7 @@ import requests
 
 import mockserver
 from mockserver.faults import ConnectionDropped
-from tests.conftest import AMP, AP, ORG
+from tests.helpers import AMP, AP, ORG
 
 AP_PROJECT = {"displayName": "Acme"}
 AMP_PROJECT = {"appName": "MailMonkey", "name": "mm-staging", "orgId": ORG}

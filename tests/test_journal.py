@@ -6,7 +6,7 @@ import pytest
 
 from mockserver import Settings, create_app
 from mockserver.journal import mask, mask_header
-from tests.conftest import AMP, AP, ORG
+from tests.helpers import AMP, AP, ORG
 
 LONG_KEY = {"Authorization": "Bearer sk-0123456789abcdef"}
 

@@ -11,8 +11,7 @@ import time
 
 import requests
 
-from tests.conftest import ORG
-from tests.serving import cli_server
+from tests.helpers import ORG, cli_server
 
 AP_KEY = {"Authorization": "Bearer sk-persist"}
 AMP_KEY = {"X-Api-Key": "persist"}

@@ -10,7 +10,7 @@ import pytest
 from mockserver import Settings, create_app
 from mockserver.vendors import discover
 from mockserver.vendors.base import Reply, Vendor
-from tests.conftest import AMP, AP, ORG
+from tests.helpers import AMP, AP, ORG
 
 AP_CREATE = ("/api/v1/projects", AP, {"displayName": "Acme"})
 AMP_CREATE = ("/v1/projects", AMP, {"appName": "MailMonkey", "name": "mm-staging", "orgId": ORG})

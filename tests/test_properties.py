@@ -24,7 +24,7 @@ from referencing.jsonschema import DRAFT202012
 
 import mockserver
 from mockserver import Settings, create_app
-from mockserver.app import specs_dir
+from mockserver.spec import specs_dir
 
 AP_KEY, AMP_KEY = "sk-props", "props-key"
 CREDENTIALS = {"activepieces": {"Authorization": f"Bearer {AP_KEY}"}, "ampersand": {"X-Api-Key": AMP_KEY}}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from tests.serving import cli_server
+from tests.helpers import cli_server
 
 README = Path(__file__).parent.parent / "README.md"
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)

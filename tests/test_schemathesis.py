@@ -16,7 +16,7 @@ from schemathesis.transport.wsgi import WSGITransport
 
 import mockserver
 from mockserver import Settings, create_app
-from mockserver.app import specs_dir
+from mockserver.spec import specs_dir
 
 CONFIG = Path(__file__).parent.parent / "schemathesis.toml"
 # Only these keys are accepted (`--api-key`), as on the real services; any other, like the made-up

@@ -16,8 +16,8 @@ import requests
 import yaml
 
 from mockserver import Settings, create_app
-from mockserver.app import specs_dir
-from tests.serving import cli_server
+from mockserver.spec import specs_dir
+from tests.helpers import cli_server
 
 AP_401 = {"code": "INVALID_BEARER_TOKEN", "params": {"message": "invalid access token"}}
 

@@ -7,8 +7,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from mockserver import Settings, create_app
-from mockserver.app import specs_dir
-from mockserver.spec import SpecError, flask_rule, load_spec
+from mockserver.spec import SpecError, flask_rule, load_spec, specs_dir
 from mockserver.vendors import discover
 from mockserver.vendors.base import Vendor
 

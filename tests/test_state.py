@@ -12,8 +12,7 @@ import requests
 from mockserver import Settings, create_app
 from mockserver.cli import main
 from mockserver.state import StateError
-from tests.conftest import AMP, AP, ORG
-from tests.serving import cli_server
+from tests.helpers import AMP, AP, ORG, cli_server
 
 FIXTURES_YAML = f"""\
 tenants:

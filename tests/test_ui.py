@@ -11,7 +11,7 @@ from markupsafe import escape
 
 from mockserver import Settings, create_app
 from mockserver.ui import DEFAULT_LIMIT, PROJECTS_SHOWN, TEXT_CAP, tenant_key
-from tests.conftest import AMP, ORG
+from tests.helpers import AMP, ORG
 
 SECRET = "sk-live-0123456789abcdef"  # must never appear in the page
 AP = {"Authorization": f"Bearer {SECRET}"}

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ORG
-from tests.serving import cli_server
+from tests.helpers import ORG, cli_server
 
 # Long enough that the page script's SHA-256 of "vendor\ncredential" spans two blocks.
 KEY = "sk-browser-" + "0123456789abcdef" * 4

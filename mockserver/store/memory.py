@@ -23,7 +23,7 @@ class _Layout:
 
 
 # A record at rest is one flat tuple, (layout number, seq, *values, *unique keys), instead of a dict
-# plus per-record index entries: at 100,000 Activepieces projects that is ~250 bytes and several
+# plus per-record index entries: at 100,000 stored projects that is ~250 bytes and several
 # objects less per record, so less memory and a faster reset. The layout is a number, not the
 # object, so that a tuple of plain values is untracked by the garbage collector (100,000 tracked
 # records would add ~50 ms to every full collection). Readers get a fresh dict (`_unpack`).

@@ -1,4 +1,5 @@
-"""Start the real CLI (`python -m mockserver serve`) on a free port, for end-to-end tests."""
+"""What the tests share: credentials of one tenant per vendor, a vendor's API through the Flask test
+client, and the real CLI (`python -m mockserver serve`) on a free port for end-to-end tests."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+
+AP = {"Authorization": "Bearer sk-test"}  # one Activepieces platform
+AMP = {"X-Api-Key": "key-1"}  # one Ampersand tenant
+ORG = "9f7c3e2a-61b8-4f5c-8d1a-eb24f3b05d79"
 
 
 @contextlib.contextmanager
@@ -44,3 +49,21 @@ def _first_line(process: subprocess.Popen, timeout: float) -> str:
             if process.poll() is not None:
                 raise AssertionError(f"server exited {process.returncode}: {process.stderr.read()}")
     raise AssertionError("server did not print its address in time")
+
+
+class VendorApi:
+    """One vendor's API through the Flask test client; a subclass sets `base` and `headers`."""
+
+    base = ""
+    headers: dict = {}
+
+    def __init__(self, client):
+        self.client = client
+
+    def send(self, method, path="", body=None, headers=None, **kwargs):
+        if body is not None:
+            kwargs["json"] = body
+        headers = self.headers if headers is None else headers
+        response = self.client.open(self.base + path, method=method, headers=headers, **kwargs)
+        assert response.status_code < 500, response.get_data(as_text=True)
+        return response

@@ -1,0 +1,45 @@
+"""What passes between the layers of one request: the mounted API, the exchange the observers see,
+and the shapes of the hooks. Below the pipeline, the journal and the faults, so each imports it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.errors import Issue
+from mockserver.spec import Operation, Spec
+from mockserver.store import Tenant
+from mockserver.vendors.base import Reply, Vendor
+
+
+@dataclass(frozen=True)
+class Mount:
+    vendor: Vendor
+    spec: Spec
+
+
+@dataclass
+class Exchange:
+    """What one request was and what it got: the journal's raw material."""
+
+    vendor: str
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    started: float = field(default_factory=time.time)
+    operation_id: str | None = None
+    tenant: Tenant | None = None
+    status: int = 0
+    response_body: Any = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+Interceptor = Callable[[Exchange, Operation, Mount], Reply | None]
+Observer = Callable[[Exchange], None]
