@@ -94,3 +94,11 @@ def iso_millis(micros: int) -> str:
 def rfc3339_micros(micros: int) -> str:
     """`2026-03-19T16:33:51.123456Z` (RFC 3339, UTC, microseconds)."""
     return f"{_utc_seconds(micros // 1_000_000)}.{micros % 1_000_000:06d}Z"
+
+
+@_cached
+def rfc3339_nano(micros: int) -> str:
+    """`2023-11-07T05:31:56Z`, `2026-03-19T16:33:51.12Z` (Go's time.RFC3339Nano in UTC: the fraction's
+    trailing zeros trimmed, no fraction when it is zero)."""
+    fraction = f"{micros % 1_000_000:06d}".rstrip("0")
+    return f"{_utc_seconds(micros // 1_000_000)}{'.' + fraction if fraction else ''}Z"

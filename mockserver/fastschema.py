@@ -3,7 +3,8 @@
 Every request body and every response is validated, and jsonschema's generic machinery (a new
 validator object per subschema, an error generator per keyword) costs more than the rest of a
 request. `compile_check(schema)` turns a schema into nested closures that answer "valid?" with the
-same semantics (the same type checker functions, `re.search`, the same format checker); a schema
+same semantics (the same type checker functions, ECMA-262 patterns as `mockserver.ecma` runs them,
+the same format checker); a schema
 using any other validating keyword gets None, and `FastValidator` then always asks jsonschema.
 
 Only "valid" is trusted: when the check says no, jsonschema runs and produces the errors, so
@@ -14,12 +15,13 @@ jsonschema.is_valid(x)) is what tests/test_fastschema.py checks against jsonsche
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urljoin
 
 from jsonschema import Draft202012Validator
+
+from mockserver import ecma
 
 try:  # private: used only to prove a shortcut equivalent; without it the shortcut is off, not wrong
     from jsonschema import _types as types
@@ -33,7 +35,7 @@ _VALIDATING = frozenset(Draft202012Validator.VALIDATORS)
 _SUPPORTED = frozenset({
     "type", "properties", "required", "additionalProperties", "items", "enum", "const", "pattern",
     "format", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "minItems", "maxItems", "allOf", "anyOf", "propertyNames", "uniqueItems",
+    "minItems", "maxItems", "allOf", "anyOf", "propertyNames", "uniqueItems", "if", "contains",
 })
 _REFERRING = frozenset({"$ref", "$dynamicRef"})  # only with a `_Refs` (the metaschema's own)
 _TYPES = Draft202012Validator.TYPE_CHECKER
@@ -98,6 +100,10 @@ def _compile(schema: Any, formats, refs: _Refs | None = None) -> Check:
             if not isinstance(schema[word], list) or not schema[word]:
                 raise Unsupported(word)
             checks.append(_combined(combine, tuple(_compile(sub, formats, refs) for sub in schema[word])))
+    if "if" in used:
+        checks.append(_condition_check(schema, formats, refs))
+    if "contains" in used:
+        checks.append(_contains_check(schema, formats, refs))
     if "propertyNames" in used:
         checks.append(_names_check(_compile(schema["propertyNames"], formats, refs)))
     if schema.get("uniqueItems") is True:
@@ -248,7 +254,7 @@ def _array_check(schema: dict, formats, refs: _Refs | None = None) -> Check:
 
 def _string_check(schema: dict) -> Check:
     low, high = schema.get("minLength"), schema.get("maxLength")
-    search = re.compile(schema["pattern"]).search if "pattern" in schema else None
+    search = ecma.compile_pattern(schema["pattern"]).search if "pattern" in schema else None
 
     def check(value: Any) -> bool:
         if not isinstance(value, str):
@@ -270,6 +276,41 @@ def _number_check(schema: dict) -> Check:
             return True
         return not ((low is not None and value < low) or (high is not None and value > high)
                     or (above is not None and value <= above) or (below is not None and value >= below))
+
+    return check
+
+
+def _condition_check(schema: dict, formats, refs: _Refs | None = None) -> Check:
+    """if/then/else. The `if` picks a branch, so its answer must be exact both ways: a schema that
+    only has a one-way check (uniqueItems of other than strings) is left to jsonschema."""
+    if _mentions(schema["if"], "uniqueItems"):
+        raise Unsupported("uniqueItems in if")
+    condition = _compile(schema["if"], formats, refs)
+    then = _compile(schema["then"], formats, refs) if "then" in schema else _always
+    otherwise = _compile(schema["else"], formats, refs) if "else" in schema else _always
+    return lambda value: then(value) if condition(value) else otherwise(value)
+
+
+def _mentions(node: Any, keyword: str) -> bool:
+    if isinstance(node, dict):
+        return keyword in node or any(_mentions(value, keyword) for value in node.values())
+    if isinstance(node, list):
+        return any(_mentions(value, keyword) for value in node)
+    return False
+
+
+def _contains_check(schema: dict, formats, refs: _Refs | None = None) -> Check:
+    if "minContains" in schema or "maxContains" in schema:
+        raise Unsupported("minContains/maxContains")
+    item_check = _compile(schema["contains"], formats, refs)
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, list):
+            return True
+        for item in value:
+            if item_check(item):
+                return True
+        return False
 
     return check
 

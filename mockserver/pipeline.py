@@ -106,18 +106,25 @@ def pick_operation(operations: dict[str, Operation], method: str, path: str) -> 
 
 
 def authenticate(operation: Operation, vendor: Vendor, allowed: frozenset[str] | None) -> Tenant:
-    """The tenant is (vendor, credential): the first credential a security scheme finds and the
-    vendor accepts. `allowed` (from `--api-key`) narrows which values are accepted."""
+    """The tenant is (vendor, credential): the first credential a security scheme finds. Every
+    credential presented must be accepted: one refused is a 401 even beside an accepted one (a real
+    service checks what it is given). `allowed` (from `--api-key`) narrows which values are accepted."""
     if not operation.security:
         return Tenant(vendor.name, "")
+    accepted: str | None = None
     presented = False
     for name, scheme in operation.security:
         value = read_credential(scheme)
         if value is None:
             continue
         presented = True
-        if (allowed is None or value in allowed) and vendor.accept_credential(name, scheme, value):
-            return Tenant(vendor.name, value)
+        if not ((allowed is None or value in allowed) and vendor.accept_credential(name, scheme, value)):
+            accepted = None
+            break
+        if accepted is None:
+            accepted = value
+    if accepted is not None:
+        return Tenant(vendor.name, accepted)
     expected = " or ".join(describe_scheme(scheme) for _, scheme in operation.security)
     if presented:
         raise Unauthorized(f"the credential was refused; send {expected}")

@@ -15,6 +15,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from mockserver.ecma import Validator
 from mockserver.fastschema import FastValidator, check_schema, compile_check
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -95,7 +96,8 @@ def compile_schema(schema: dict, where: str) -> Draft202012Validator:
     except SchemaError as error:
         raise SpecError(f"{where}: invalid schema: {error.message}") from None
     # A compiled yes/no answers for valid instances; jsonschema still produces every error.
-    found = FastValidator(Draft202012Validator(schema, format_checker=_FORMATS), compile_check(schema, _FORMATS))
+    # `Validator`: jsonschema's 2020-12 with ECMA-262 patterns (`$` is the end of the text).
+    found = FastValidator(Validator(schema, format_checker=_FORMATS), compile_check(schema, _FORMATS))
     _COMPILED[key] = found
     return found
 

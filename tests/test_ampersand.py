@@ -13,10 +13,11 @@ from tests.helpers import AMP, ORG, VendorApi
 BASE = "/v1/projects"
 OTHER_ORG = "0b5e3a1c-2f4d-4e6a-9b8c-7d6e5f4a3b2c"
 OTHER_TENANT = {"X-Api-Key": "key-2"}
-MICROS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+# Go's time.RFC3339Nano: the fraction's trailing zeros trimmed, none when it is zero.
+NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$")
 REQUEST_ID = re.compile(r"^[0-9a-f-]{36}#\d+$")
 PATTERN = "^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$"
-ENTITLEMENTS = {"brandingRemoval": {"value": False}}
+ENTITLEMENTS = {"brandingRemoval": {"value": False}, "logRetentionDays": {"value": 30}}
 
 
 @pytest.fixture
@@ -43,8 +44,8 @@ class Api(VendorApi):
 
 
 def when(text: str) -> datetime:
-    assert MICROS.match(text), text
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert NANO.match(text), text
+    return datetime.fromisoformat(text)
 
 
 def problem(response, status: int) -> dict:
@@ -200,6 +201,46 @@ def test_duplicate_name_in_an_org_is_409_after_lowercasing(api):
     assert len(api.send("GET").get_json()) == 2
 
 
+def test_a_name_with_a_final_newline_is_refused(api):
+    """JSON Schema patterns are ECMA-262: `$` is the end of the text, so "ab\n" does not match
+    (Python's re.search lets `$` match before a final newline)."""
+    invalid(api.send("POST", "", {"appName": "A", "name": "ab\n", "orgId": ORG}),
+            issue("name", "ab\n", f"name does not match pattern '{PATTERN}'"))
+    assert api.send("GET").get_json() == []
+
+
+def test_times_are_printed_as_go_prints_them(api):
+    """time.RFC3339Nano: UTC, trailing zeros of the fraction trimmed, none when it is zero."""
+    made = api.create("ab")
+    assert (made["createTime"], made["updateTime"]) == ("2025-01-01T00:00:01Z", "2025-01-01T00:00:01Z")
+    assert api.send("POST", "", {}).get_json()["time"] == "2025-01-01T00:00:01Z"  # errors too
+
+
+def test_go_time_format_trims_the_fraction():
+    from mockserver.determinism import rfc3339_nano
+
+    second = 1_699_335_116_000_000  # 2023-11-07T05:31:56Z, the seed's time
+    assert rfc3339_nano(second) == "2023-11-07T05:31:56Z"
+    assert rfc3339_nano(second + 456_076) == "2023-11-07T05:31:56.456076Z"
+    assert rfc3339_nano(second + 120_000) == "2023-11-07T05:31:56.12Z"
+    assert rfc3339_nano(second + 1) == "2023-11-07T05:31:56.000001Z"
+
+
+def test_a_presented_credential_that_is_refused_is_401_beside_an_accepted_one():
+    from mockserver import Settings, create_app
+
+    client = create_app(Settings(api_keys=(("ampersand", "good"),))).test_client()
+    for headers in ({"X-Api-Key": "bad", "Authorization": "Bearer good"},
+                    {"X-Api-Key": "good", "Authorization": "Bearer bad"}):
+        for method, path in (("GET", BASE), ("GET", f"{BASE}/ab"), ("POST", BASE)):
+            response = client.open(path, method=method, headers=headers,
+                                   json={"appName": "A", "name": "ab", "orgId": ORG})
+            assert response.status_code == 401, (headers, method, path)
+            assert response.mimetype == "application/problem+json"
+    assert client.get(BASE, headers={"X-Api-Key": "good", "Authorization": "Bearer good"}).status_code == 200
+    assert client.get(BASE, headers={"X-Api-Key": "good", "Authorization": "Basic Z29vZA=="}).status_code == 200
+
+
 # --- list --------------------------------------------------------------------------------------
 
 def test_list_is_a_bare_array_in_creation_order_without_entitlements(api):
@@ -273,6 +314,25 @@ def test_patch_app_name_ignores_fields_outside_the_mask(api):
     assert api.get(made["id"]) == changed
 
 
+@pytest.mark.parametrize(("mask", "project"), [
+    (["appName"], {"appName": "X", "name": "a b"}),
+    (["appName"], {"appName": "X", "name": 5}),
+    (["appName"], {"appName": "X", "name": "ab\n"}),
+    (["name"], {"name": "cd", "appName": ""}),
+    (["name"], {"name": "cd", "appName": ["not", "a", "string"]}),
+])
+def test_patch_reads_and_validates_only_the_masked_paths(api, mask, project):
+    """The contract: fields of `project` not named in `updateMask` are ignored, valid or not."""
+    made = api.create("ab")
+    response = api.patch("ab", mask, project)
+    assert response.status_code == 200, response.get_json()
+    changed = response.get_json()
+    path = mask[0]
+    expected = project[path].lower() if path == "name" else project[path]
+    unmasked = "name" if path == "appName" else "appName"
+    assert (changed[path], changed[unmasked]) == (expected, made[unmasked])
+
+
 def test_patch_name_is_lowercased_and_found_by_its_new_name(api):
     made = api.create("old-name")
     changed = api.patch(made["id"], ["name"], {"name": "New-Name", "appName": "ignored"}).get_json()
@@ -311,6 +371,9 @@ def test_patch_name_clash_in_the_org_is_409(api):
                      issue("project.name", "a", f"project.name does not match pattern '{PATTERN}'")]),
     ({"name": 5}, [issue("project.name", 5, "project.name must be of type string")]),
     ({"name": None}, [issue("project.name", None, "project.name must be of type string")]),
+    ({"name": "ab\n"}, [issue("project.name", "ab\n", f"project.name does not match pattern '{PATTERN}'")]),
+    ({"name": "ab\n", "appName": "fine"}, [
+        issue("project.name", "ab\n", f"project.name does not match pattern '{PATTERN}'")]),
 ])
 def test_patch_name_is_validated_as_on_create(api, project, issues):
     made = api.create("ab")

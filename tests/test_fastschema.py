@@ -21,6 +21,7 @@ from tests.helpers import AMP, AP, ORG
 
 SAMPLES = [None, True, False, 0, 1, -1, 7.0, 1.5, 2**70, "", "a", "ab", "Ab-9", "ab\n", "-x-", "ALWAYS", "NEVER",
            "PLATFORM_MANAGED", "2025-01-01T00:00:01.000Z", "2025-01-01T00:00:01.000000Z", "2025-13-01T00:00:01.000Z",
+           "2025-01-01T00:00:01Z", "2025-01-01T00:00:01.5Z", "2025-01-01T00:00:01.50Z", "2025-01-01T00:00:01Z\n",
            "7d3c3e1e-2f4b-4d4f-9a8b-2b7f1a0c9e11", "7d3c3e1e2f4b4d4f9a8b2b7f1a0c9e11", "A" * 21, "A" * 22, "x" * 129,
            "١٢", [], ["a"], [1], {}, {"value": False}]
 
@@ -147,7 +148,12 @@ def test_agrees_on_generated_objects_shaped_like_each_schema(validators, data):
     ({"type": "integer"}, 3.0, True),  # draft 6+: an integral float is an integer
     ({"type": "integer"}, True, False),
     ({"minimum": 1}, False, True),  # a bool is not a number, so minimum does not apply
-    ({"pattern": "^a$"}, "a\n", True),  # re.search: `$` matches before a final newline
+    ({"pattern": "^a$"}, "a\n", False),  # ECMA-262: `$` is the end of the text (not re.search's)
+    ({"pattern": "^a$"}, "a", True),
+    ({"pattern": "^.$"}, "\r", False),  # ECMA: `.` matches no line terminator
+    ({"pattern": "^\\d$"}, "\u0663", False),  # ECMA: `\d` is ASCII
+    ({"pattern": "^\\s$"}, "\u00a0", True),  # ECMA's whitespace
+    ({"pattern": "^[$]$"}, "$", True),  # in a class `$` is itself
     ({"pattern": "^a$"}, 5, True),
     ({"enum": ["a"]}, ["a"], False),
     ({"enum": [1]}, True, False),
@@ -167,19 +173,29 @@ def test_agrees_on_generated_objects_shaped_like_each_schema(validators, data):
     ({"uniqueItems": True}, ["a", "b"], True),
     ({"uniqueItems": True}, ["a", "a"], False),
     ({"uniqueItems": False}, ["a", "a"], True),
+    ({"contains": {"const": "a"}}, ["b", "a"], True),
+    ({"contains": {"const": "a"}}, ["b"], False),
+    ({"contains": {"const": "a"}}, "a", True),
+    ({"if": {"required": ["a"]}, "then": {"required": ["b"]}}, {"a": 1}, False),
+    ({"if": {"required": ["a"]}, "then": {"required": ["b"]}}, {"c": 1}, True),
+    ({"if": {"required": ["a"]}, "else": {"required": ["b"]}}, {"c": 1}, False),
+    ({"if": {"required": ["a"]}, "then": {"required": ["b"]}, "else": {"required": ["c"]}}, {"a": 1, "b": 2}, True),
+    ({"then": {"required": ["b"]}}, {}, True),  # then without if: ignored
 ])
 def test_edge_cases_match_jsonschema(schema, instance, valid):
-    from jsonschema import Draft202012Validator
+    """Against jsonschema as the specs use it: 2020-12 with ECMA-262 patterns (`mockserver.ecma`)."""
+    from mockserver.ecma import Validator
 
     check = compile_check(schema)
     assert check is not None
-    assert Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).is_valid(instance) is valid
+    assert Validator(schema, format_checker=Validator.FORMAT_CHECKER).is_valid(instance) is valid
     assert check(instance) is valid
 
 
 @pytest.mark.parametrize("schema", [
     {"oneOf": [{"type": "string"}]}, {"properties": {"a": {"oneOf": []}}}, {"patternProperties": {"a": {}}},
     {"prefixItems": [{}]}, {"type": "string", "unevaluatedProperties": False}, {"items": False},
+    {"contains": {}, "minContains": 2}, {"if": {"uniqueItems": True}, "then": False},
 ])
 def test_other_keywords_fall_back_to_jsonschema(schema):
     assert compile_check(schema) is None

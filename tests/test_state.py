@@ -53,7 +53,7 @@ def test_export_is_api_shaped_projects_per_tenant(client):
     assert state == {"tenants": [
         {"vendor": "activepieces", "credential": "sk-test", "sequence": 1, "projects": [created]},
         {"vendor": "ampersand", "credential": "key-1", "sequence": 1,
-         "projects": [{k: v for k, v in amp.items() if k != "entitlements"}]},  # as GET shows it
+         "projects": [amp]},  # as GET ?includeEntitlements=true shows it
     ]}
 
 
@@ -77,7 +77,7 @@ def test_imported_projects_are_what_the_apis_serve(client):
     assert client.get(f"/api/v1/projects/{project['id']}", headers=AP).get_json() == project
     listed = client.get("/api/v1/projects", headers=AP, query_string={"externalId": "acme-1"}).get_json()["data"]
     assert listed == [project]
-    assert client.get("/v1/projects/MailMonkey", headers=AMP).get_json() == amp["projects"][0]
+    assert client.get("/v1/projects/MailMonkey?includeEntitlements=true", headers=AMP).get_json() == amp["projects"][0]
     # a create after the import continues the tenant's sequence and sees its unique values
     conflict = client.post("/api/v1/projects", headers=AP, json={"displayName": "X", "externalId": "acme-1"})
     assert conflict.status_code == 409
@@ -144,10 +144,17 @@ def test_export_then_import_is_the_identity(client):
     ([ap_tenant(credential="nope")], "tenants[0].credential", "activepieces would refuse this credential"),
     ([ap_tenant(), ap_tenant()], "tenants[1]", "the same tenant as tenants["),
     ([{"vendor": "ampersand", "credential": "k"}], "tenants[0].projects", "required"),
+    ([amp_tenant(amp_project(name="ab\n"))], "tenants[0].projects[0].name", "does not match"),
+    ([ap_tenant({"displayName": "a", "id": "A" * 21 + "\n"})], "tenants[0].projects[0].id", "does not match"),
+    ([amp_tenant(amp_project(createTime="2025-01-01T00:00:01.000000Z"))], "tenants[0].projects[0].createTime",
+     "does not match"),
+    ([amp_tenant(amp_project(entitlements={"logRetentionDays": {"value": "30"}}))],
+     "tenants[0].projects[0].entitlements.logRetentionDays.value", "is not of type 'integer'"),
     ([ap_tenant(sequence=-1)], "tenants[0].sequence", "minimum"),
 ], ids=["type", "required", "id-pattern", "time-format", "plan-minimum", "amp-uppercase-name", "amp-required",
         "amp-uuid", "duplicate-externalId", "duplicate-id", "duplicate-amp-name", "unknown-vendor",
-        "refused-credential", "same-tenant-twice", "no-projects", "negative-sequence"])
+        "refused-credential", "same-tenant-twice", "no-projects", "negative-sequence", "amp-name-newline",
+        "id-newline", "amp-untrimmed-time", "amp-retention-type"])
 def test_a_bad_record_is_400_naming_tenant_record_and_field_and_nothing_is_imported(client, tenants, name, detail):
     client.post("/api/v1/projects", headers=AP, json={"displayName": "Before"})
     before = client.get("/__mock/state").get_json()
@@ -158,6 +165,32 @@ def test_a_bad_record_is_400_naming_tenant_record_and_field_and_nothing_is_impor
     assert error["issues"][0]["name"] == shifted and detail in error["issues"][0]["detail"], error
     assert error["message"].startswith(f"{shifted}: ")
     assert client.get("/__mock/state").get_json() == before
+
+
+def test_ampersand_imports_times_as_go_prints_them(client):
+    """The seed's own form (`2023-11-07T05:31:56Z`, no fraction) is what the service prints."""
+    given = amp_project(createTime="2023-11-07T05:31:56Z", updateTime="2024-04-22T18:55:28.456076Z")
+    assert put_state(client, amp_tenant(given)).status_code == 200
+    served = client.get("/v1/projects/mailmonkey", headers=AMP).get_json()
+    assert (served["createTime"], served["updateTime"]) == ("2023-11-07T05:31:56Z", "2024-04-22T18:55:28.456076Z")
+
+
+def test_ampersand_entitlements_default_and_are_set_per_project_by_import(client):
+    assert put_state(client, amp_tenant(
+        amp_project("kept-long", entitlements={"logRetentionDays": {"value": 365}}),
+        amp_project("unbranded", entitlements={"brandingRemoval": {"value": True}}),
+        amp_project("plain"))).status_code == 200
+
+    def entitlements(name):
+        return client.get(f"/v1/projects/{name}?includeEntitlements=true", headers=AMP).get_json()["entitlements"]
+
+    assert entitlements("kept-long") == {"brandingRemoval": {"value": False}, "logRetentionDays": {"value": 365}}
+    assert entitlements("unbranded") == {"brandingRemoval": {"value": True}, "logRetentionDays": {"value": 30}}
+    assert entitlements("plain") == {"brandingRemoval": {"value": False}, "logRetentionDays": {"value": 30}}
+    exported = client.get("/__mock/state").get_json()
+    assert [p["entitlements"]["logRetentionDays"]["value"] for p in exported["tenants"][0]["projects"]] == [365, 30, 30]
+    client.post("/__mock/reset", json={})
+    assert client.put("/__mock/state", json=exported).get_json() == exported
 
 
 def test_a_huge_sequence_is_quick_and_numbers_after_it(client):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 
-from mockserver.determinism import rfc3339_micros
+from mockserver.determinism import rfc3339_nano
 from mockserver.errors import (
     MISSING,
     BadRequest,
@@ -25,7 +25,10 @@ from mockserver.vendors.base import Call, ErrorContext, Reply, StateFormat, Vend
 
 COLLECTION = "projects"
 UPDATE_MASKS = ("appName", "name")
-ENTITLEMENTS = {"brandingRemoval": {"value": False}}
+# Entitlements come from the plan, which the API does not expose: a project gets these unless a state
+# import sets its own. The retention is a guess (Ampersand publishes no default), documented in the spec.
+BRANDING_REMOVAL = False
+LOG_RETENTION_DAYS = 30
 
 
 def render(record: Record, entitlements: bool = False) -> dict:
@@ -34,11 +37,15 @@ def render(record: Record, entitlements: bool = False) -> dict:
         "name": record["name"],
         "appName": record["appName"],
         "orgId": record["orgId"],
-        "createTime": rfc3339_micros(record["created"]),
-        "updateTime": rfc3339_micros(record["updated"]),
+        "createTime": rfc3339_nano(record["created"]),
+        "updateTime": rfc3339_nano(record["updated"]),
     }
     if entitlements:
-        project["entitlements"] = ENTITLEMENTS
+        # Go's encoding/json: both members are struct values, so both appear whenever the object does.
+        project["entitlements"] = {
+            "brandingRemoval": {"value": record.get("brandingRemoval", BRANDING_REMOVAL)},
+            "logRetentionDays": {"value": record.get("logRetentionDays", LOG_RETENTION_DAYS)},
+        }
     return project
 
 
@@ -110,11 +117,15 @@ def _existing(call: Call) -> Record:
 # --- state export/import ----------------------------------------------------------------------
 
 def restore(project: dict, call: Call, seq: int) -> tuple[Record, Unique]:
-    """An API-shaped project (validated) as a stored record; `entitlements` are Ampersand's, not kept."""
+    """An API-shaped project (validated) as a stored record. `entitlements` cannot be set through the
+    API; an import is how a test gives a project its own (each member optional, the rest default)."""
     created = micros(project["createTime"]) if "createTime" in project else call.now(seq)
+    entitlements = project.get("entitlements", {})
     record = {"id": project.get("id") or call.uuid4("project", seq), "seq": seq, "name": project["name"],
               "appName": project["appName"], "orgId": project["orgId"], "created": created,
-              "updated": micros(project["updateTime"]) if "updateTime" in project else created}
+              "updated": micros(project["updateTime"]) if "updateTime" in project else created,
+              "brandingRemoval": entitlements.get("brandingRemoval", {}).get("value", BRANDING_REMOVAL),
+              "logRetentionDays": entitlements.get("logRetentionDays", {}).get("value", LOG_RETENTION_DAYS)}
     return record, {"name": name_key(record["orgId"], record["name"])}
 
 
@@ -186,7 +197,7 @@ def problem(status: int, detail: str, context: ErrorContext) -> dict:
         "status": status,
         "detail": detail,
         "subsystem": "api",
-        "time": rfc3339_micros(context.determinism.now(seq)),
+        "time": rfc3339_nano(context.determinism.now(seq)),
         "requestId": f"{request_uuid}#{seq}",
     }
 
@@ -210,5 +221,6 @@ VENDOR = Vendor(
     },
     render_error=render_error,
     state=StateFormat(COLLECTION, create="createProject", read="getProject",
-                      export=lambda record, call: render(record), restore=restore, sequence_of=sequence_of),
+                      export=lambda record, call: render(record, entitlements=True), restore=restore,
+                      sequence_of=sequence_of),
 )
