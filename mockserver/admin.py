@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import yaml
 from flask import Blueprint, Response, jsonify, request
@@ -86,6 +87,9 @@ def blueprint(runtime: Runtime, spec: Spec) -> Blueprint:
 def _serve(runtime: Runtime, spec: Spec, operations: dict[str, Operation], path_params: dict[str, str]) -> Response:
     operation = operations.get(request.method) or (operations.get("GET") if request.method == "HEAD" else None)
     try:
+        refusal = foreign_origin()
+        if refusal:
+            raise AdminError(403, refusal)
         if operation is None:
             allowed = ", ".join(sorted(operations))
             raise AdminError(405, f"method {request.method} is not allowed on {request.path}; allowed: {allowed}",
@@ -103,7 +107,7 @@ def _serve(runtime: Runtime, spec: Spec, operations: dict[str, Operation], path_
     except AdminError as error:
         result = _error(error)
     if isinstance(result, Response):
-        return result
+        return _own_origin_only(result)
     status, payload = result
     if operation is not None and runtime.settings.validate_responses:
         problem = _response_problem(operation, status, payload)
@@ -112,6 +116,34 @@ def _serve(runtime: Runtime, spec: Spec, operations: dict[str, Operation], path_
             status, payload = 500, {"error": "Internal Server Error", "message": problem, "status": 500}
     response = jsonify(payload)
     response.status_code = status
+    return _own_origin_only(response)
+
+
+def foreign_origin() -> str | None:
+    """Why a request from another origin is refused, or None for this page, curl and test code.
+
+    The control API and the page serve no other origin: no cross-origin preflight is answered (so a
+    page elsewhere cannot send JSON, DELETE or PUT here), and a request that a browser marks as
+    coming from another site (`Origin`, `Sec-Fetch-Site`) is refused, even one a form or a
+    `no-cors` fetch can send without a preflight (an empty POST to `/reset`)."""
+    origin = request.headers.get("Origin")
+    site = request.headers.get("Sec-Fetch-Site", "").lower()
+    if site not in ("cross-site", "same-site") or request.method in ("GET", "HEAD"):
+        site = ""  # a link followed from elsewhere may open the page or read a document
+    own = request.host.lower()
+    if (origin is None or urlsplit(origin.lower()).netloc == own) and not site:
+        return None
+    if origin is not None and request.method == "OPTIONS":
+        return (f"the control API answers no cross-origin request: {origin} is not {own}; "
+                "it serves only its own page, curl and test code")
+    return (f"the control API refuses requests from another site ({origin or site}): only its own page at "
+            f"{PREFIX}/, curl and test code may use it")
+
+
+def _own_origin_only(response: Response) -> Response:
+    """No CORS header on any control answer, whatever else may add them."""
+    for name in [name for name in response.headers.keys() if name.lower().startswith("access-control-")]:
+        del response.headers[name]
     return response
 
 
@@ -153,12 +185,14 @@ def _body(operation: Operation) -> Any:
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
         raise AdminError(413, f"the body is over the limit of {request.max_content_length} bytes") from None
+    # The type first, even for an empty body: a cross-site form (urlencoded, multipart, text/plain)
+    # is sent without a preflight, and must not reset or change anything.
+    if (raw.strip() or request.content_type) and request.mimetype != "application/json":
+        raise AdminError(415, f"unsupported media type {request.content_type or '(none)'}: send application/json")
     if not raw.strip():
         if operation.body_required:
             raise AdminError(400, "a JSON body is required")
         return {}
-    if request.mimetype != "application/json":
-        raise AdminError(415, f"unsupported media type {request.content_type or '(none)'}: send application/json")
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError) as error:

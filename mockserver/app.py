@@ -7,7 +7,7 @@ import logging
 from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
-from mockserver import admin, pipeline, ui
+from mockserver import admin, guard, pipeline, ui
 from mockserver.determinism import Determinism
 from mockserver.exchange import Mount
 from mockserver.journal import Journal, secret_names
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | No
     runtime.observers.append(runtime.journal.record)
     runtime.interceptors.append(runtime.faults.intercept)
     app.wsgi_app = runtime.faults.wrap(app.wsgi_app)  # drops close the connection unanswered
+    app.wsgi_app = guard.host_check(app.wsgi_app, settings)  # DNS rebinding: only this machine's names
     app.register_blueprint(admin.blueprint(runtime, load_spec(specs_dir() / admin.SPEC_FILE, "admin")))
     app.register_blueprint(ui.blueprint(runtime))  # the page at /__mock/
     for path in settings.fixtures:

@@ -36,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
                        help="requests kept in the journal at /__mock/requests (default %(default)s)")
     serve.add_argument("--admin-token", default=os.environ.get("MOCKSERVER_ADMIN_TOKEN") or None, metavar="T",
                        help="require this token on /__mock/* except health (default: $MOCKSERVER_ADMIN_TOKEN)")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="also answer requests with this Host (repeatable; .example.test allows every name "
+                            "under it); bound to loopback, the mock answers only localhost, 127.0.0.1 and [::1]")
     return root
 
 
@@ -48,7 +51,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         keys.append((vendor, key))
     return Settings(host=args.host, port=args.port, seed=args.seed, clock=args.clock, threads=args.threads,
                     db=args.db, api_keys=tuple(keys), fixtures=tuple(args.fixtures),
-                    journal_size=args.journal_size, admin_token=args.admin_token)
+                    journal_size=args.journal_size, admin_token=args.admin_token,
+                    allow_hosts=tuple(args.allow_host))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,7 @@ class Settings:
     journal_size: int = 1000
     api_keys: tuple[tuple[str, str], ...] = ()  # (vendor, key): when any is set for a vendor, only those
     admin_token: str | None = None
+    allow_hosts: tuple[str, ...] = ()  # Host names accepted besides loopback ones, while bound to loopback
     fixtures: tuple[Path, ...] = field(default_factory=tuple)
 
     @property

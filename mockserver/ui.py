@@ -55,8 +55,14 @@ def blueprint(runtime: Runtime) -> Blueprint:
     page.add_app_template_filter(pretty, "pretty")
     page.add_app_template_filter(query_string, "query_string")
 
-    @page.get("/")
+    # OPTIONS is the page's own: Flask's automatic answer would be a 200 to any preflight.
+    @page.route("/", methods=["GET", "OPTIONS"], provide_automatic_options=False)
     def show() -> Response:
+        foreign = admin.foreign_origin()
+        if foreign:
+            return _html_error(403, foreign)
+        if request.method == "OPTIONS":
+            return Response(status=204, headers={"Allow": "GET, HEAD, OPTIONS"})
         refusal = _refused(runtime)
         if refusal is not None:
             return refusal
