@@ -197,6 +197,6 @@ def test_over_waitress_a_big_body_gets_the_vendors_413_and_a_huge_one_is_refused
         assert response.status_code == 413 and response.json()["code"] == "FST_ERR_CTP_BODY_TOO_LARGE"
         # A declared 1 GiB body is refused before waitress buffers any of it.
         with socket.create_connection((server.host, server.port), timeout=10) as conn:
-            conn.sendall(b"POST /api/v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-a\r\n"
+            conn.sendall(b"POST /api/v1/projects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer sk-a\r\n"
                          b"Content-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n")
             assert conn.recv(100).startswith(b"HTTP/1.1 413")

@@ -406,7 +406,7 @@ def raw_exchange(base_url: str, data: bytes, timeout: float = 5.0) -> bytes:
 
 
 def request_bytes(body: bytes, content_length: int | str, path: str = "/api/v1/projects") -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {AP_KEY}\r\nConnection: close\r\n"
+    return (f"POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {AP_KEY}\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: {content_length}\r\n\r\n").encode() + body
 
 
@@ -432,7 +432,7 @@ def test_a_lying_content_length_never_breaks_the_server(content_length, body, ex
         assert statuses(raw) == expected, raw[:500]
         assert b"Traceback" not in raw and b"500 Internal" not in raw
         # The server still answers, and nothing half-read became a project.
-        after = raw_exchange(base_url, (f"GET /api/v1/projects HTTP/1.1\r\nHost: x\r\n"
+        after = raw_exchange(base_url, (f"GET /api/v1/projects HTTP/1.1\r\nHost: localhost\r\n"
                                         f"Authorization: Bearer {AP_KEY}\r\nConnection: close\r\n\r\n").encode())
         assert statuses(after) == [200]
         assert json.loads(after.split(b"\r\n\r\n", 1)[1])["data"] == []
