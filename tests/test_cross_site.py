@@ -11,7 +11,7 @@ import mockserver
 from mockserver import Settings, create_app
 from mockserver.cli import parser, settings_from
 from mockserver.guard import host_allowed, is_loopback_bind
-from tests.conftest import AP
+from tests.helpers import AP
 
 EVIL = "http://evil.example"
 

@@ -232,8 +232,9 @@ def raw_exchange(server, request: bytes) -> bytes:
 def test_a_drop_closes_the_socket_without_a_byte(live):
     live.fault("createProject", vendor="ampersand", drop=True, times=1)
     body = b'{"appName":"MailMonkey","name":"mm-staging","orgId":"o"}'
-    request = (b"POST /v1/projects HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: key-1\r\nContent-Type: application/json\r\n"
-               b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    request = (b"POST /v1/projects HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: key-1\r\n"
+               b"Content-Type: application/json\r\nConnection: close\r\n"
+               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
     assert raw_exchange(live, request) == b""
     assert raw_exchange(live, request).startswith(b"HTTP/1.1 201 ")  # the rule is spent
     dropped, created = live.requests()

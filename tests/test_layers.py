@@ -15,7 +15,7 @@ PACKAGE = Path(mockserver.__file__).parent
 LAYERS = [
     ["ecma"],  # JSON Schema's ECMA-262 patterns, under fastschema and spec
     ["errors", "settings", "determinism", "fastschema"],  # leaves
-    ["spec"],
+    ["spec", "guard"],
     ["store.base"],
     ["store.memory", "store.sqlite"],
     ["store"],
