@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, jsonify
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from mockserver import admin, guard, pipeline, ui
+from mockserver import admin, guard, jsontext, pipeline, ui
 from mockserver.determinism import Determinism
 from mockserver.exchange import Mount
 from mockserver.journal import Journal, secret_names
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | No
     allowed = _allowed_keys(settings, mounts)
 
     app = Flask("mockserver")
+    app.json = _JSONProvider(app)
     app.url_map.merge_slashes = False  # `/v1/projects//x` is a 404, never a redirect to another URL
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
@@ -49,6 +51,13 @@ def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | No
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+class _JSONProvider(DefaultJSONProvider):
+    """The control API's JSON: numbers as the vendors print them (`7.0` is `7`), as theirs are."""
+
+    def dumps(self, obj, **kwargs) -> str:
+        return super().dumps(jsontext.js_numbers(obj), **kwargs)
 
 
 def _mounts(settings: Settings, vendors: dict[str, Vendor]) -> dict[str, Mount]:

@@ -11,6 +11,7 @@ and `Prefer: fault=drop`. Several preferences go in one header, comma-separated.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from mockserver.exchange import Exchange, Mount
 
 MAX_DELAY_MS = 600_000
+_DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII digits only (`²` is a digit to str.isdigit), never huge
 POLL_S = 0.02  # how often a delay looks whether its client gave up
 DROP = "mockserver.drop"  # WSGI environ key: close this connection without a response
 _NOTE = "mockserver_fault"  # flask.g key: what was applied, for the journal
@@ -279,18 +281,18 @@ def preferred(headers: Iterable[str], operation: Operation, exchange: Exchange) 
             name, _, value = item.split(";", 1)[0].strip().partition("=")
             name, value = name.strip().lower(), value.strip().strip('"')
             if name == "code":
-                if not value.isdigit() or int(value) not in operation.error_statuses():
-                    raise PreferenceRefused(f"Prefer: code={value}: {_name(operation)} documents no such error "
+                if not _DIGITS.fullmatch(value) or int(value) not in operation.error_statuses():
+                    raise PreferenceRefused(f"Prefer: code={_shown(value)}: {_name(operation)} documents no such error "
                                             f"status (it documents {_statuses(operation)})", exchange)
                 outcome.status = int(value)
             elif name == "delay":
-                if not value.isdigit() or int(value) > MAX_DELAY_MS:
-                    raise PreferenceRefused(f"Prefer: delay={value}: give milliseconds, 0 to {MAX_DELAY_MS}",
+                if not _DIGITS.fullmatch(value) or int(value) > MAX_DELAY_MS:
+                    raise PreferenceRefused(f"Prefer: delay={_shown(value)}: give milliseconds, 0 to {MAX_DELAY_MS}",
                                             exchange)
                 outcome.delay_ms += int(value)
             elif name == "fault":
                 if value != "drop":
-                    raise PreferenceRefused(f"Prefer: fault={value}: the only fault is drop", exchange)
+                    raise PreferenceRefused(f"Prefer: fault={_shown(value)}: the only fault is drop", exchange)
                 outcome.drop = True
             else:
                 continue
@@ -342,6 +344,10 @@ def _placeholder(operation: Operation) -> int:
     """A documented error status for the response a drop throws away (so it passes the spec check)."""
     statuses = operation.error_statuses()
     return 503 if 503 in statuses or not statuses else statuses[-1]
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= 24 else value[:20] + "…"
 
 
 def _name(operation: Operation) -> str:

@@ -8,7 +8,6 @@ Every step raises a vendor-neutral `MockError`; the vendor renders it. Nothing h
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import math
 import re
@@ -19,6 +18,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import Rule
 
+from mockserver import jsontext
 from mockserver.errors import (
     MISSING,
     Issue,
@@ -169,54 +169,13 @@ def parse_body(operation: Operation, limit: int, exchange: Exchange) -> Any:
     if not _JSON_TYPE.match(request.mimetype or ""):
         raise UnsupportedMediaType(request.content_type or "")
     try:
-        value = json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constant, parse_float=_finite)
+        return jsontext.loads(raw)
     except UnicodeDecodeError:
         raise MalformedBody("the request body is not valid UTF-8") from None
     except RecursionError:
         raise MalformedBody("the request body is nested too deeply") from None
     except ValueError as error:
         raise MalformedBody(f"the request body is not valid JSON: {error}") from None
-    return _replace_lone_surrogates(value) if _SURROGATE_ESCAPE.search(raw) else value
-
-
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _replace_lone_surrogates(value: Any) -> Any:
-    """`"\\ud800"` is valid JSON but no UTF-8 text: each lone surrogate becomes U+FFFD, as Go's decoder
-    and a UTF-8 database make it, instead of failing every later response.
-    Iterative: the value may be nested as deep as the parser allows."""
-
-    def fix(item: Any) -> Any:
-        return _LONE_SURROGATE.sub("\ufffd", item) if isinstance(item, str) else item
-
-    if not isinstance(value, (dict, list)):
-        return fix(value)
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            fixed = {fix(key): fix(item) for key, item in node.items()}
-            node.clear()
-            node.update(fixed)
-            children = node.values()
-        else:
-            node[:] = [fix(item) for item in node]
-            children = node
-        stack.extend(item for item in children if isinstance(item, (dict, list)))
-    return value
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:20]} is out of range")
-    return value
 
 
 def read_parameters(operation: Operation, path_params: dict[str, str]) -> tuple[dict, dict]:
@@ -345,8 +304,8 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
     return response
 
 
-# What json.dumps(ensure_ascii=False, separators=(",", ":"), allow_nan=False) builds on every call.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+# Compact, numbers printed as the vendors' JavaScript and Go print them (`7.0` is `7`).
+_encode = jsontext.dumps
 
 
 @functools.lru_cache(maxsize=256)
