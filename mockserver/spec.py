@@ -1,21 +1,26 @@
-"""OpenAPI loading: read a spec once, resolve its local `$ref`s and compile one validator per
-request body, parameter and response, keyed by operationId. Nothing here knows a vendor."""
+"""OpenAPI loading: read a document once (YAML or JSON, OpenAPI 3.0 or 3.1), inline its `$ref`s (inside
+the file and to relative files), translate 3.0 schemas to JSON Schema 2020-12, and compile one validator
+per request body media type, parameter and response, keyed by operationId. Nothing here knows a vendor.
+
+Resolved nodes are shared between the places that refer to them: treat every schema as read-only."""
 
 from __future__ import annotations
 
-import copy
+import datetime
 import functools
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from mockserver.ecma import Validator
+from mockserver.errors import MISSING
 from mockserver.fastschema import FastValidator, check_schema, compile_check
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -30,18 +35,36 @@ class SpecError(Exception):
 @dataclass(frozen=True)
 class Parameter:
     name: str
-    location: str  # "path", "query" or "header"
+    location: str  # "path", "query", "header" or "cookie"
     required: bool
     schema: dict
     validator: Draft202012Validator
+    style: str | None = None  # as written; None: the location's default
+    explode: bool | None = None
+
+
+@dataclass(frozen=True)
+class MediaSpec:
+    """One media type of a request or response body: its 2020-12 schema and compiled validator."""
+
+    media_type: str  # lower case, without parameters: "application/json", "multipart/form-data"
+    schema: dict
+    validator: Draft202012Validator
+    encoding: dict = field(default_factory=dict)  # property -> OpenAPI Encoding object (resolved)
+    example: Any = MISSING  # the media type's `example`, MISSING when absent
+    examples: dict = field(default_factory=dict)  # name -> OpenAPI Example object (`value`, `summary`...)
 
 
 @dataclass(frozen=True)
 class ResponseSpec:
     status: str  # "201", "4XX" or "default"
-    media_type: str | None  # None: no body
+    media_type: str | None  # None: no body; with several, a JSON one (application/json, then +json)
     validator: Draft202012Validator | None
-    headers: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)  # name -> OpenAPI Header object (resolved, 2020-12 schema)
+    schema: dict | None = None  # the chosen media type's schema (2020-12)
+    example: Any = MISSING  # the chosen media type's `example`, MISSING when absent
+    examples: dict = field(default_factory=dict)  # the chosen media type's `examples`
+    media: dict[str, MediaSpec] = field(default_factory=dict)  # every documented media type
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,9 @@ class Operation:
     body_validator: Draft202012Validator | None
     body_required: bool
     responses: dict[str, ResponseSpec]
+    body_media: dict[str, MediaSpec] = field(default_factory=dict)  # every request media type declared
+    anonymous: bool = False  # a security requirement is `{}` (or only mutualTLS): no credential is fine
+    synthesized_id: bool = False  # the document gave no operationId: `operation_id` is made up
 
     def response(self, status: int) -> ResponseSpec | None:
         """The documented response for a status: exact, then range (`4XX`), then `default`."""
@@ -78,6 +104,8 @@ class Spec:
     server_path: str  # the path part of the first server URL: the mount prefix
     operations: dict[str, Operation]  # by operationId
     paths: dict[str, dict[str, Operation]]  # spec path -> METHOD -> operation
+    version: str = "3.1"  # "3.0" or "3.1": the document's OpenAPI version
+    schemas: dict[str, Any] = field(default_factory=dict)  # components.schemas, resolved, 2020-12
 
 
 # Inlined `$ref`s repeat the same schema (an error shape, the project) across operations, and the
@@ -117,6 +145,12 @@ def flask_rule(path: str) -> str:
     return re.sub(r"\{([^}/]+)\}", r"<\1>", path)
 
 
+def is_json_media(media_type: str) -> bool:
+    """application/json or any `+json` type (problem+json, vnd.api+json), parameters ignored."""
+    base = media_type.split(";", 1)[0].strip().lower()
+    return base == "application/json" or (base.startswith("application/") and base.endswith("+json"))
+
+
 def load_spec(path: Path, vendor: str) -> Spec:
     path = Path(path)
     try:
@@ -128,112 +162,395 @@ def load_spec(path: Path, vendor: str) -> Spec:
 
 @functools.lru_cache(maxsize=32)
 def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
-    # Cached per file version: every app of the process shares one immutable compiled spec.
-    try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as error:
-        raise SpecError(f"{path}: cannot parse the spec: {error}") from None
-    if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3.1"):
-        raise SpecError(f"{path}: not an OpenAPI 3.1 document")
-    document = _string_keys(document)  # YAML reads `201:` as an int
-    resolved = _Resolver(document, path).resolve(document)
-    servers = resolved.get("servers") or [{"url": "/"}]
-    server_url = servers[0]["url"]
-    server_path = urlsplit(server_url).path.rstrip("/")
-    schemes = resolved.get("components", {}).get("securitySchemes", {})
-    default_security = resolved.get("security", [])
+    # Cached per file version (of the root document): every app of the process shares one immutable spec.
+    document = _read_document(path)
+    if not isinstance(document, dict):
+        raise SpecError(f"{path}: not an OpenAPI document (the top level is not a mapping)")
+    version = _version(document, path)
+    resolver = _Resolver(path, document)
+    resolved = resolver.resolve_root()
+    translate = _From30() if version == "3.0" else _as_is
+    server_url = _server_url(resolved.get("servers"), path)
+    server_path = urlsplit(server_url).path.rstrip("/") if "://" in server_url else server_url.rstrip("/")
+    if server_path and not server_path.startswith("/"):
+        server_path = "/" + server_path
+    schemes = _mapping(_mapping(resolved.get("components")).get("securitySchemes"))
+    default_security = resolved.get("security") or []
+    paths_node = _mapping(resolved.get("paths"))
+    declared = {item[m]["operationId"] for item in paths_node.values() if isinstance(item, dict)
+                for m in METHODS if isinstance(item.get(m), dict) and item[m].get("operationId")}
     operations: dict[str, Operation] = {}
     paths: dict[str, dict[str, Operation]] = {}
-    for spec_path, item in resolved.get("paths", {}).items():
-        shared_params = item.get("parameters", [])
+    for spec_path, item in paths_node.items():
+        if not spec_path.startswith("/") or not isinstance(item, dict):
+            continue  # `x-` extensions of the Paths object
+        shared_params = item.get("parameters") or []
         for method in METHODS:
-            if method not in item:
+            raw = item.get(method)
+            if not isinstance(raw, dict):
                 continue
-            raw = item[method]
             where = f"{path}: {method.upper()} {spec_path}"
             op_id = raw.get("operationId")
-            if not op_id:
-                raise SpecError(f"{where}: no operationId")
-            if op_id in operations:
+            synthesized = not op_id
+            if synthesized:
+                op_id = _synthesize_id(method, spec_path, declared | set(operations))
+            elif op_id in operations:
                 raise SpecError(f"{where}: operationId {op_id!r} is used twice")
-            operation = _operation(vendor, op_id, method, spec_path, raw, shared_params,
-                                   raw.get("security", default_security), schemes, where)
-            operations[op_id] = operation
+            security = raw["security"] if "security" in raw else default_security
+            operation = _operation(vendor, str(op_id), method, spec_path, raw, shared_params, security or [],
+                                   schemes, where, translate, synthesized)
+            operations[operation.operation_id] = operation
             paths.setdefault(spec_path, {})[method.upper()] = operation
-    return Spec(vendor, path, document, server_url, server_path, operations, paths)
+    components = _mapping(_mapping(resolved.get("components")).get("schemas"))
+    schemas = {name: translate(schema) for name, schema in components.items()}
+    return Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas)
 
 
-def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, schemes, where) -> Operation:
-    alternatives = []
-    for requirement in security:
-        for name in requirement:
-            if name not in schemes:
-                raise SpecError(f"{where}: unknown security scheme {name!r}")
-            alternatives.append((name, schemes[name]))
-    by_key = {(p["in"], p["name"]): p for p in [*shared_params, *raw.get("parameters", [])]}
-    parameters = tuple(
-        Parameter(p["name"], p["in"], bool(p.get("required", p["in"] == "path")), p.get("schema", {}),
-                  compile_schema(p.get("schema", {}), f"{where} parameter {p['name']}"))
-        for p in by_key.values()
-    )
-    body_schema = body_validator = None
-    body = raw.get("requestBody")
-    if body:
-        content = body.get("content", {})
-        media = content.get("application/json")
-        if media is None:
-            raise SpecError(f"{where}: only application/json request bodies are supported")
-        body_schema = media.get("schema", {})
-        body_validator = compile_schema(body_schema, f"{where} request body")
-    responses = {}
-    for status, response in raw.get("responses", {}).items():
-        content = response.get("content") or {}
-        media_type = next(iter(content), None)
-        schema = content[media_type].get("schema") if media_type else None
-        validator = compile_schema(schema, f"{where} response {status}") if schema is not None else None
-        responses[status] = ResponseSpec(status, media_type, validator, response.get("headers", {}))
-    return Operation(vendor, op_id, method.upper(), spec_path, tuple(alternatives), parameters,
-                     body_schema, body_validator, bool(body and body.get("required")), responses)
+def _read_document(path: Path) -> Any:
+    """A YAML or JSON file, keys as strings, dates as ISO strings. JSON is read as JSON first (YAML
+    refuses the tabs JSON allows)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path}: cannot parse the spec: not UTF-8 text ({error.reason})") from None
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read the spec: {error.strerror}") from None
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # YAML flow style is a superset: let YAML say what is wrong
+    try:
+        return _plain(yaml.load(text, Loader=_Loader))
+    except (yaml.YAMLError, RecursionError) as error:
+        detail = " ".join(str(error).split())
+        raise SpecError(f"{path}: cannot parse the spec: {detail}") from None
 
 
-def _string_keys(node: Any) -> Any:
+def _plain(node: Any) -> Any:
+    """YAML reads `201:` as an int and `2024-01-01` as a date: keys become strings, dates ISO text."""
     if isinstance(node, dict):
-        return {str(key): _string_keys(value) for key, value in node.items()}
+        return {str(key): _plain(value) for key, value in node.items()}
     if isinstance(node, list):
-        return [_string_keys(value) for value in node]
+        return [_plain(value) for value in node]
+    if isinstance(node, (datetime.date, datetime.datetime)):
+        return node.isoformat()
     return node
 
 
+def _version(document: dict, path: Path) -> str:
+    if "swagger" in document:
+        raise SpecError(f"{path}: Swagger {document['swagger']} (OpenAPI 2.0) is not supported: "
+                        "convert it to OpenAPI 3 (for example with swagger2openapi)")
+    declared = str(document.get("openapi", ""))
+    if re.match(r"3\.0(\.\d+)?(-.*)?$", declared):
+        return "3.0"
+    if re.match(r"3\.1(\.\d+)?(-.*)?$", declared):
+        return "3.1"
+    found = f"openapi: {declared}" if declared else "no `openapi` field"
+    raise SpecError(f"{path}: not an OpenAPI 3.0 or 3.1 document ({found})")
+
+
+def _mapping(node: Any) -> dict:
+    return node if isinstance(node, dict) else {}
+
+
+def _server_url(servers: Any, path: Path) -> str:
+    """The first server's URL with each `{variable}` replaced by its default; none: `/`."""
+    if not isinstance(servers, list) or not servers or not isinstance(servers[0], dict):
+        return "/"
+    first = servers[0]
+    url = str(first.get("url") or "/")
+    variables = _mapping(first.get("variables"))
+
+    def default(match: re.Match) -> str:
+        variable = _mapping(variables.get(match.group(1)))
+        if "default" not in variable:
+            raise SpecError(f"{path}: servers[0]: the variable {{{match.group(1)}}} has no default")
+        return str(variable["default"])
+
+    return re.sub(r"\{([^{}]+)\}", default, url)
+
+
+def _synthesize_id(method: str, spec_path: str, taken: set[str]) -> str:
+    """`get /pets/{petId}` -> `getPetsPetId`; a number is added while the name is taken."""
+    words = [word for word in re.split(r"[^A-Za-z0-9]+", spec_path) if word]
+    base = method + "".join(word[0].upper() + word[1:] for word in words) if words else method + "Root"
+    name, number = base, 2
+    while name in taken:
+        name, number = f"{base}{number}", number + 1
+    return name
+
+
+def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, schemes, where, translate,
+               synthesized) -> Operation:
+    alternatives = []
+    anonymous = False
+    for requirement in security:
+        requirement = _mapping(requirement)
+        names = list(requirement)
+        for name in names:
+            if name not in schemes:
+                raise SpecError(f"{where}: unknown security scheme {name!r}")
+        kept = [name for name in names if _mapping(schemes[name]).get("type") != "mutualTLS"]
+        if not kept:
+            anonymous = True  # `{}`, or only a TLS client certificate: a mock over HTTP asks for nothing
+        for name in kept:
+            scheme = schemes[name]
+            if not isinstance(scheme, dict) or "type" not in scheme:
+                raise SpecError(f"{where}: security scheme {name!r} has no type")
+            alternatives.append((name, scheme))
+    if anonymous and not alternatives:
+        anonymous = False  # no credential at all: `security` is empty, which already means no auth
+    by_key = {}
+    for param in [*shared_params, *(raw.get("parameters") or [])]:
+        if not isinstance(param, dict) or "name" not in param or "in" not in param:
+            raise SpecError(f"{where}: a parameter without `name` and `in`")
+        by_key[(param["in"], param["name"])] = param
+    parameters = tuple(_parameter(param, where, translate) for param in by_key.values())
+    body_media: dict[str, MediaSpec] = {}
+    body = raw.get("requestBody")
+    if isinstance(body, dict):
+        body_media = _media(body.get("content"), f"{where} request body", translate)
+    chosen = _pick_body(body_media)
+    responses = {}
+    for status, response in _mapping(raw.get("responses")).items():
+        if not isinstance(response, dict) or str(status).startswith("x-"):
+            continue
+        status = str(status).upper() if re.fullmatch(r"[1-5]xx", str(status), re.IGNORECASE) else str(status)
+        media = _media(response.get("content"), f"{where} response {status}", translate)
+        picked = _pick_response(media)
+        headers = {name: _header(header, translate) for name, header in _mapping(response.get("headers")).items()
+                   if name.lower() != "content-type"}  # OpenAPI: a Content-Type header is ignored
+        responses[status] = ResponseSpec(
+            status, picked.media_type if picked else None, picked.validator if picked else None, headers,
+            picked.schema if picked else None, picked.example if picked else MISSING,
+            picked.examples if picked else {}, media)
+    return Operation(vendor, op_id, method.upper(), spec_path, tuple(alternatives), parameters,
+                     chosen.schema if chosen else None, chosen.validator if chosen else None,
+                     bool(isinstance(body, dict) and body.get("required")) and chosen is not None, responses,
+                     body_media, anonymous, synthesized)
+
+
+def _parameter(param: dict, where: str, translate) -> Parameter:
+    schema = param.get("schema")
+    if schema is None and isinstance(param.get("content"), dict) and param["content"]:
+        schema = _mapping(next(iter(param["content"].values()))).get("schema")
+    schema = translate(schema if schema is not None else {})
+    validator = compile_schema(schema, f"{where} parameter {param['name']}")
+    required = bool(param.get("required", param["in"] == "path"))
+    explode = param.get("explode")
+    return Parameter(param["name"], param["in"], required, schema, validator, param.get("style"),
+                     explode if isinstance(explode, bool) else None)
+
+
+def _header(header: Any, translate) -> dict:
+    header = _mapping(header)
+    if "schema" in header:
+        return {**header, "schema": translate(header["schema"])}
+    return header
+
+
+def _media(content: Any, where: str, translate) -> dict[str, MediaSpec]:
+    found: dict[str, MediaSpec] = {}
+    for media_type, media in _mapping(content).items():
+        media = _mapping(media)
+        key = media_type.split(";", 1)[0].strip().lower()
+        schema = translate(media["schema"]) if "schema" in media else {}
+        validator = compile_schema(schema, f"{where} {key}")
+        examples = _mapping(media.get("examples"))
+        found.setdefault(key, MediaSpec(key, schema, validator, _mapping(media.get("encoding")),
+                                        media.get("example", MISSING), examples))
+    return found
+
+
+def _pick_body(media: dict[str, MediaSpec]) -> MediaSpec | None:
+    """The JSON media type (application/json, then any +json), else `*/*`, else the first."""
+    if not media:
+        return None
+    return (media.get("application/json") or next((m for k, m in media.items() if is_json_media(k)), None)
+            or media.get("*/*") or next(iter(media.values())))
+
+
+def _pick_response(media: dict[str, MediaSpec]) -> MediaSpec | None:
+    if not media:
+        return None
+    return (media.get("application/json") or next((m for k, m in media.items() if is_json_media(k)), None)
+            or next(iter(media.values())))
+
+
+def _as_is(schema: Any) -> Any:
+    return schema
+
+
+# Keywords whose value is a schema, a list of schemas, or a map of schemas (2020-12, and 3.0's subset).
+_ONE_SCHEMA = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
+               "unevaluatedItems", "unevaluatedProperties", "additionalItems")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_COMPOSED = ("allOf", "anyOf", "oneOf", "not", "$ref", "const", "if")
+_ANNOTATIONS = ("title", "description", "default", "example", "readOnly", "writeOnly", "deprecated")
+
+
+class _From30:
+    """OpenAPI 3.0's schema dialect as JSON Schema 2020-12.
+
+    `nullable: true` adds "null" to `type` (and None to `enum`); where a `type` alone cannot say it
+    (no `type`, or composed with allOf/oneOf/anyOf/not, whose branches would still refuse null), the
+    schema becomes `anyOf: [schema, {type: null}]`, annotations repeated outside. A boolean
+    `exclusiveMinimum/Maximum: true` moves `minimum/maximum` into it; `false` is dropped. `example`
+    stays: 2020-12 ignores unknown keywords. Memoized by identity: resolved schemas are shared."""
+
+    def __init__(self) -> None:
+        self.done: dict[int, Any] = {}
+        self.keep: list[Any] = []  # the memo's keys stay alive, so an id is never reused
+
+    def __call__(self, schema: Any) -> Any:
+        if not isinstance(schema, dict):
+            return schema
+        found = self.done.get(id(schema))
+        if found is not None:
+            return found
+        out: dict = {}
+        for key, value in schema.items():
+            if key in _ONE_SCHEMA:
+                out[key] = [self(v) for v in value] if isinstance(value, list) else self(value)
+            elif key in _SCHEMA_LISTS and isinstance(value, list):
+                out[key] = [self(v) for v in value]
+            elif key in _SCHEMA_MAPS and isinstance(value, dict):
+                out[key] = {name: self(v) for name, v in value.items()}
+            else:
+                out[key] = value
+        for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+            flag = out.get(exclusive)
+            if isinstance(flag, bool):
+                del out[exclusive]
+                if flag and bound in out:
+                    out[exclusive] = out.pop(bound)
+        nullable = out.pop("nullable", False)
+        if nullable is True:
+            out = self._nullable(out)
+        self.done[id(schema)] = out
+        self.keep.append(schema)
+        return out
+
+    @staticmethod
+    def _nullable(out: dict) -> dict:
+        kind = out.get("type")
+        if kind is not None and not any(word in out for word in _COMPOSED):
+            kinds = [kind] if isinstance(kind, str) else list(kind)
+            out["type"] = kinds if "null" in kinds else [*kinds, "null"]
+            if isinstance(out.get("enum"), list) and None not in out["enum"]:
+                out["enum"] = [*out["enum"], None]
+            return out
+        if not any(word in out for word in (*_COMPOSED, "type", "enum")):
+            return out  # no constraint that refuses null
+        wrapped = {word: out[word] for word in _ANNOTATIONS if word in out}
+        wrapped["anyOf"] = [out, {"type": "null"}]
+        return wrapped
+
+
 class _Resolver:
-    """Inline every local `$ref` (`#/...`). A mock never fetches a remote one."""
+    """Inline every `$ref`: `#/...` inside a file, and relative files (`other.yaml#/x`, `./pet.json`)
+    resolved against the referring file. Remote (http, https) references are never fetched.
 
-    def __init__(self, document: dict, source: Path) -> None:
-        self.document = document
-        self.source = source
+    Recursion: a `$ref` met again inside its own expansion (a tree of nodes, a linked list) becomes
+    `{}`, the schema that allows anything: each recursive schema is expanded once, then its recursive
+    occurrence accepts any value. Validation and the generator get finite, inlined schemas, at the
+    cost of not checking below the first level of recursion. A cycle of bare `$ref`s with nothing in
+    between (A is B, B is A) has no meaning and is an error.
 
-    def resolve(self, node: Any, stack: tuple[str, ...] = ()) -> Any:
+    Expansions are shared, not copied: the result of a `$ref` is cached with the set of refs its
+    expansion met (`seen`), under the part of the stack of refs being expanded that it met; an
+    expansion depends on nothing else, so a document refers to a schema many times at one cost."""
+
+    def __init__(self, root: Path, document: Any) -> None:
+        self.root = root.resolve()
+        self.files: dict[Path, Any] = {self.root: document}
+        self.shown: dict[Path, Path] = {self.root: root}  # how to name a file in messages
+        self.cache: dict[str, list[tuple[frozenset, frozenset, Any]]] = {}
+
+    def resolve_root(self) -> Any:
+        return self._node(self.files[self.root], self.root, (), (), (), set())
+
+    def _node(self, node: Any, base: Path, stack: tuple, chain: tuple, where: tuple, seen: set) -> Any:
         if isinstance(node, list):
-            return [self.resolve(value, stack) for value in node]
+            return [self._node(value, base, stack, (), (*where, i), seen) for i, value in enumerate(node)]
         if not isinstance(node, dict):
             return node
-        if "$ref" in node and isinstance(node["$ref"], str):
-            ref = node["$ref"]
-            if not ref.startswith("#/"):
-                raise SpecError(f"{self.source}: only local references are supported, not {ref!r}")
-            if ref in stack:
-                raise SpecError(f"{self.source}: circular reference {' -> '.join((*stack, ref))}")
-            target = self._pointer(ref)
-            merged = {**self.resolve(target, (*stack, ref)),
-                      **{k: self.resolve(v, stack) for k, v in node.items() if k != "$ref"}}
-            return merged
-        return {key: self.resolve(value, stack) for key, value in node.items()}
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            target = self._follow(ref, base, stack, chain, where, seen)
+            if len(node) == 1:
+                return target
+            siblings = {key: self._node(value, base, stack, (), (*where, key), seen)
+                        for key, value in node.items() if key != "$ref"}
+            return {**target, **siblings} if isinstance(target, dict) else siblings
+        return {key: self._node(value, base, stack, (), (*where, key), seen) for key, value in node.items()}
 
-    def _pointer(self, ref: str) -> Any:
-        node: Any = self.document
-        for part in ref[2:].split("/"):
+    def _follow(self, ref: str, base: Path, stack: tuple, chain: tuple, where: tuple, seen: set) -> Any:
+        file, fragment = self._locate(ref, base, where)
+        key = f"{file}#{fragment}"
+        if key in chain:
+            names = " -> ".join((*chain, key)).replace(f"{self.root}#", "#")
+            raise SpecError(f"{self._name(base)}: {_pointer(where)}: circular reference {names}")
+        seen.add(key)
+        if key in stack:
+            return {}  # the recursive occurrence: see the class's comment
+        for outer, met, value in self.cache.get(key, ()):
+            if frozenset(stack) & met == outer:
+                seen.update(met)
+                return value
+        inner: set = set()
+        target = self._pointer(file, fragment, ref, base, where)
+        value = self._node(target, file, (*stack, key), (*chain, key), (fragment,) if fragment else (), inner)
+        inner.add(key)
+        self.cache.setdefault(key, []).append((frozenset(stack) & inner, frozenset(inner), value))
+        seen.update(inner)
+        return value
+
+    def _locate(self, ref: str, base: Path, where: tuple) -> tuple[Path, str]:
+        parts = urlsplit(ref)
+        if parts.scheme or parts.netloc:
+            raise SpecError(f"{self._name(base)}: {_pointer(where)}: remote reference {ref!r} is not fetched; "
+                            "only references inside the file and to relative files")
+        address, _, fragment = ref.partition("#")
+        fragment = unquote(fragment)
+        if fragment and not fragment.startswith("/"):
+            raise SpecError(f"{self._name(base)}: {_pointer(where)}: reference {ref!r}: only JSON pointers "
+                            "(`#/components/...`) are supported")
+        if not address:
+            return base, fragment
+        file = (base.parent / unquote(address)).resolve()
+        if file not in self.files:
+            shown = self._name(base).parent / unquote(address)
+            if not file.is_file():
+                raise SpecError(f"{self._name(base)}: {_pointer(where)}: reference {ref!r}: "
+                                f"no file {shown}")
+            self.shown[file] = shown
+            self.files[file] = _read_document(shown)
+        return file, fragment
+
+    def _pointer(self, file: Path, fragment: str, ref: str, base: Path, where: tuple) -> Any:
+        node: Any = self.files[file]
+        for part in fragment.split("/")[1:]:
             part = part.replace("~1", "/").replace("~0", "~")
             if isinstance(node, dict) and part in node:
                 node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
             else:
-                raise SpecError(f"{self.source}: unresolvable reference {ref!r}")
-        return copy.deepcopy(node)
+                raise SpecError(f"{self._name(base)}: {_pointer(where)}: unresolvable reference {ref!r}")
+        return node
+
+    def _name(self, file: Path) -> Path:
+        return self.shown.get(file, file)
+
+
+def _pointer(where: tuple) -> str:
+    """The place in a file, as a JSON pointer: `#/paths/~1pets/get`."""
+    if where and isinstance(where[0], str) and where[0].startswith("/"):  # inside a referenced node
+        head, rest = where[0], where[1:]
+    else:
+        head, rest = "", where
+    return "#" + head + "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in rest)

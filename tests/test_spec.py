@@ -1,12 +1,19 @@
-"""The specs are valid OpenAPI 3.1, and the loader refuses what it cannot serve, naming the place."""
+"""The specs are valid OpenAPI 3.1, the loader reads any OpenAPI 3.0 or 3.1 document (YAML or JSON, relative
+file references, recursive schemas, every media type and security scheme) and refuses what it cannot serve,
+naming the file and the place. The documents under tests/specs/ are the project's own."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from mockserver import Settings, create_app
+from mockserver.errors import MISSING
 from mockserver.spec import SpecError, flask_rule, load_spec, specs_dir
 from mockserver.vendors import discover
 from mockserver.vendors.base import Vendor
@@ -64,11 +71,13 @@ paths:
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n", "not an OpenAPI 3.1 document"),
+        ("swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths: {}\n", "Swagger 2.0 (OpenAPI 2.0) is not supported"),
+        ("openapi: 3.2.0\ninfo: {title: t, version: '1'}\npaths: {}\n", "not an OpenAPI 3.0 or 3.1 document"),
+        ("info: {title: t}\n", "not an OpenAPI 3.0 or 3.1 document (no `openapi` field)"),
         ("{{{", "cannot parse the spec"),
-        (MINIMAL % ("", "{type: object}"), "no operationId"),
         (MINIMAL % ("operationId: a", '{$ref: "#/components/schemas/Nope"}'), "unresolvable reference"),
-        (MINIMAL % ("operationId: a", '{$ref: "other.yaml#/x"}'), "only local references"),
+        (MINIMAL % ("operationId: a", '{$ref: "other.yaml#/x"}'), "no file"),
+        (MINIMAL % ("operationId: a", '{$ref: "https://example.com/s.yaml#/x"}'), "is not fetched"),
         (MINIMAL % ("operationId: a", "{type: 12}"), "invalid schema"),
         (MINIMAL % ("operationId: a", '{$ref: "#/components/schemas/A"}')
          + "components:\n  schemas:\n    A: {$ref: '#/components/schemas/B'}\n"
@@ -105,3 +114,205 @@ def test_one_vendor_only():
     client = create_app(Settings(vendors=("ampersand",))).test_client()
     assert client.get("/api/v1/projects", headers={"Authorization": "Bearer sk-x"}).status_code == 404
     assert client.get("/v1/projects", headers={"X-Api-Key": "k"}).status_code == 200
+
+
+SPECS = Path(__file__).parent / "specs"
+
+
+@pytest.fixture(scope="module")
+def shop():
+    return load_spec(SPECS / "shop-3.0.yaml", "shop")
+
+
+@pytest.fixture(scope="module")
+def notes():
+    return load_spec(SPECS / "notes-3.1.json", "notes")
+
+
+def test_a_3_0_document_loads_with_its_version(shop, notes):
+    assert (shop.version, notes.version) == ("3.0", "3.1")
+    assert set(shop.operations) == {"getPets", "addPet", "getPetsPetId", "deletePetsPetId", "putPhoto", "addNote",
+                                    "getTree", "addOwner"}
+
+
+def test_nullable_becomes_a_null_type_or_an_anyof(shop):
+    pet = shop.schemas["Pet"]["properties"]
+    assert pet["nickname"] == {"type": ["string", "null"]}
+    assert pet["kind"] == {"type": ["string", "null"], "enum": ["dog", "cat", None]}
+    assert pet["owner"]["anyOf"][1] == {"type": "null"}  # allOf + nullable: a type alone cannot say it
+    body = shop.operations["addPet"].body_validator
+    assert body.is_valid({"name": "Rex", "nickname": None, "kind": None, "owner": None})
+    assert body.is_valid({"name": "Rex", "owner": {"name": "Ann"}})
+    assert not body.is_valid({"name": "Rex", "owner": {}})  # the allOf still applies to an object
+    assert not body.is_valid({"name": None})
+
+
+def test_boolean_exclusive_bounds_become_numbers(shop):
+    price = shop.schemas["Pet"]["properties"]["price"]
+    assert price == {"type": "number", "maximum": 1000, "exclusiveMinimum": 0}
+    body = shop.operations["addPet"].body_validator
+    assert not body.is_valid({"name": "R", "price": 0})
+    assert body.is_valid({"name": "R", "price": 1000})
+    limit = shop.operations["getPets"].parameters[0]
+    assert limit.schema == {"type": "integer", "maximum": 100, "exclusiveMinimum": 0}
+
+
+def test_example_stays_and_yaml_dates_are_text(shop):
+    assert shop.schemas["Pet"]["properties"]["born"]["example"] == "2020-01-31"
+
+
+def test_a_3_1_document_is_used_as_written(notes):
+    note = notes.schemas["Note"]["properties"]
+    assert note["parent"] == {"type": ["string", "null"]}
+    assert note["score"] == {"type": "number", "exclusiveMinimum": 0}
+
+
+def test_relative_file_references_resolve_against_the_referring_file(shop):
+    problem = shop.operations["addPet"].responses["4XX"].schema  # shop -> common.yaml -> owner.json#/$defs
+    assert problem["properties"]["owner"]["properties"]["zip"] == {"type": ["string", "null"]}
+    owner = shop.operations["addOwner"].body_schema  # a whole file, its own `#/...` inside it
+    assert owner["properties"]["address"]["properties"]["city"] == {"type": "string"}
+
+
+def test_a_recursive_schema_is_expanded_once_then_allows_anything(shop, notes):
+    tree = shop.operations["getTree"].responses["200"].schema
+    assert tree["properties"]["children"]["items"] == {}
+    deep = {"label": "a", "children": [{"label": "b", "children": [{"label": 3}]}]}
+    assert shop.operations["getTree"].responses["200"].validator.is_valid(deep)
+    assert not shop.operations["getTree"].responses["200"].validator.is_valid({"label": 3})
+    assert notes.operations["createNote"].body_schema["properties"]["next"] == {}
+
+
+def test_missing_operation_ids_are_made_from_method_and_path_and_stay_unique(shop, notes):
+    assert shop.operations["getPetsPetId"].synthesized_id
+    assert not shop.operations["addPet"].synthesized_id
+    assert notes.paths["/notes/{id}"]["GET"].operation_id == "getNotesId2"  # getNotesId is declared
+    assert notes.paths["/notes/{id}/"]["GET"].operation_id == "getNotesId"
+
+
+def test_server_variables_take_their_defaults_and_a_relative_url_is_a_path(shop, notes, tmp_path):
+    assert shop.server_url == "https://shop.example.test/shop/v1"
+    assert shop.server_path == "/shop/v1"
+    assert (notes.server_url, notes.server_path) == ("/api/notes/", "/api/notes")
+    bare = load_spec(_write(tmp_path, MINIMAL % ("operationId: a", "{type: object}")), "bare")
+    assert (bare.server_url, bare.server_path) == ("/", "")
+
+
+def test_every_request_media_type_is_kept_and_the_json_one_is_the_body_schema(shop, notes):
+    add = shop.operations["addPet"]
+    assert list(add.body_media) == ["application/json", "application/xml", "application/x-www-form-urlencoded",
+                                    "multipart/form-data"]
+    assert add.body_schema == add.body_media["application/json"].schema and add.body_required
+    assert add.body_media["multipart/form-data"].encoding == {"photo": {"contentType": "image/png"}}
+    assert shop.operations["putPhoto"].body_schema == {"type": "string", "format": "binary"}
+    assert list(shop.operations["addOwner"].body_media) == ["application/vnd.shop+json", "text/xml"]
+    assert shop.operations["addOwner"].body_schema["required"] == ["name"]  # the +json one
+    create = notes.operations["createNote"]
+    assert create.body_schema["required"] == ["text"]  # +json before */*
+    assert create.body_media["*/*"].schema == {"type": "string"}
+
+
+def test_responses_prefer_json_and_keep_headers_examples_and_schema(shop, notes):
+    created = shop.operations["addPet"].responses["201"]
+    assert created.media_type == "application/json"  # though application/xml is listed first
+    assert set(created.media) == {"application/xml", "application/json"}
+    assert created.example == {"id": 1, "name": "Rex", "price": 3.5, "tags": ["good"]}
+    assert created.headers["X-Rate-Limit"]["schema"] == {"type": ["integer", "null"]}
+    assert created.schema["xml"] == {"name": "pet"}
+    got = shop.operations["getPetsPetId"].responses["200"]
+    assert got.example is MISSING and got.examples["rex"]["value"]["name"] == "Rex"
+    assert shop.operations["addPet"].responses["4XX"].media_type == "application/problem+json"
+    assert notes.operations["getNotes"].responses["200"].media_type == "text/csv"
+    assert shop.operations["deletePetsPetId"].responses["204"].media_type is None
+    assert set(shop.operations["deletePetsPetId"].responses) == {"204", "default"}
+    assert shop.operations["addPet"].response(422).status == "4XX"  # `4xx` as written
+
+
+def test_every_security_scheme_type_loads(shop):
+    names = {name for op in shop.operations.values() for name, _ in op.security}
+    assert names == {"basicAuth", "oauth", "apiKeyCookie", "headerKey", "queryKey", "oidc", "digest"}
+    get = shop.operations["getPetsPetId"]
+    assert get.anonymous and [name for name, _ in get.security] == ["apiKeyCookie"]  # `{}`: optional
+    delete = shop.operations["deletePetsPetId"]  # only mutualTLS: nothing a mock over HTTP can ask for
+    assert delete.security == () and not delete.anonymous
+    assert [name for name, _ in shop.operations["getPets"].security] == ["basicAuth", "oauth"]  # the default
+
+
+def test_the_same_document_as_json_and_as_yaml(tmp_path):
+    document = yaml.safe_load((SPECS / "shop-3.0.yaml").read_text())
+    (tmp_path / "schemas").mkdir()
+    for name in ("common.yaml", "owner.json"):
+        (tmp_path / "schemas" / name).write_text((SPECS / "schemas" / name).read_text())
+    document["components"]["schemas"]["Pet"]["properties"]["born"]["example"] = "2020-01-31"
+    as_json = tmp_path / "shop.json"
+    as_json.write_text(json.dumps(document, indent="\t"))  # JSON may indent with tabs; YAML may not
+    from_json = load_spec(as_json, "shop")
+    from_yaml = load_spec(SPECS / "shop-3.0.yaml", "shop")
+    assert from_json.schemas == from_yaml.schemas
+    assert {k: (op.body_schema, list(op.body_media)) for k, op in from_json.operations.items()} == \
+        {k: (op.body_schema, list(op.body_media)) for k, op in from_yaml.operations.items()}
+
+
+def test_an_80_operation_document_loads(tmp_path):
+    paths = {}
+    for n in range(20):
+        item = {"$ref": "#/components/schemas/Item"}
+        paths[f"/things{n}"] = {
+            "get": {"responses": {"200": {"description": "ok", "content": {"application/json": {
+                "schema": {"type": "array", "items": item}}}}}},
+            "post": {"requestBody": {"content": {"application/json": {"schema": item}}},
+                     "responses": {"201": {"description": "ok", "content": {"application/json": {"schema": item}}}}},
+        }
+        paths[f"/things{n}/{{id}}"] = {
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"responses": {"200": {"description": "ok", "content": {"application/json": {"schema": item}}},
+                                  "404": {"description": "no"}}},
+            "delete": {"responses": {"204": {"description": "gone"}}},
+        }
+    item = {"type": "object", "required": ["name"], "properties": {
+        "id": {"type": "string", "format": "uuid", "readOnly": True}, "name": {"type": "string", "nullable": True},
+        "parent": {"$ref": "#/components/schemas/Item"}, "size": {"type": "integer", "minimum": 0}}}
+    document = {"openapi": "3.0.3", "info": {"title": "big", "version": "1"}, "paths": paths,
+                "components": {"schemas": {"Item": item}}}
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(document))
+    spec = load_spec(path, "big")
+    assert len(spec.operations) == 80
+    assert spec.operations["getThings7Id"].responses["200"].schema["properties"]["parent"] == {}
+
+
+EXTERNAL = MINIMAL % ("operationId: a", '{$ref: "parts/a.yaml#/A"}')
+
+
+@pytest.mark.parametrize(
+    "part, message",
+    [
+        ("A: {$ref: '#/B'}\n", "parts/a.yaml: #/A: unresolvable reference '#/B'"),
+        ("A: {$ref: 'http://example.com/x.yaml'}\n", "parts/a.yaml: #/A: remote reference"),
+        ("A: [unclosed\n", "parts/a.yaml: cannot parse the spec"),
+        ("A: {$ref: '#anchor'}\n", "only JSON pointers"),
+    ],
+)
+def test_errors_in_a_referenced_file_name_that_file_and_the_place(tmp_path, part, message):
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "a.yaml").write_text(part)
+    with pytest.raises(SpecError, match=message.replace("[", r"\[").replace("*", r"\*")):
+        load_spec(_write(tmp_path, EXTERNAL), "test")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("openapi: 3.0.0\ninfo: {title: t, version: '1'}\nservers: [{url: 'https://{host}/v1'}]\npaths: {}\n",
+         "servers[0]: the variable {host} has no default"),
+        (MINIMAL.replace("3.1.0", "3.0.3") % ("operationId: a\n      security: [{nope: []}]", "{type: object}"),
+         "GET /things: unknown security scheme 'nope'"),
+        ("- 1\n", "not an OpenAPI document"),
+    ],
+)
+def test_more_loader_errors(tmp_path, text, message):
+    path = _write(tmp_path, text)
+    with pytest.raises(SpecError) as error:
+        load_spec(path, "test")
+    assert str(path) in str(error.value) and message in str(error.value)
+    assert "\n" not in str(error.value)
