@@ -11,6 +11,7 @@ validate and answer exactly as it does; a refusal raises `ControlError` with its
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -39,9 +40,37 @@ def waitress_server(app: Flask, settings: Settings):
     # lookahead: waitress keeps reading while a request runs, so a fault's delay sees its client give
     # up. The body cap keeps waitress from buffering a huge body before the pipeline's limit (which
     # answers in the vendor's shape) sees it; past the cap waitress answers its own plain 413.
-    return create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
-                         ident="mockserver", channel_request_lookahead=1,
-                         max_request_body_size=max(16 * 1024 * 1024, 4 * settings.max_body_bytes))
+    server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+                           ident="mockserver", channel_request_lookahead=1,
+                           max_request_body_size=max(16 * 1024 * 1024, 4 * settings.max_body_bytes))
+    for listener in getattr(server, "map", {}).values() or [server]:  # one server per socket, or one
+        if hasattr(listener, "channel_class"):
+            listener.channel_class = _strict_channel()
+    return server
+
+
+@functools.cache
+def _strict_channel():
+    """waitress' channel with a stricter request parser: a request carrying both Content-Length and
+    Transfer-Encoding (a smuggling attempt; RFC 9112 section 6.1 lets a server refuse it and
+    requires it to close the connection after) and a Content-Length too long for `int()` (waitress
+    would log an uncaught ValueError and drop the connection) are a 400, and the connection closes."""
+    from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser, ParsingError
+
+    class StrictParser(HTTPRequestParser):
+        def parse_header(self, header_plus: bytes) -> None:
+            try:
+                super().parse_header(header_plus)
+            except ValueError:  # int() of thousands of digits; a ParsingError is no ValueError
+                raise ParsingError("Content-Length is invalid") from None
+            if "CONTENT_LENGTH" in self.headers and (self.chunked or "TRANSFER_ENCODING" in self.headers):
+                raise ParsingError("a request with both Content-Length and Transfer-Encoding is refused")
+
+    class StrictChannel(HTTPChannel):
+        parser_class = StrictParser
+
+    return StrictChannel
 
 
 class ControlError(AssertionError):
