@@ -95,16 +95,22 @@ def _allowed_keys(settings: Settings, mounts: dict[str, Mount]) -> dict[str, fro
 
 
 def _http_error(error: HTTPException):
-    """Routing errors outside any vendor's operations: plain JSON, never HTML."""
+    """Routing errors outside any vendor's operations. Under a vendor's base path a 404 is the
+    vendor's own; elsewhere the mock's plain JSON, never HTML."""
     from flask import request
 
+    runtime = current_app.extensions["mockserver"]
+    if error.code == 404 and not getattr(error, "exchange", None):
+        target = pipeline.mount_at(runtime, request.path)
+        if target is not None:
+            return pipeline.unrouted(runtime, target)
     message = f"no route for {request.method} {request.path}" if error.code == 404 else error.description
     body = {"error": error.name, "message": message, "status": error.code}
     response = jsonify(body)
     response.status = f"{error.code} {error.name}"
     if error.code == 405 and getattr(error, "valid_methods", None):  # RFC 9110: a 405 names what is allowed
         response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
-    observe_http_error(current_app.extensions["mockserver"], error, body)  # the journal sees unrouted requests
+    observe_http_error(runtime, error, body)  # the journal sees unrouted requests
     return response
 
 

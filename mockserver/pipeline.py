@@ -26,6 +26,7 @@ from mockserver.errors import (
     MethodNotAllowed,
     MockError,
     PayloadTooLarge,
+    RouteNotFound,
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
@@ -290,7 +291,12 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
     # An undocumented reply (a 405 outside every operation) keeps the type its vendor chose.
     media_type = (documented.media_type if documented else None) or reply.headers.get(
         "Content-Type", "application/json")
-    payload = b"" if reply.body is None else _encode(reply.body).encode("utf-8")
+    if reply.body is None:
+        payload = b""
+    elif isinstance(reply.body, str) and not _JSON_TYPE.match(media_type.partition(";")[0].strip()):
+        payload = reply.body.encode("utf-8")  # a text answer (a vendor's plain-text 404), sent as is
+    else:
+        payload = _encode(reply.body).encode("utf-8")
     response = Response(payload, status=reply.status, headers=reply.headers,
                         content_type=media_type if reply.body is not None else None)
     if reply.body is None:
@@ -353,11 +359,26 @@ def observe_http_error(runtime: Runtime, error: HTTPException, body: Any) -> Non
 
 
 def _vendor_of(runtime: Runtime, path: str) -> str | None:
-    """The vendor whose (non-root) prefix the path is under, if any."""
-    prefixes = sorted(((mount.spec.server_path, name) for name, mount in runtime.mounts.items()
-                       if mount.spec.server_path), reverse=True)
-    return next((name for prefix, name in prefixes if path == prefix or path.startswith(prefix + "/")), None)
+    """The vendor whose base path the path is under, if any."""
+    target = mount_at(runtime, path)
+    return target.vendor.name if target else None
+
+
+def mount_at(runtime: Runtime, path: str) -> Mount | None:
+    """The mounted API whose base path (`Spec.base_path`) holds the path, the longest one first."""
+    owners = [target for target in runtime.mounts.values() if target.spec.owns(path)]
+    return max(owners, key=lambda target: len(target.spec.base_path), default=None)
+
+
+def unrouted(runtime: Runtime, target: Mount) -> Response:
+    """A request under a vendor's base path that no operation matches: the vendor's own 404."""
+    exchange = Exchange(vendor=target.vendor.name, method=request.method, path=request.path,
+                        query=request.args.to_dict(flat=False), headers=dict(request.headers), body=b"")
+    error = RouteNotFound(f"no route for {request.method} {request.path}")
+    exchange.error = error.message
+    context = ErrorContext(request.method, request.path, None, None, runtime.determinism, runtime.store)
+    return finish(runtime, None, target.vendor.render_error(error, context), exchange)
 
 
 
-__all__ = ["handle", "mount", "observe_http_error"]
+__all__ = ["handle", "mount", "mount_at", "observe_http_error", "unrouted"]

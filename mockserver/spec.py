@@ -107,6 +107,21 @@ class Spec:
     version: str = "3.1"  # "3.0" or "3.1": the document's OpenAPI version
     schemas: dict[str, Any] = field(default_factory=dict)  # components.schemas, resolved, 2020-12
 
+    @functools.cached_property
+    def base_path(self) -> str:
+        """Where the API lives, for requests no operation matches: its server's path (`/api`), or for
+        an API served at the root, the first segment all its paths share (`/v1`); "" if none is shared."""
+        if self.server_path:
+            return self.server_path
+        firsts = {path.split("/")[1] for path in self.paths if path.count("/") >= 1}
+        first = next(iter(firsts), "") if len(firsts) == 1 else ""
+        return f"/{first}" if first and "{" not in first else ""
+
+    def owns(self, path: str) -> bool:
+        """Whether a request path is under `base_path` (and so gets this API's own 404)."""
+        base = self.base_path
+        return bool(base) and (path == base or path.startswith(base + "/"))
+
 
 # Inlined `$ref`s repeat the same schema (an error shape, the project) across operations, and the
 # metaschema check dominates start-up: each distinct schema is checked and compiled once per process.

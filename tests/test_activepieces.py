@@ -411,3 +411,19 @@ def test_wrong_method_is_405_with_allow(api, method, path, allowed):
     assert response.headers["Allow"] == allowed
     body = response.get_json()
     assert body["statusCode"] == 405 and body["error"] == "Method Not Allowed" and method in body["message"]
+
+
+ERA_A_404 = ("\n                Oops! It looks like we hit a dead end.\n"
+             "                The endpoint you're searching for is nowhere to be found.\n"
+             "                We suggest turning around and trying another path. Good luck!\n            ")
+
+
+@pytest.mark.parametrize("path", ["/api", "/api/", "/api/v1", "/api/v2/projects", f"{BASE}/x/y", "/api/v1/flows"])
+@pytest.mark.parametrize("headers", [AP, {}], ids=["key", "no-key"])
+def test_an_unknown_route_is_era_as_plain_text_404(api, exchanges, path, headers):
+    """Era A's `onRequest` hook answers before authentication, in plain text (app.ts, v0.14)."""
+    response = api.client.post(path, headers=headers, json={"displayName": "x"})
+    assert response.status_code == 404
+    assert response.content_type == "text/plain; charset=utf-8"
+    assert response.get_data(as_text=True) == ERA_A_404
+    assert (exchanges[-1].vendor, exchanges[-1].status, exchanges[-1].operation_id) == ("activepieces", 404, None)

@@ -426,6 +426,14 @@ def test_patch_absent_project_is_404(api):
 
 # --- routing -----------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("path", ["/v1", "/v1/", "/v1/orgs", "/v1/projects/ab/api-keys", "/v1/projects//"])
+@pytest.mark.parametrize("headers", [AMP, {}], ids=["key", "no-key"])
+def test_an_unknown_route_is_a_problem_json_404(api, exchanges, path, headers):
+    body = problem(api.client.get(path, headers=headers), 404)
+    assert body["title"] == "Not Found" and body["detail"] == f"no route for GET {path}"
+    assert (exchanges[-1].vendor, exchanges[-1].status) == ("ampersand", 404)
+
+
 @pytest.mark.parametrize(("method", "path", "allowed"), [
     ("DELETE", "/ab", "GET, PATCH"),
     ("PUT", "/ab", "GET, PATCH"),

@@ -111,6 +111,31 @@ def test_unknown_path_is_json_404(client):
     assert response.get_json() == {"error": "Not Found", "message": "no route for GET /v2/nothing-here", "status": 404}
 
 
+@pytest.mark.parametrize("path", ["/", "/favicon.ico", "/apis", "/v10/projects", "/__mock/nothing"])
+def test_only_paths_outside_every_vendor_get_the_mocks_own_404(client, path):
+    """Under a vendor's base path a 404 is the vendor's (tests of each vendor); elsewhere the mock's."""
+    response = client.get(path, headers={**AP, **AMP})
+    assert response.status_code == 404 and response.mimetype == "application/json"
+    assert response.get_json() == {"error": "Not Found", "message": f"no route for GET {path}", "status": 404}
+
+
+def test_an_apis_base_path_is_its_server_path_or_the_segment_its_paths_share(tmp_path):
+    from mockserver.spec import load_spec
+
+    def base(server: str, *paths: str) -> str:
+        document = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "servers": [{"url": server}],
+                    "paths": {p: {"get": {"operationId": f"op{i}", "responses": {"200": {"description": "ok"}}}}
+                              for i, p in enumerate(paths)}}
+        path = tmp_path / f"spec{len(list(tmp_path.iterdir()))}.yaml"
+        path.write_text(json.dumps(document))
+        return load_spec(path, "x").base_path
+
+    assert base("https://cloud.example.com/api", "/v1/things") == "/api"
+    assert base("https://api.example.com", "/v1/things", "/v1/things/{id}") == "/v1"
+    assert base("https://api.example.com", "/v1/things", "/v2/things") == ""  # nothing shared: owns no path
+    assert base("https://api.example.com", "/{tenant}/things") == ""
+
+
 @pytest.mark.parametrize("method, path, headers, allow", [
     ("PUT", "/api/v1/projects", AP, "GET, POST"),
     ("PATCH", "/api/v1/projects/abc", AP, "DELETE, GET, POST"),

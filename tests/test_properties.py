@@ -89,10 +89,19 @@ def assert_documented(app, method: str, path: str, response) -> None:
     path = response.request.path  # as the server saw it
     try:
         endpoint, _ = adapter.match(path, method=method)
-    except Exception:  # no route: a plain JSON 404
+    except Exception:  # no route: the vendor's own 404 under its base path, else the mock's JSON
         assert response.status_code == 404, (method, path, response.status)
-        if method != "HEAD":
-            assert isinstance(body_of(response), dict)
+        if method == "HEAD":
+            return
+        if path == "/api" or path.startswith("/api/"):  # Era A's onRequest hook: plain text
+            assert response.mimetype == "text/plain", response.mimetype
+            assert "Oops! It looks like we hit a dead end." in response.get_data(as_text=True)
+        elif path == "/v1" or path.startswith("/v1/"):
+            assert response.mimetype == "application/problem+json", response.mimetype
+            ORACLES["ampersand"].validator(f"/components/schemas/{ERROR_SCHEMA['ampersand']}").validate(
+                body_of(response))
+        else:
+            assert response.mimetype == "application/json" and isinstance(body_of(response), dict)
         return
     vendor, _, spec_path = endpoint.partition(":")
     oracle = ORACLES[vendor]

@@ -21,6 +21,7 @@ from mockserver.errors import (
     MethodNotAllowed,
     MockError,
     PayloadTooLarge,
+    RouteNotFound,
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
@@ -247,8 +248,19 @@ def fastify_error(status: int, message: str, code: str | None = None) -> dict:
     return body
 
 
+# Era A's `onRequest` hook answers any request no route matches with this text (app.ts, v0.14),
+# before authentication; Fastify sends a string as text/plain.
+DEAD_END = """
+                Oops! It looks like we hit a dead end.
+                The endpoint you're searching for is nowhere to be found.
+                We suggest turning around and trying another path. Good luck!
+            """
+
+
 def render_error(error: MockError, context: ErrorContext) -> Reply:
     match error:
+        case RouteNotFound():
+            return Reply(404, DEAD_END, {"Content-Type": "text/plain; charset=utf-8"})
         case Unauthorized():
             return Reply(401, {"code": "INVALID_BEARER_TOKEN", "params": {"message": "invalid access token"}})
         case ValidationFailed():

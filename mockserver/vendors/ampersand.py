@@ -16,6 +16,7 @@ from mockserver.errors import (
     MalformedBody,
     MethodNotAllowed,
     MockError,
+    RouteNotFound,
     Unauthorized,
     ValidationFailed,
 )
@@ -176,6 +177,9 @@ def render_error(error: MockError, context: ErrorContext) -> Reply:
                 extra["remedy"] = error.remedy
         case MalformedBody() | Unauthorized():
             detail = error.message
+        case RouteNotFound():
+            detail = error.message
+            extra["remedy"] = "Check the method and path against the API reference."
         case MethodNotAllowed():
             detail = error.message
             headers["Allow"] = ", ".join(error.allowed)
