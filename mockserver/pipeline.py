@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import Rule
 
 from mockserver import jsontext
+from mockserver.coercion import coerce_types
 from mockserver.errors import (
     MISSING,
     Issue,
@@ -78,6 +79,8 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
         exchange.tenant = authenticate(operation, vendor, runtime.allowed_keys.get(vendor.name))
         body = parse_body(operation, runtime.settings.max_body_bytes, exchange)
         path_values, query = read_parameters(operation, path_params)
+        if operation.coerce_types and body is not MISSING:
+            body = coerce_types(body, operation.body_schema, operation.coerce_types, exchange.warnings, itself=False)
         validate_body(operation, body)
         body = drop_unknown(operation.body_schema, body, exchange.warnings)
         reply = None
@@ -201,7 +204,8 @@ def read_parameters(operation: Operation, path_params: dict[str, str]) -> tuple[
             elif "default" in param.schema:
                 values.setdefault(param.location, {})[param.name] = param.schema["default"]
             continue
-        value = coerce(raw, param.schema)
+        value = coerce_types(raw, param.schema, operation.coerce_types) if operation.coerce_types \
+            else coerce(raw, param.schema)
         found = schema_issues(param.validator, value, param.location, (param.name,))
         issues.extend(found)
         if not found:

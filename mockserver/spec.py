@@ -19,10 +19,14 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from mockserver.coercion import MODES
 from mockserver.ecma import Validator
 from mockserver.errors import MISSING
 from mockserver.fastschema import FastValidator, check_schema, compile_check
 
+# `x-mock-coerce-types` (document or operation): request values are coerced as ajv's `coerceTypes`
+# does (true: scalars; "array": scalars and arrays) before they are validated; see coercion.py.
+COERCE_TYPES = "x-mock-coerce-types"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _FORMATS = Draft202012Validator.FORMAT_CHECKER
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -82,6 +86,7 @@ class Operation:
     body_media: dict[str, MediaSpec] = field(default_factory=dict)  # every request media type declared
     anonymous: bool = False  # a security requirement is `{}` (or only mutualTLS): no credential is fine
     synthesized_id: bool = False  # the document gave no operationId: `operation_id` is made up
+    coerce_types: bool | str = False  # `x-mock-coerce-types`: False, True or "array" (see coercion.py)
 
     def response(self, status: int) -> ResponseSpec | None:
         """The documented response for a status: exact, then range (`4XX`), then `default`."""
@@ -191,6 +196,7 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
         server_path = "/" + server_path
     schemes = _mapping(_mapping(resolved.get("components")).get("securitySchemes"))
     default_security = resolved.get("security") or []
+    default_coercion = _coercion(resolved.get(COERCE_TYPES, False), f"{path}: {COERCE_TYPES}")
     paths_node = _mapping(resolved.get("paths"))
     declared = {item[m]["operationId"] for item in paths_node.values() if isinstance(item, dict)
                 for m in METHODS if isinstance(item.get(m), dict) and item[m].get("operationId")}
@@ -213,7 +219,8 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
                 raise SpecError(f"{where}: operationId {op_id!r} is used twice")
             security = raw["security"] if "security" in raw else default_security
             operation = _operation(vendor, str(op_id), method, spec_path, raw, shared_params, security or [],
-                                   schemes, where, translate, synthesized)
+                                   schemes, where, translate, synthesized,
+                                   _coercion(raw.get(COERCE_TYPES, default_coercion), f"{where}: {COERCE_TYPES}"))
             operations[operation.operation_id] = operation
             paths.setdefault(spec_path, {})[method.upper()] = operation
     components = _mapping(_mapping(resolved.get("components")).get("schemas"))
@@ -297,8 +304,14 @@ def _synthesize_id(method: str, spec_path: str, taken: set[str]) -> str:
     return name
 
 
+def _coercion(value: Any, where: str) -> bool | str:
+    if value is False or value in MODES:
+        return value
+    raise SpecError(f"{where}: must be false, true or \"array\" (ajv's coerceTypes), not {value!r}")
+
+
 def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, schemes, where, translate,
-               synthesized) -> Operation:
+               synthesized, coerce_types: bool | str = False) -> Operation:
     alternatives = []
     anonymous = False
     for requirement in security:
@@ -344,7 +357,7 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
     return Operation(vendor, op_id, method.upper(), spec_path, tuple(alternatives), parameters,
                      chosen.schema if chosen else None, chosen.validator if chosen else None,
                      bool(isinstance(body, dict) and body.get("required")) and chosen is not None, responses,
-                     body_media, anonymous, synthesized)
+                     body_media, anonymous, synthesized, coerce_types)
 
 
 def _parameter(param: dict, where: str, translate) -> Parameter:

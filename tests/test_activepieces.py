@@ -116,14 +116,47 @@ def test_credentials_that_are_refused(api, headers):
         assert (response.status_code, response.get_json()) == (401, UNAUTHORIZED), (method, path)
 
 
+@pytest.mark.parametrize(("given", "stored"), [
+    (42, "42"), (-1.5, "-1.5"), (True, "true"), (None, ""), (["Acme"], "Acme"), ([7], "7"),
+])
+def test_create_coerces_like_era_as_ajv(api, exchanges, given, stored):
+    """Era A's ajv runs with `coerceTypes: 'array'`: `{"displayName": 42}` is a 201 with "42"."""
+    external = [given] if given is not None and not isinstance(given, list) else 5  # a one-item array too
+    made = api.create(displayName=given, externalId=external)
+    assert made["displayName"] == stored
+    assert made["externalId"] == (stored if external != 5 else "5")
+    assert api.send("GET", f"/{made['id']}").get_json() == made
+    assert any("coerced to" in warning for warning in exchanges[0].warnings)
+
+
+def test_update_coerces_numbers_booleans_and_one_item_arrays(api):
+    made = api.create(displayName="Acme")
+    response = api.send("POST", f"/{made['id']}", {"displayName": 5, "notifyStatus": ["NEVER"],
+                                                    "plan": [{"tasks": " 0x10 ", "teamMembers": True}]})
+    assert response.status_code == 200, response.get_json()
+    changed = response.get_json()
+    assert (changed["displayName"], changed["notifyStatus"]) == ("5", "NEVER")
+    assert (changed["plan"]["tasks"], changed["plan"]["teamMembers"]) == (16, 1)
+
+
+def test_list_limit_is_coerced_like_ajv(api):
+    for n in range(3):
+        api.create(displayName=f"p{n}")
+    assert len(api.page("?limit=2.0")["data"]) == 2
+    assert len(api.page("?limit=%201%20")["data"]) == 1
+    response = api.send("GET", "?limit=1.5")
+    assert response.status_code == 400 and response.get_json()["message"] == "querystring/limit must be integer"
+
+
 @pytest.mark.parametrize(("body", "message"), [
     ({}, "body must have required property 'displayName'"),
     ({"externalId": "x"}, "body must have required property 'displayName'"),
-    ({"displayName": 5}, "body/displayName must be string"),
-    ({"displayName": None}, "body/displayName must be string"),
-    ({"displayName": ["a"]}, "body/displayName must be string"),
-    ({"displayName": "a", "externalId": 7}, "body/externalId must be string"),
-    ({"displayName": "a", "externalId": None}, "body/externalId must be string"),
+    ({"displayName": {"first": "Acme"}}, "body/displayName must be string"),  # ajv coerces no object ...
+    ({"displayName": ["a", "b"]}, "body/displayName must be string"),  # ... nor an array of two
+    ({"displayName": []}, "body/displayName must be string"),
+    ({"displayName": [{}]}, "body/displayName must be string"),
+    ({"displayName": "a", "externalId": {}}, "body/externalId must be string"),
+    ({"displayName": "a", "externalId": [[]]}, "body/externalId must be string"),
     ([], "body must be object"),
     ([{"displayName": "a"}], "body must be object"),
     ("Acme", "body must be object"),
@@ -281,9 +314,16 @@ def test_update_notify_status(api):
 @pytest.mark.parametrize(("body", "message"), [
     ({"notifyStatus": "SOMETIMES"}, "body/notifyStatus must be equal to one of the allowed values"),
     ({"notifyStatus": "never"}, "body/notifyStatus must be equal to one of the allowed values"),
-    ({"displayName": None}, "body/displayName must be string"),
-    ({"externalId": 3}, "body/externalId must be string"),
+    ({"displayName": {}}, "body/displayName must be string"),
+    ({"externalId": [3, 4]}, "body/externalId must be string"),
     ({"plan": {"tasks": "many"}}, "body/plan/tasks must be integer"),
+    ({"plan": {"tasks": "1.5"}}, "body/plan/tasks must be integer"),
+    ({"plan": {"tasks": ""}}, "body/plan/tasks must be integer"),
+    ({"plan": {"tasks": "1_000"}}, "body/plan/tasks must be integer"),
+    ({"plan": {"tasks": "1e400"}}, "body/plan/tasks must be integer"),
+    ({"plan": {"tasks": [1, 2]}}, "body/plan/tasks must be integer"),
+    ({"plan": {"tasks": "-3"}}, "body/plan/tasks must be >= 0"),  # coerced, then checked
+    ({"notifyStatus": 1}, "body/notifyStatus must be equal to one of the allowed values"),
     ({"plan": {"teamMembers": -1}}, "body/plan/teamMembers must be >= 0"),
     ({"plan": 5}, "body/plan must be object"),
     ([], "body must be object"),

@@ -58,7 +58,7 @@ def bodies():
         created,
         client.get(f"/api/v1/projects/{project_id}", headers=AP),
         client.get("/api/v1/projects?limit=1", headers=AP),
-        client.post("/api/v1/projects", json={"displayName": 1}, headers=AP),
+        client.post("/api/v1/projects", json={"displayName": {}}, headers=AP),
         client.post("/api/v1/projects", json={"displayName": "d", "externalId": "acme-1"}, headers=AP),
         client.get("/api/v1/projects/nope", headers=AP),
         client.get("/api/v1/projects"),

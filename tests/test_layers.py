@@ -13,7 +13,7 @@ PACKAGE = Path(mockserver.__file__).parent
 
 # Lowest first. A module may import only modules of an earlier layer; a new module is placed here.
 LAYERS = [
-    ["ecma"],  # JSON Schema's ECMA-262 patterns, under fastschema and spec
+    ["ecma", "coercion"],  # JSON Schema's ECMA-262 patterns, ajv's type coercion: under fastschema and spec
     ["errors", "settings", "determinism", "fastschema", "jsontext", "generate"],  # leaves
     ["spec", "guard"],
     ["store.base"],

@@ -104,7 +104,7 @@ def test_seed(mockserver):
 
 STRICT_SOURCE = """
 def test_sends_an_invalid_body(mockserver):
-    requests.post(mockserver.activepieces_url + "/v1/projects", headers=AP, json={"displayName": 1}, timeout=5)
+    requests.post(mockserver.activepieces_url + "/v1/projects", headers=AP, json={"displayName": {}}, timeout=5)
 
 def test_calls_a_path_that_does_not_exist(mockserver):
     requests.get(mockserver.activepieces_url + "/v1/projectz", headers=AP, timeout=5)
@@ -124,7 +124,7 @@ def test_strict_mode_fails_tests_whose_requests_were_rejected(pytester):
     result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines([
         "*mockserver (strict): 1 request(s) matched no operation or broke the spec:*",
-        "*POST /api/v1/projects -> 400 activepieces createProject: displayName: 1 is not of type 'string'*",
+        "*POST /api/v1/projects -> 400 activepieces createProject: displayName: {} is not of type 'string'*",
         "*GET /api/v1/projectz -> 404 activepieces (no operation): no route for GET /api/v1/projectz*",
     ])
 

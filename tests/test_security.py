@@ -249,7 +249,7 @@ def exercise(client, admin_headers=None) -> int:
     calls = [
         ("POST", "/api/v1/projects", ap, {"displayName": "a"}),
         ("GET", "/api/v1/projects", refused, None),
-        ("POST", "/api/v1/projects", ap, {"displayName": 1}),
+        ("POST", "/api/v1/projects", ap, {"displayName": {}}),
         ("PUT", "/api/v1/projects", ap, None),
         ("POST", "/v1/projects", amp_key, {"appName": "a", "name": "ab", "orgId": "o"}),
         ("GET", "/v1/projects", amp_bearer, None),

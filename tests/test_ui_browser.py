@@ -67,7 +67,7 @@ def make_requests(base: str) -> None:
         return requests.post(base + url, json=body, headers=headers, timeout=5)
 
     assert post("/api/v1/projects", {"displayName": XSS_NAME, "externalId": "acme-1"}, AP).status_code == 201
-    assert post("/api/v1/projects", {"displayName": 42, "note": XSS_BODY}, AP).status_code == 400
+    assert post("/api/v1/projects", {"displayName": {}, "note": XSS_BODY}, AP).status_code == 400
     assert post("/v1/projects", {"appName": "MailMonkey", "name": "mailmonkey", "orgId": ORG}, AMP).status_code == 201
 
 
@@ -91,7 +91,7 @@ def test_a_person_sees_requests_rejections_tenants_and_resets_one(browser_ready,
         assert "rejected" in entries.nth(1).get_attribute("class")
         summary = rejected.locator("summary").inner_text()
         assert "createProject" in summary and "400" in summary and "invalid" in summary
-        assert "displayName: 42 is not of type 'string'" in summary
+        assert "displayName: {} is not of type 'string'" in summary
         assert rejected.evaluate("e => getComputedStyle(e).backgroundColor") != \
             entries.nth(2).evaluate("e => getComputedStyle(e).backgroundColor")
         valid = entries.nth(2).locator("summary").inner_text()
