@@ -107,9 +107,10 @@ class MethodNotAllowed(MockError):
 class UnsupportedMediaType(MockError):
     status = 415
 
-    def __init__(self, content_type: str) -> None:
-        super().__init__(f"unsupported media type {content_type or '(none)'}: send application/json")
+    def __init__(self, content_type: str, accepted: tuple[str, ...] = ("application/json",)) -> None:
+        super().__init__(f"unsupported media type {content_type or '(none)'}: send {' or '.join(accepted)}")
         self.content_type = content_type
+        self.accepted = accepted
 
 
 class PayloadTooLarge(MockError):

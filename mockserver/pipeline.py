@@ -18,8 +18,9 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import Rule
 
-from mockserver import jsontext
+from mockserver import bodies, credentials, jsontext
 from mockserver.coercion import coerce_types
+from mockserver.credentials import describe_scheme
 from mockserver.errors import (
     MISSING,
     Issue,
@@ -35,7 +36,7 @@ from mockserver.errors import (
 from mockserver.exchange import Exchange, Mount
 from mockserver.runtime import Runtime
 from mockserver.settings import CONTROL_PREFIX
-from mockserver.spec import Operation, flask_rule
+from mockserver.spec import MediaSpec, Operation, flask_rule
 from mockserver.store import Tenant
 from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
 
@@ -82,7 +83,7 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
         if operation.coerce_types and body is not MISSING:
             body = coerce_types(body, operation.body_schema, operation.coerce_types, exchange.warnings, itself=False)
         validate_body(operation, body)
-        body = drop_unknown(operation.body_schema, body, exchange.warnings)
+        body = drop_unknown(getattr(body_media(operation), "schema", operation.body_schema), body, exchange.warnings)
         reply = None
         for intercept in runtime.interceptors:
             reply = intercept(exchange, operation, target)
@@ -129,6 +130,8 @@ def authenticate(operation: Operation, vendor: Vendor, allowed: frozenset[str] |
             accepted = value
     if accepted is not None:
         return Tenant(vendor.name, accepted)
+    if not presented and operation.anonymous:  # the document allows no credential (`security: [{}]`)
+        return Tenant(vendor.name, "")
     expected = " or ".join(describe_scheme(scheme) for _, scheme in operation.security)
     if presented:
         raise Unauthorized(f"the credential was refused; send {expected}")
@@ -136,21 +139,7 @@ def authenticate(operation: Operation, vendor: Vendor, allowed: frozenset[str] |
 
 
 def read_credential(scheme: dict) -> str | None:
-    if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
-        return request.headers.get(scheme["name"]) or None
-    if scheme.get("type") == "apiKey" and scheme.get("in") == "query":
-        return request.args.get(scheme["name"]) or None
-    if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer":
-        header = request.headers.get("Authorization", "")
-        # The token is taken verbatim after a case-sensitive "Bearer ", as the vendors read it.
-        return (header[len("Bearer "):] or None) if header.startswith("Bearer ") else None
-    return None
-
-
-def describe_scheme(scheme: dict) -> str:
-    if scheme.get("type") == "apiKey":
-        return f"the {scheme['name']} {scheme['in']}"
-    return "Authorization: Bearer <token>"
+    return credentials.read_credential(scheme, request)
 
 
 def parse_body(operation: Operation, limit: int, exchange: Exchange) -> Any:
@@ -170,16 +159,19 @@ def parse_body(operation: Operation, limit: int, exchange: Exchange) -> Any:
         if operation.body_required:
             raise MalformedBody("the request body is empty; send a JSON object", empty=True)
         return MISSING
-    if not _JSON_TYPE.match(request.mimetype or ""):
-        raise UnsupportedMediaType(request.content_type or "")
-    try:
-        return jsontext.loads(raw)
-    except UnicodeDecodeError:
-        raise MalformedBody("the request body is not valid UTF-8") from None
-    except RecursionError:
-        raise MalformedBody("the request body is nested too deeply") from None
-    except ValueError as error:
-        raise MalformedBody(f"the request body is not valid JSON: {error}") from None
+    if not operation.body_media:  # an Operation built by hand: JSON only, as before body_media
+        if not _JSON_TYPE.match(request.mimetype or ""):
+            raise UnsupportedMediaType(request.content_type or "")
+        return bodies.decode_body(raw, "application/json", None)
+    media = bodies.pick_media(operation.body_media, request.mimetype)
+    if media is None:
+        raise UnsupportedMediaType(request.content_type or "", tuple(operation.body_media))
+    return bodies.decode_body(raw, request.mimetype, media, request.content_type or "")
+
+
+def body_media(operation: Operation) -> MediaSpec | None:
+    """The declared media type this request's body is read and validated as (None: the JSON one)."""
+    return bodies.pick_media(operation.body_media, request.mimetype) if operation.body_media else None
 
 
 def read_parameters(operation: Operation, path_params: dict[str, str]) -> tuple[dict, dict]:
@@ -237,7 +229,11 @@ def coerce(raw: Any, schema: dict) -> Any:
 def validate_body(operation: Operation, body: Any) -> None:
     if operation.body_validator is None or body is MISSING:
         return
-    issues = schema_issues(operation.body_validator, body, "body", ())
+    media = body_media(operation)
+    if isinstance(body, bytes):  # binary: only its size, already checked, and the schema's lengths
+        issues = bodies.size_issues(body, media.schema if media else {})
+    else:
+        issues = schema_issues(media.validator if media else operation.body_validator, body, "body", ())
     if issues:
         raise ValidationFailed(issues)
 

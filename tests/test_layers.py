@@ -16,6 +16,7 @@ LAYERS = [
     ["ecma", "coercion"],  # JSON Schema's ECMA-262 patterns, ajv's type coercion: under fastschema and spec
     ["errors", "settings", "determinism", "fastschema", "jsontext", "generate"],  # leaves
     ["spec", "guard"],
+    ["credentials", "bodies"],  # a request's credential and body, by the spec's schemes and media types
     ["store.base"],
     ["store.memory", "store.sqlite"],
     ["store"],
