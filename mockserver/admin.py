@@ -8,6 +8,7 @@ thin: the work is in `journal`, `faults` and `state`.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -170,13 +171,30 @@ def _authorize(runtime: Runtime, operation: Operation) -> None:
     token = runtime.settings.admin_token
     if not token or not operation.security:
         return
-    header = request.headers.get("Authorization", "")
-    sent = header[len("Bearer "):].strip() if header.startswith("Bearer ") else \
-        request.headers.get("X-Mock-Admin-Token", "")
-    if not hmac.compare_digest(sent.encode(), token.encode()):
+    if not token_sent(token):
         raise AdminError(401, "the control API needs the admin token: send Authorization: Bearer <token> "
                               "or X-Mock-Admin-Token: <token>",
                          headers={"WWW-Authenticate": 'Bearer realm="mockserver"'})
+
+
+PAGE_COOKIE = "mockserver_admin"  # set by the page once it was opened with `?token=`
+
+
+def page_cookie(token: str) -> str:
+    """The page's cookie value: a digest of the token, so the browser never stores the token itself."""
+    return hashlib.sha256(b"mockserver page\n" + token.encode()).hexdigest()
+
+
+def token_sent(token: str) -> bool:
+    """Whether the request carries the admin token: `Authorization: Bearer`, `X-Mock-Admin-Token`, or
+    the page's cookie (`SameSite=Strict`, and another site's requests are refused anyway)."""
+    header = request.headers.get("Authorization", "")
+    sent = header[len("Bearer "):].strip() if header.startswith("Bearer ") else \
+        request.headers.get("X-Mock-Admin-Token", "")
+    if sent:
+        return hmac.compare_digest(sent.encode(), token.encode())
+    cookie = request.cookies.get(PAGE_COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), page_cookie(token).encode())
 
 
 def _body(operation: Operation) -> Any:
@@ -277,13 +295,14 @@ def reset(runtime: Runtime, call: AdminCall) -> Result:
 
 def list_requests(runtime: Runtime, call: AdminCall) -> Result:
     query = call.query
-    entries = runtime.journal.entries(
-        vendor=query.get("vendor"), operation_id=query.get("operationId"), credential=query.get("credential"),
-        status=query.get("status"), since=query.get("since"), after=query.get("after"),
-        rejected=query.get("rejected"))
-    limit = query.get("limit")
-    shown = entries[-limit:] if limit else entries
-    return 200, {"requests": shown, "total": len(entries), "capacity": runtime.journal.capacity}
+    try:
+        page = runtime.journal.page(
+            vendor=query.get("vendor"), operation_id=query.get("operationId"), credential=query.get("credential"),
+            status=query.get("status"), since=query.get("since"), after=query.get("after"),
+            rejected=query.get("rejected"), limit=query.get("limit"))
+    except ValueError as error:
+        raise AdminError(400, str(error), [{"in": "query", "name": "since", "detail": str(error)}]) from None
+    return 200, page
 
 
 def clear_requests(runtime: Runtime, call: AdminCall) -> Result:

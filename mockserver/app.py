@@ -34,7 +34,8 @@ def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | No
     app.url_map.merge_slashes = False  # `/v1/projects//x` is a 404, never a redirect to another URL
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
-    journal = Journal(settings.journal_size, secret_names(m.spec for m in mounts.values()))
+    journal = Journal(settings.journal_size, secret_names(m.spec for m in mounts.values()), settings.journal_bytes,
+                      [settings.admin_token or ""])
     runtime = Runtime(settings, open_store(settings.db), Determinism(settings.seed, settings.clock), mounts,
                       allowed, journal=journal)
     app.extensions["mockserver"] = runtime

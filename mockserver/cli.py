@@ -34,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
                        help="load these projects at start (YAML or JSON state document; repeatable)")
     serve.add_argument("--journal-size", type=int, default=defaults.journal_size, metavar="N",
                        help="requests kept in the journal at /__mock/requests (default %(default)s)")
+    serve.add_argument("--journal-bytes", type=_size, default=defaults.journal_bytes, metavar="SIZE",
+                       help="what the journal may take, bodies included: bytes, or with K, M, G "
+                            "(KiB, MiB, GiB; default 64M)")
     serve.add_argument("--admin-token", default=os.environ.get("MOCKSERVER_ADMIN_TOKEN") or None, metavar="T",
                        help="require this token on /__mock/* except health (default: $MOCKSERVER_ADMIN_TOKEN)")
     serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
@@ -51,8 +54,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
         keys.append((vendor, key))
     return Settings(host=args.host, port=args.port, seed=args.seed, clock=args.clock, threads=args.threads,
                     db=args.db, api_keys=tuple(keys), fixtures=tuple(args.fixtures),
-                    journal_size=args.journal_size, admin_token=args.admin_token,
+                    journal_size=args.journal_size, journal_bytes=args.journal_bytes, admin_token=args.admin_token,
                     allow_hosts=tuple(args.allow_host))
+
+
+def _size(text: str) -> int:
+    """`65536`, `64K`, `64M`, `1G` (powers of 1024)."""
+    number, unit = text.strip().upper().removesuffix("IB").removesuffix("B"), 1
+    if number[-1:] in ("K", "M", "G"):
+        number, unit = number[:-1], 1024 ** (" KMG".index(number[-1]))
+    if not number.isascii() or not number.isdigit() or len(number) > 15:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (bytes, or a number with K, M or G)")
+    return int(number) * unit
 
 
 def main(argv: list[str] | None = None) -> int:

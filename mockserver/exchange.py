@@ -35,10 +35,13 @@ class Exchange:
     tenant: Tenant | None = None
     status: int = 0
     response_body: Any = None
+    response_bytes: bytes = b""  # the body as sent (the journal keeps these bytes, not the value)
     response_headers: dict[str, str] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    fault: dict | None = None  # the fault applied (admin.yaml's JournalEntry.fault), set by the faults
+    abandoned: bool = False  # a reset ended this request's delay: no answer, and no journal entry
 
 
 Interceptor = Callable[[Exchange, Operation, Mount], Reply | None]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import g, has_app_context, request
+from flask import request
 from werkzeug.exceptions import BadRequest
 
 from mockserver.errors import InjectedFault
@@ -33,8 +33,6 @@ MAX_DELAY_MS = 600_000
 _DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII digits only (`²` is a digit to str.isdigit), never huge
 POLL_S = 0.02  # how often a delay looks whether its client gave up
 DROP = "mockserver.drop"  # WSGI environ key: close this connection without a response
-_NOTE = "mockserver_fault"  # flask.g key: what was applied, for the journal
-_ABANDONED = "mockserver_abandoned"  # flask.g key: a reset ended this request's delay; forget it
 
 
 class FaultError(ValueError):
@@ -177,12 +175,13 @@ class Faults:
             wake = self._wake
         if not outcome.sources:
             return None
-        g.setdefault(_NOTE, {"source": ", ".join(outcome.sources), "status": outcome.status,
-                             "delayMs": outcome.delay_ms, "drop": outcome.drop})
+        if exchange.fault is None:
+            exchange.fault = {"source": ", ".join(outcome.sources), "status": outcome.status,
+                              "delayMs": outcome.delay_ms, "drop": outcome.drop}
         if outcome.delay_ms:
             ended, waited_ms = self._hold(outcome.delay_ms, wake)
             if ended == "reset":  # the test that asked for it is over: no answer, no journal entry
-                g.setdefault(_ABANDONED, True)
+                exchange.abandoned = True
                 request.environ[DROP] = True
                 raise InjectedFault(_placeholder(operation))
             if ended == "client gone":
@@ -260,16 +259,6 @@ def client_gone(check: Callable[[], bool] | None) -> bool:
         return False
     except OSError:
         return True
-
-
-def applied() -> dict | None:
-    """The fault applied to the current request, if any (for the journal)."""
-    return g.get(_NOTE) if has_app_context() else None
-
-
-def abandoned() -> bool:
-    """Whether a reset ended the current request's delay (the journal then forgets it)."""
-    return has_app_context() and g.get(_ABANDONED, False)
 
 
 def preferred(headers: Iterable[str], operation: Operation, exchange: Exchange) -> Outcome:

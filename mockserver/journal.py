@@ -19,7 +19,7 @@ from typing import Any
 from flask import has_request_context, request
 from werkzeug.exceptions import HTTPException
 
-from mockserver import faults, jsontext
+from mockserver import jsontext
 from mockserver.determinism import rfc3339_micros
 from mockserver.exchange import Exchange
 from mockserver.spec import Spec
@@ -55,85 +55,180 @@ def mask_header(name: str, value: str) -> str:
     return mask(value)
 
 
-@dataclass(frozen=True)
+# Per-entry and per-read limits. Bodies are kept as the bytes that came (and went), never parsed
+# until read: a 900 KB body of `[{},{},...]` is 900 KB here, not the ~21 MB its parsed value takes.
+PARSE_BYTES = 256 * 1024  # a body longer than this is served as text, never parsed
+PAGE_BYTES = 4 * 1024 * 1024  # bodies served by one read of the journal, at most (one entry at least)
+ENTRY_OVERHEAD = 512  # bytes counted for an entry besides its bodies and texts
+TEXT_CAP = 2000  # characters of one issue, warning or error kept
+MIN_SUBSTRING_SECRET = 6  # shorter secrets are masked where they are a whole value, not inside text
+DEFAULT_PAGE = 100
+
+
+@dataclass
 class _Kept:
+    id: int
     tenant: Tenant | None
     started: float
-    entry: dict
+    meta: dict  # the entry's small fields, masked (admin.yaml's JournalEntry, without the bodies)
+    body: bytes  # masked, at most `field_cap`
+    response: bytes  # masked, JSON text
+    size: int  # bytes counted against the budget
+
+    @property
+    def body_bytes(self) -> int:
+        return len(self.body) + len(self.response)
 
 
 class Journal:
-    """Newest last, at most `capacity` entries (0 keeps none). Thread-safe."""
+    """Newest last, at most `capacity` entries and `byte_capacity` bytes (0 keeps none). Thread-safe.
 
-    def __init__(self, capacity: int = 1000, secrets: tuple[frozenset[str], frozenset[str]] | None = None) -> None:
+    An entry counts its request and response bodies, its other texts (headers, query, issues) and a
+    fixed overhead; the oldest entries go when either bound is passed (`dropped` counts them). A body
+    longer than an eighth of the budget is cut (the entry's `truncated` says so)."""
+
+    def __init__(self, capacity: int = 1000, secrets: tuple[frozenset[str], frozenset[str]] | None = None,
+                 byte_capacity: int = 64 * 1024 * 1024, secret_values: Iterable[str] = ()) -> None:
         self.capacity = capacity
+        self.byte_capacity = byte_capacity
+        self.field_cap = max(1024, byte_capacity // 8)
         self._secret_headers, self._secret_query = secrets or (ALWAYS_SECRET, frozenset())
+        self._secret_values = frozenset(value for value in secret_values if value)  # the admin token
         self._lock = threading.Lock()
-        self._entries: deque[_Kept] = deque(maxlen=capacity)
+        self._entries: deque[_Kept] = deque()
+        self._bytes = 0
+        self._dropped = 0
         self._next_id = 1
 
     # --- recording -------------------------------------------------------------------------------
 
     def record(self, exchange: Exchange) -> None:
         """The observer: one entry per finished exchange."""
-        if faults.abandoned():
+        if exchange.abandoned or self.capacity == 0:
             return
         ended = time.time()
-        fault = faults.applied()
+        fault = exchange.fault
         dropped = bool(fault and fault["drop"])
-        entry = {
-            "id": 0,
+        hide = _Masker(self._secrets_of(exchange))
+        truncated = []
+        body = hide.data(_request_body(exchange.body))
+        if len(body) > self.field_cap:
+            body, truncated = body[:self.field_cap], ["body"]
+        response = b""
+        if not dropped:
+            response = exchange.response_bytes or (
+                jsontext.dumps(exchange.response_body).encode() if exchange.response_body is not None else b"")
+            response = hide.data(response)
+            if len(response) > self.field_cap:
+                response, truncated = response[:self.field_cap], [*truncated, "responseBody"]
+        meta = {
             "time": rfc3339_micros(int(exchange.started * 1_000_000)),
             "durationMs": round(max(0.0, ended - exchange.started) * 1000, 3),
             "vendor": exchange.vendor or None,
             "operationId": exchange.operation_id,
             "method": exchange.method,
-            "path": exchange.path,
-            "query": {name: [v if name.lower() not in self._secret_query else mask(v) for v in values]
+            "path": hide.text(exchange.path),
+            "query": {name: [mask(v) if name.lower() in self._secret_query else hide.text(v) for v in values]
                       for name, values in exchange.query.items()},
-            "headers": {name: mask_header(name, value) if name.lower() in self._secret_headers else value
-                        for name, value in exchange.headers.items()},
-            "body": _body(exchange.body),
+            "headers": {name: mask_header(name, value) if name.lower() in self._secret_headers
+                        else hide.text(value) for name, value in exchange.headers.items()},
             "credential": mask(exchange.tenant.credential) if exchange.tenant and exchange.tenant.credential
             else None,
             "status": None if dropped else exchange.status,
-            "responseHeaders": {} if dropped else dict(exchange.response_headers),
-            "responseBody": None if dropped else exchange.response_body,
+            "responseHeaders": {} if dropped else {name: hide.text(value)
+                                                   for name, value in exchange.response_headers.items()},
             "rejected": _rejected(exchange, fault),
-            "issues": [{"in": issue.location, "name": issue.dotted or issue.location, "keyword": issue.keyword,
-                        "message": issue.message} for issue in exchange.issues],
-            "warnings": list(exchange.warnings),
-            "error": exchange.error,
+            "issues": [{"in": issue.location, "name": hide.text(_cap(issue.dotted or issue.location)),
+                        "keyword": issue.keyword, "message": hide.text(_cap(issue.message))}
+                       for issue in exchange.issues[:50]],
+            "warnings": [hide.text(_cap(warning)) for warning in exchange.warnings[:50]],
+            "error": hide.text(_cap(exchange.error)) if exchange.error else None,
             "fault": fault,
+            "truncated": truncated,
         }
+        size = len(body) + len(response) + ENTRY_OVERHEAD + _text_size(meta)
         with self._lock:
-            if self.capacity == 0:
-                return
-            entry["id"] = self._next_id
+            kept = _Kept(self._next_id, exchange.tenant, exchange.started, meta, body, response, size)
             self._next_id += 1
-            self._entries.append(_Kept(exchange.tenant, exchange.started, entry))
+            self._entries.append(kept)
+            self._bytes += size
+            while self._entries and (len(self._entries) > self.capacity or self._bytes > self.byte_capacity):
+                self._bytes -= self._entries.popleft().size
+                self._dropped += 1
+
+    def _secrets_of(self, exchange: Exchange) -> set[str]:
+        """Every credential the request carried (whatever header or parameter it was read from), the
+        tenant's, and the admin token: masked wherever they appear, by value."""
+        found = set(self._secret_values)
+        for name, value in exchange.headers.items():
+            if name.lower() in self._secret_headers:
+                found.add(value.strip())
+                scheme, space, token = value.strip().partition(" ")
+                if space:
+                    found.add(token.strip())
+                if name.lower() == "cookie":
+                    found.update(part.partition("=")[2].strip() for part in value.split(";"))
+        for name, values in exchange.query.items():
+            if name.lower() in self._secret_query:
+                found.update(values)
+        if exchange.tenant is not None and exchange.tenant.credential:
+            found.add(exchange.tenant.credential)
+        return {secret for secret in found if secret}
 
     # --- reading ---------------------------------------------------------------------------------
 
-    def entries(self, vendor: str | None = None, operation_id: str | None = None, credential: str | None = None,
-                status: str | None = None, since: str | None = None, after: int | None = None,
-                rejected: bool | None = None) -> list[dict]:
-        """The entries matching every filter given, oldest first. `status` is `503` or `5XX`;
+    def page(self, vendor: str | None = None, operation_id: str | None = None, credential: str | None = None,
+             status: str | None = None, since: str | None = None, after: int | None = None,
+             rejected: bool | None = None, limit: int | None = None) -> dict:
+        """Matching entries, oldest first: with `after`, the first `limit` after that id (`next` then
+        says where to go on, or is None at the newest); without it, the newest `limit`. A page also
+        stops at `PAGE_BYTES` of bodies. `total` counts every match; `status` is `503` or `5XX`;
         `since` an RFC 3339 time; `credential` the real (unmasked) value."""
-        since_time = datetime.fromisoformat(since).timestamp() if since else None
+        limit = limit or DEFAULT_PAGE
+        since_time = _timestamp(since) if since else None
         with self._lock:
             kept = list(self._entries)
-        return [item.entry for item in kept
-                if (vendor is None or item.entry["vendor"] == vendor)
-                and (operation_id is None or item.entry["operationId"] == operation_id)
-                and (credential is None or (item.tenant is not None and item.tenant.credential == credential))
-                and (status is None or _status_matches(item.entry["status"], status))
-                and (since_time is None or item.started >= since_time)
-                and (after is None or item.entry["id"] > after)
-                and (rejected is None or (item.entry["rejected"] is not None) == rejected)]
+            stats = {"capacity": self.capacity, "bytes": self._bytes, "byteCapacity": self.byte_capacity,
+                     "dropped": self._dropped}
+        matching = [item for item in kept
+                    if (vendor is None or item.meta["vendor"] == vendor)
+                    and (operation_id is None or item.meta["operationId"] == operation_id)
+                    and (credential is None or (item.tenant is not None and item.tenant.credential == credential))
+                    and (status is None or _status_matches(item.meta["status"], status))
+                    and (since_time is None or item.started >= since_time)
+                    and (after is None or item.id > after)
+                    and (rejected is None or (item.meta["rejected"] is not None) == rejected)]
+        chosen: list[_Kept] = []
+        budget = PAGE_BYTES
+        run = matching if after is not None else reversed(matching)
+        for item in run:
+            if len(chosen) == limit or (chosen and item.body_bytes > budget):
+                break
+            chosen.append(item)
+            budget -= item.body_bytes
+        if after is None:
+            chosen.reverse()
+        more = after is not None and len(chosen) < len(matching)
+        return {"requests": [_entry(item) for item in chosen], "total": len(matching),
+                "next": chosen[-1].id if more and chosen else None, **stats}
+
+    def entries(self, **filters: Any) -> list[dict]:
+        """Every matching entry, oldest first (page after page)."""
+        found, after = [], 0
+        while True:
+            page = self.page(**{**filters, "after": max(after, filters.get("after") or 0)}, limit=1000)
+            found.extend(page["requests"])
+            if page["next"] is None:
+                return found
+            after = page["next"]
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def bytes(self) -> int:
+        """What the kept entries count against `byte_capacity`."""
+        return self._bytes
 
     def clear(self, vendor: str | None = None, credential: str | None = None) -> int:
         """Forget everything, one vendor's entries, or one tenant's. Returns how many went."""
@@ -141,14 +236,108 @@ class Journal:
             before = len(self._entries)
             if vendor is None:
                 self._entries.clear()
+                self._dropped = 0
             else:
-                self._entries = deque((item for item in self._entries
-                                       if not _in_scope(item, vendor, credential)), maxlen=self.capacity)
+                self._entries = deque(item for item in self._entries if not _in_scope(item, vendor, credential))
+            self._bytes = sum(item.size for item in self._entries)
             return before - len(self._entries)
 
 
+class _Masker:
+    """Replaces each secret by its masked form: whole values always, inside text when long enough."""
+
+    def __init__(self, secrets: set[str]) -> None:
+        self.secrets = secrets
+        self.inside = sorted((s for s in secrets if len(s) >= MIN_SUBSTRING_SECRET), key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        if value in self.secrets:
+            return mask(value)
+        for secret in self.inside:
+            if secret in value:
+                value = value.replace(secret, mask(secret))
+        return value
+
+    def data(self, raw: bytes) -> bytes:
+        for secret in self.inside:
+            encoded = secret.encode("utf-8", "replace")
+            if encoded in raw:
+                raw = raw.replace(encoded, mask(secret).encode())
+        return raw
+
+
+def mask_within(value: Any, secrets: Iterable[str]) -> Any:
+    """A text with each of these secrets masked (as the journal masks them); anything else as is."""
+    return _Masker({secret for secret in secrets if secret}).text(value) if isinstance(value, str) else value
+
+
+def _entry(item: _Kept) -> dict:
+    """The entry as the control API serves it; bodies parsed now, and only when small enough."""
+    truncated = list(item.meta["truncated"])
+    body, cut = _shown(item.body, "body" in truncated)
+    if cut and "body" not in truncated:
+        truncated.append("body")
+    response, cut = _shown(item.response, "responseBody" in truncated)
+    if cut and "responseBody" not in truncated:
+        truncated.append("responseBody")
+    meta = item.meta
+    return {"id": item.id, "time": meta["time"], "durationMs": meta["durationMs"], "vendor": meta["vendor"],
+            "operationId": meta["operationId"], "method": meta["method"], "path": meta["path"],
+            "query": meta["query"], "headers": meta["headers"], "body": body, "credential": meta["credential"],
+            "status": meta["status"], "responseHeaders": meta["responseHeaders"], "responseBody": response,
+            "rejected": meta["rejected"], "issues": meta["issues"], "warnings": meta["warnings"],
+            "error": meta["error"], "fault": meta["fault"], "truncated": truncated}
+
+
+def _shown(raw: bytes, cut: bool) -> tuple[Any, bool]:
+    """(JSON when it parses, else text; None when empty, whether it is given as text for its size)."""
+    if not raw.strip():
+        return None, False
+    if cut or len(raw) > PARSE_BYTES:
+        return raw[:PARSE_BYTES].decode("utf-8", "ignore"), True
+    try:
+        value = jsontext.loads(raw)  # lone surrogates repaired: kept, they would fail every read
+        if raw.count(b"[") + raw.count(b"{") > 100:  # deep enough to fail when served: prove it is not
+            json.dumps(value)
+        return value, False
+    except (ValueError, RecursionError):
+        return raw.decode("utf-8", "replace"), False
+
+
+def _request_body(raw: bytes) -> bytes:
+    if not raw and has_request_context():
+        try:  # not read by the pipeline (it stopped before the body): read it now, within the limit
+            raw = request.get_data(cache=True)
+        except HTTPException:
+            raw = b""
+    return raw
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= TEXT_CAP else text[:TEXT_CAP] + f"… ({len(text) - TEXT_CAP} more characters)"
+
+
+def _text_size(meta: dict) -> int:
+    """Roughly what the entry's texts take (UTF-8 length of their characters)."""
+    size = 0
+    for name, values in meta["query"].items():
+        size += len(name) + sum(len(value) for value in values)
+    for headers in (meta["headers"], meta["responseHeaders"]):
+        size += sum(len(name) + len(value) for name, value in headers.items())
+    size += sum(len(issue["name"]) + len(issue["message"]) for issue in meta["issues"])
+    size += sum(len(warning) for warning in meta["warnings"]) + len(meta["error"] or "") + len(meta["path"])
+    return size
+
+
+def _timestamp(since: str) -> float:
+    try:
+        return datetime.fromisoformat(since.replace("Z", "+00:00").replace("z", "+00:00")).timestamp()
+    except ValueError:
+        raise ValueError(f"since: {since!r} is not an RFC 3339 time") from None
+
+
 def _in_scope(item: _Kept, vendor: str, credential: str | None) -> bool:
-    if item.entry["vendor"] != vendor:
+    if item.meta["vendor"] != vendor:
         return False
     return credential is None or (item.tenant is not None and item.tenant.credential == credential)
 
@@ -171,22 +360,4 @@ def _rejected(exchange: Exchange, fault: dict | None) -> str | None:
     return None
 
 
-def _body(raw: bytes) -> Any:
-    """The request body as JSON when it parses, else as text; None when empty."""
-    if not raw and has_request_context():
-        try:  # not read by the pipeline (it stopped before the body): read it now, within the limit
-            raw = request.get_data(cache=True)
-        except HTTPException:
-            raw = b""
-    if not raw.strip():
-        return None
-    try:
-        value = jsontext.loads(raw)  # lone surrogates repaired: kept, they would fail every read
-        if raw.count(b"[") + raw.count(b"{") > 100:  # deep enough to fail when served: prove it is not
-            json.dumps(value)
-        return value
-    except (ValueError, RecursionError):
-        return raw.decode("utf-8", "replace")
-
-
-__all__ = ["Journal", "mask", "secret_names"]
+__all__ = ["Journal", "mask", "mask_within", "secret_names"]

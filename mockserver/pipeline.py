@@ -304,6 +304,7 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
     response.status = f"{reply.status} {_reason(reply.status)}"
     exchange.status = reply.status
     exchange.response_body = reply.body
+    exchange.response_bytes = payload
     exchange.response_headers = dict(reply.headers)
     for observe in runtime.observers:
         observe(exchange)

@@ -151,7 +151,12 @@ class Control:
         query = {"operationId": operation_id, "vendor": vendor, "credential": credential,
                  "status": None if status is None else str(status),
                  "rejected": None if rejected is None else str(rejected).lower()}
-        return self._call("GET", "/requests", query=query)["requests"]
+        found, after = [], 0
+        while after is not None:  # every page, oldest first
+            page = self._call("GET", "/requests", query={**query, "after": after, "limit": 1000})
+            found.extend(page["requests"])
+            after = page["next"]
+        return found
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/requests")

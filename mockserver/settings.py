@@ -21,6 +21,7 @@ class Settings:
     validate_responses: bool = True  # a response that breaks the spec is a 500 naming the field
     vendors: tuple[str, ...] = ()  # empty: every vendor found in mockserver.vendors
     journal_size: int = 1000
+    journal_bytes: int = 64 * 1024 * 1024  # what the journal's entries may take, bodies included
     api_keys: tuple[tuple[str, str], ...] = ()  # (vendor, key): when any is set for a vendor, only those
     admin_token: str | None = None
     allow_hosts: tuple[str, ...] = ()  # Host names accepted besides loopback ones, while bound to loopback
@@ -42,3 +43,5 @@ class Settings:
             raise ValueError("max_body_bytes must be positive")
         if self.journal_size < 0:
             raise ValueError("journal_size must not be negative")
+        if self.journal_bytes < 0:
+            raise ValueError("journal_bytes must not be negative")

@@ -13,6 +13,7 @@ credential to reset by reading `GET /__mock/state` when the button is pressed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -21,10 +22,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from mockserver import admin
-from mockserver.journal import mask
+from mockserver.journal import mask, mask_within
 
 if TYPE_CHECKING:
     from mockserver.exchange import Mount
@@ -73,13 +74,14 @@ def blueprint(runtime: Runtime) -> Blueprint:
         nonce = secrets.token_urlsafe(16)
         html = render_template("ui.html", nonce=nonce, filters=filters, choices=_choices(runtime),
                                health=_call(runtime, "getHealth", {}), tenants=tenants(runtime, columns),
-                               journal=journal(runtime, filters), token=request.args.get("token", ""))
+                               journal=journal(runtime, filters))
         response = Response(html, mimetype="text/html")
         response.headers["Content-Security-Policy"] = (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; connect-src 'self'; "
             "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"  # no link out carries the page's URL
         return response
 
     return page
@@ -121,6 +123,7 @@ def tenants(runtime: Runtime, columns: dict[str, Columns]) -> list[dict]:
     shown = []
     for tenant in _call(runtime, "exportState", {})["tenants"]:
         vendor, credential = tenant["vendor"], tenant["credential"]
+        hide = functools.partial(mask_within, secrets=(credential, runtime.settings.admin_token or ""))
         collection = runtime.mounts[vendor].vendor.state.collection
         projects = tenant.get(collection, [])
         names = columns[vendor]
@@ -129,7 +132,8 @@ def tenants(runtime: Runtime, columns: dict[str, Columns]) -> list[dict]:
             "masked": mask(credential) if credential else "(no credential)",
             "key": tenant_key(vendor, credential),
             "count": len(projects),
-            "projects": [{"id": project.get("id"), "name": project.get(names.name) if names.name else None,
+            "projects": [{"id": hide(project.get("id")),
+                          "name": hide(project.get(names.name)) if names.name else None,
                           "created": project.get(names.created) if names.created else None}
                          for project in projects[-PROJECTS_SHOWN:]],
         })
@@ -191,19 +195,31 @@ def _call(runtime: Runtime, operation_id: str, query: dict) -> Any:
 
 
 def _refused(runtime: Runtime) -> Response | None:
-    """With `--admin-token`, the page wants it like the control API does, or as `?token=` (a browser
-    cannot send a header when it opens a link); the page's script sends it on."""
+    """With `--admin-token`, the page wants it as the control API does (a header, or the page's
+    cookie). A browser opening a link cannot send a header: `/__mock/?token=T` sets the cookie (a
+    digest of the token, HttpOnly, SameSite=Strict) and redirects to the page without the token, so
+    that it is in no HTML, history entry or Referer; the page's script then needs no token."""
     token = runtime.settings.admin_token
     if not token:
         return None
-    header = request.headers.get("Authorization", "")
-    sent = (header[len("Bearer "):].strip() if header.startswith("Bearer ")
-            else request.headers.get("X-Mock-Admin-Token") or request.args.get("token", ""))
-    if hmac.compare_digest(sent.encode(), token.encode()):
+    offered = request.args.get("token")
+    if offered is not None:
+        if not hmac.compare_digest(offered.encode(), token.encode()):
+            return _html_error(401, "this page needs the admin token: open /__mock/?token=<token>")
+        kept = {name: value for name, value in request.args.items(multi=True) if name != "token"}
+        response = redirect(url_for(".show", **kept), 303)
+        response.set_cookie(admin.PAGE_COOKIE, admin.page_cookie(token), httponly=True, samesite="Strict",
+                            path=admin.PREFIX)
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    if admin.token_sent(token):
         return None
     return _html_error(401, "this page needs the admin token: open /__mock/?token=<token>")
 
 
 def _html_error(status: int, message: str) -> Response:
     html = render_template("ui_error.html", status=status, message=message)
-    return Response(html, status=status, mimetype="text/html")
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

@@ -172,3 +172,156 @@ def test_a_journal_of_size_zero_keeps_nothing():
     client = create_app(Settings(journal_size=0)).test_client()
     client.get("/v1/projects", headers=AMP)
     assert journal(client)["requests"] == []
+
+
+# --- bounded by bytes, kept as bytes, read in pages --------------------------------------------------
+
+EMPTY_OBJECTS = b"[" + b"{}," * 300_000 + b"{}]"  # ~900 KB; parsed, ~21 MB of Python objects
+
+
+def send_raw(client, body: bytes, content_type: str = "text/plain"):
+    """A create whose body is refused for its type (415) before it is parsed: only the journal keeps it."""
+    return client.post("/api/v1/projects", data=body, headers={**AP, "Content-Type": content_type})
+
+
+def test_the_journal_is_bounded_by_bytes_and_says_what_it_dropped_and_cut():
+    import gc
+    import tracemalloc
+
+    budget = 2 * 1024 * 1024
+    app = create_app(Settings(journal_bytes=budget))
+    client, kept = app.test_client(), app.extensions["mockserver"].journal
+    send_raw(client, b"{}")  # warm up what a first request builds
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(12):
+            assert send_raw(client, EMPTY_OBJECTS).status_code == 415
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept.bytes <= budget
+    assert grown < 2 * budget, grown  # the old journal kept ~21 MB per entry
+    body = journal(client)
+    assert body["bytes"] == kept.bytes and body["byteCapacity"] == budget
+    assert body["dropped"] >= 12 - budget // (budget // 8) and body["dropped"] + len(body["requests"]) == 13
+    entry = body["requests"][-1]
+    assert entry["truncated"] == ["body"] and isinstance(entry["body"], str)
+    assert len(entry["body"].encode()) <= budget // 8  # cut to an eighth of the budget
+
+
+def test_a_body_is_kept_as_its_bytes_whatever_its_characters():
+    """One emoji makes Python keep a string at 4 bytes a character; bytes stay bytes."""
+    app = create_app(Settings())
+    client, kept = app.test_client(), app.extensions["mockserver"].journal
+    body = ('"\U0001f600' + "a" * 500_000 + '"').encode()
+    send_raw(client, body)
+    assert len(body) < kept.bytes < len(body) + 8 * 1024
+
+
+def test_a_body_longer_than_the_parse_limit_is_given_as_text_and_marked():
+    client = create_app(Settings()).test_client()
+    big = b'{"displayName": "' + b"x" * 300_000 + b'"}'
+    send_raw(client, big, "application/json")
+    entry = journal(client)["requests"][-1]
+    assert isinstance(entry["body"], str) and entry["body"].startswith('{"displayName": "xxx')
+    assert entry["truncated"] == ["body", "responseBody"]  # the create answered the long name back
+    send_raw(client, b'{"displayName": "small"}', "application/json")
+    entry = journal(client)["requests"][-1]
+    assert entry["body"] == {"displayName": "small"} and entry["truncated"] == []
+
+
+@pytest.fixture
+def many(client):
+    for index in range(250):
+        client.get(f"/v1/projects?i={index}", headers=AMP)
+    return client
+
+
+def test_a_read_without_a_cursor_gives_the_newest_hundred(many):
+    body = journal(many)
+    assert [e["id"] for e in body["requests"]] == list(range(151, 251))
+    assert body["total"] == 250 and body["next"] is None
+
+
+def test_paging_with_after_and_next_reads_everything_once(many):
+    seen, after, pages = [], 0, 0
+    while after is not None:
+        body = journal(many, after=after, limit=100)
+        seen.extend(e["id"] for e in body["requests"])
+        after, pages = body["next"], pages + 1
+    assert seen == list(range(1, 251)) and pages == 3
+
+
+def test_a_page_stops_at_its_byte_budget_and_says_where_to_go_on(client):
+    for _ in range(30):
+        send_raw(client, b"x" * 200_000)
+    body = journal(client, after=0, limit=100)
+    assert 1 <= len(body["requests"]) <= 21 and body["next"] == body["requests"][-1]["id"]
+    assert len(client.get("/__mock/requests").data) < 5 * 1024 * 1024
+
+
+def test_the_helpers_read_every_page(many):
+    from mockserver.server import Control
+
+    assert len(Control(many.application).requests()) == 250
+
+
+def test_clearing_the_journal_forgets_its_bytes_and_drops():
+    app = create_app(Settings(journal_size=2))
+    client = app.test_client()
+    for _ in range(3):
+        client.get("/v1/projects", headers=AMP)
+    assert journal(client)["dropped"] == 1
+    client.delete("/__mock/requests")
+    body = journal(client)
+    assert body["dropped"] == 0 and body["bytes"] == 0
+
+
+@pytest.mark.parametrize("value", ["64M", "64MiB", "1G", "65536", "16k"])
+def test_journal_bytes_flag_takes_sizes(value):
+    from mockserver.cli import parser, settings_from
+
+    settings = settings_from(parser().parse_args(["serve", "--journal-bytes", value]))
+    assert settings.journal_bytes == {"64M": 64 << 20, "64MIB": 64 << 20, "1G": 1 << 30, "65536": 65536,
+                                      "16K": 16 << 10}[value.upper()]
+
+
+@pytest.mark.parametrize("value", ["lots", "1T", "-5", "²"])
+def test_journal_bytes_flag_refuses_what_is_no_size(value, capsys):
+    from mockserver.cli import parser
+
+    with pytest.raises(SystemExit):
+        parser().parse_args(["serve", "--journal-bytes", value])
+    assert "--journal-bytes" in capsys.readouterr().err
+
+
+# --- credentials masked by value, wherever they appear ----------------------------------------------
+
+def test_a_credential_is_masked_by_value_in_every_header_the_query_and_both_bodies(client):
+    key = "sk-secret-0123456789"
+    client.post(f"/api/v1/projects?apiKey={key}&note=x{key}y", json={"displayName": f"named {key}", "externalId": key},
+                headers={"Authorization": f"Bearer {key}", "X-Auth-Token": key, "X-Trace": f"t={key}"})
+    entry = only(client)
+    assert key not in str(entry)
+    assert entry["headers"]["X-Auth-Token"] == "sk-s…" and entry["headers"]["X-Trace"] == "t=sk-s…"
+    assert entry["query"] == {"apiKey": ["sk-s…"], "note": ["xsk-s…y"]}
+    assert entry["body"] == {"displayName": "named sk-s…", "externalId": "sk-s…"}
+    assert entry["responseBody"]["externalId"] == "sk-s…"
+
+
+def test_a_refused_credential_and_the_admin_token_are_masked_too():
+    client = create_app(Settings(admin_token="admin-t0ken-xyz")).test_client()
+    client.get("/v1/projects", headers={"X-Api-Key": "amp-refused-key", "X-Other": "amp-refused-key",
+                                        "X-Debug": "admin-t0ken-xyz"})
+    text = client.get("/__mock/requests", headers={"X-Mock-Admin-Token": "admin-t0ken-xyz"}).get_data(as_text=True)
+    assert "amp-refused-key" not in text and "admin-t0ken-xyz" not in text
+
+
+def test_an_issue_message_that_quotes_a_credential_is_masked(client):
+    key = "sk-secret-0123456789"
+    client.post("/api/v1/projects", json={"displayName": {"k": key}}, headers={"Authorization": f"Bearer {key}"})
+    entry = only(client)
+    assert entry["issues"] and key not in str(entry)

@@ -205,10 +205,50 @@ def test_admin_token_guards_the_page_as_it_guards_the_control_api():
     assert client.get("/__mock/", query_string={"token": "wrong"}).status_code == 401
     assert client.get("/__mock/", headers={"X-Mock-Admin-Token": "t0ken"}).status_code == 200
     assert client.get("/__mock/", headers={"Authorization": "Bearer t0ken"}).status_code == 200
-    text = page(client, token="t0ken")
-    assert '<input type="hidden" name="token" value="t0ken">' in text  # the filters keep it
+    opened = client.get("/__mock/", query_string={"token": "t0ken", "vendor": "ampersand"})
+    assert opened.status_code == 303 and opened.headers["Location"].endswith("/__mock/?vendor=ampersand")
+    assert "t0ken" not in page(client, vendor="ampersand")  # the cookie opens it; no token in the HTML
 
 
 def test_mock_without_slash_leads_to_the_page(client):
     response = client.get("/__mock")
     assert response.status_code in (301, 308) and response.headers["Location"].endswith("/__mock/")
+
+
+# --- the admin token and the page ------------------------------------------------------------------
+
+def test_the_token_in_a_link_becomes_a_cookie_and_leaves_the_url():
+    client = create_app(Settings(admin_token="t0ken-secret")).test_client()
+    opened = client.get("/__mock/?token=t0ken-secret")
+    assert opened.status_code == 303 and "token" not in opened.headers["Location"]
+    cookie = opened.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/__mock" in cookie
+    assert "t0ken-secret" not in cookie  # a digest, never the token
+    shown = client.get("/__mock/")
+    assert shown.status_code == 200 and "t0ken-secret" not in shown.get_data(as_text=True)
+    assert shown.headers["Referrer-Policy"] == "no-referrer"
+    # the page's script uses the control API with the cookie alone
+    assert client.get("/__mock/state").status_code == 200
+    assert client.post("/__mock/reset", json={}).status_code == 200
+
+
+def test_a_cookie_for_another_token_opens_nothing():
+    from mockserver.admin import PAGE_COOKIE, page_cookie
+
+    client = create_app(Settings(admin_token="t0ken-secret")).test_client()
+    client.set_cookie(PAGE_COOKIE, page_cookie("other"), path="/__mock")
+    assert client.get("/__mock/").status_code == 401
+    assert client.get("/__mock/state").status_code == 401
+
+
+def test_every_page_answer_sends_no_referrer(client):
+    assert client.get("/__mock/").headers["Referrer-Policy"] == "no-referrer"
+    assert client.get("/__mock/?limit=0").headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_a_credential_in_any_header_query_or_body_is_masked_on_the_page(client):
+    key = "sk-secret-0123456789"
+    client.post(f"/api/v1/projects?apiKey={key}&note=x{key}y", json={"displayName": f"named {key}"},
+                headers={"Authorization": f"Bearer {key}", "X-Auth-Token": key, "X-Trace": f"t={key}"})
+    text = page(client)
+    assert key not in text and "sk-s…" in text
