@@ -311,8 +311,14 @@ class _Generator:
             raise GenerationError(f"{_where(ptr)}: {key} is empty")
         rest = {k: v for k, v in s.items() if k not in (key, "discriminator")}
         start = self.rng(ptr, salt).randrange(len(options))
+        order = [*range(start, len(options)), *range(start)]
+        # A `null` branch (3.0's nullable, made anyOf) last, so values are not null half the time;
+        # first past the depth limit, where the least is best.
+        nulls = [i for i in order if _only_null(options[i])]
+        order = [i for i in order if i not in nulls]
+        order = [*nulls, *order] if self.guard(depth) else [*order, *nulls]
         first_error = None
-        for index in [*range(start, len(options)), *range(start)]:
+        for index in order:
             names = self.discriminator_values(s, options, index)
             property_name = s["discriminator"].get("propertyName") if names else None
             for name in [*names, _MISSING]:
@@ -578,9 +584,10 @@ def _string(s: dict, ptr: str, rng: random.Random) -> str:
 
     problem = ""
     if isinstance(fmt, str) and fmt in _FORMATS:
-        text = _FORMATS[fmt](rng)
-        if fits(text):
-            return text
+        shapes = _FORMATS[fmt](rng)
+        for text in [shapes] if isinstance(shapes, str) else shapes:
+            if fits(text):
+                return text
     for pattern in patterns:
         for _ in range(3 if len(patterns) == 1 else 8):
             try:
@@ -611,10 +618,18 @@ def _datetime(rng: random.Random) -> datetime:
     return _EPOCH + timedelta(seconds=rng.randrange(365 * 86400))
 
 
+def _times(rng: random.Random, shape: str) -> list[str]:
+    """One moment in the shapes a pattern may ask for: seconds, milliseconds, microseconds, an offset."""
+    moment = _datetime(rng).replace(microsecond=rng.randrange(1000) * 1000)
+    return [moment.strftime(shape + "Z"), moment.strftime(shape + ".%f")[:-3] + "Z",
+            moment.strftime(shape + ".%fZ"), moment.strftime(shape + "+00:00")]
+
+
+# A format's value, or its candidate values in order of preference (the first the schema accepts wins).
 _FORMATS = {
-    "date-time": lambda rng: _datetime(rng).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "date-time": lambda rng: _times(rng, "%Y-%m-%dT%H:%M:%S"),
     "date": lambda rng: _datetime(rng).strftime("%Y-%m-%d"),
-    "time": lambda rng: _datetime(rng).strftime("%H:%M:%SZ"),
+    "time": lambda rng: _times(rng, "%H:%M:%S"),
     "duration": lambda rng: f"P{rng.randint(1, 30)}D",
     "uuid": lambda rng: str(uuid.UUID(int=rng.getrandbits(128), version=4)),
     "email": lambda rng: f"{rng.choice(_WORDS)}@example.com",
@@ -1010,6 +1025,12 @@ def _merge_into(out: dict, other: dict, leftovers: list) -> None:
         elif key in _VALIDATING and not _same(mine, value):
             leftovers.append({key: value})  # a second const, pattern, oneOf...: checked, not merged
         # an annotation (title, example, discriminator...): the first one stays
+
+
+def _only_null(schema: Any) -> bool:
+    return isinstance(schema, dict) and (schema.get("type") == "null" or schema.get("type") == ["null"]
+                                         or ("const" in schema and schema["const"] is None)
+                                         or schema.get("enum") == [None])
 
 
 def _meet_types(a: Any, b: Any) -> list:

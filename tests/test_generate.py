@@ -488,3 +488,14 @@ def test_random_schemas_give_valid_values(schema, seed, mode):
     value = generate(schema, seed, mode=mode)
     assert valid(schema, value)
     assert generate(schema, seed, mode=mode) == value
+
+
+def test_a_nullable_made_any_of_is_rarely_null():
+    schema = {"anyOf": [{"type": "object", "properties": {"a": {"type": "integer"}}}, {"type": "null"}]}
+    assert all(isinstance(value, dict) for value in check(schema, seeds=range(20)))
+
+
+def test_times_take_the_shape_the_pattern_asks():
+    millis = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"}
+    check(millis)
+    check({"type": "string", "format": "time", "pattern": r"\+00:00$"})
