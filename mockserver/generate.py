@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -336,8 +337,10 @@ class _Generator:
                         return value
                     if key == "anyOf":
                         break
-        detail = f": {first_error}" if first_error else ""
-        raise GenerationError(f"{_where(ptr)}: no branch of {key} gives a valid value{detail}")
+        if first_error is not None:  # the deepest reason names the deepest pointer
+            raise first_error
+        raise GenerationError(f"{_where(ptr)}: no branch of {key} gives a valid value (each matches another too)"
+                              if key == "oneOf" else f"{_where(ptr)}: no branch of anyOf gives a valid value")
 
     def discriminator_values(self, s: dict, options: list, index: int) -> list:
         """The discriminator property's value for branch `index`, most likely first (see the module doc)."""
@@ -525,6 +528,8 @@ class _Generator:
         if patterns and (s.get("additionalProperties", True) is False or number % 2 == 0):
             schema = {"type": "string", "pattern": patterns[number % len(patterns)]}
         schema = _merge(schema, names)
+        if number % 2 == 0 and schema is not False:  # longer names, where a pattern's match is too short to differ
+            schema = _merge(schema, {"minLength": 2 + number})
         try:
             key = self.gen(schema, f"{ptr}#key{number}", depth + 1, salt)
         except GenerationError:
@@ -598,6 +603,8 @@ def _string(s: dict, ptr: str, rng: random.Random) -> str:
             if fits(text):
                 return text
     text = _words(rng, least, most)
+    if s.get("contentEncoding") == "base64" and not patterns and not isinstance(fmt, str):
+        text = base64.b64encode(text.encode()).decode("ascii")
     if fits(text):
         return text
     raise GenerationError(f"{_where(ptr)}: no string meets format, pattern and length together{problem}")
@@ -776,6 +783,7 @@ _READABLE = [c for c in _PRINTABLE if c.isalnum()]
 _EXTRA = [chr(code) for code in range(0xA1, 0x250)]  # Latin letters, when a class excludes all ASCII
 
 
+@functools.lru_cache(maxsize=1024)
 def _parse_pattern(pattern: str) -> list:
     """The pattern as `re` parses ECMA's meaning of it (as `ecma.compile_pattern` compiles it)."""
     try:
@@ -815,11 +823,7 @@ def _in_class(items: list, char: str) -> bool:
 
 def _class_char(items: list, rng: random.Random) -> str:
     """A character of the class: a readable one when the class has any."""
-    pool = [c for c in _PRINTABLE if _in_class(items, c)]
-    readable = [c for c in pool if c.isalnum()]
-    if readable or pool:
-        return rng.choice(readable or pool)
-    pool = [c for c in _EXTRA if _in_class(items, c)]
+    pool = _class_pool(tuple(items))
     if pool:
         return rng.choice(pool)
     for op, arg in items:  # a class of characters beyond Latin only (a script's range)
@@ -828,6 +832,13 @@ def _class_char(items: list, rng: random.Random) -> str:
         if op is sre_c.RANGE:
             return chr(rng.randint(*arg))
     raise GenerationError("a character class matches no character this generator knows")
+
+
+@functools.lru_cache(maxsize=1024)
+def _class_pool(items: tuple) -> str:
+    """The characters to draw from for a class: its readable ASCII, else its printable, else Latin."""
+    pool = [c for c in _PRINTABLE if _in_class(items, c)]
+    return "".join([c for c in pool if c.isalnum()] or pool or [c for c in _EXTRA if _in_class(items, c)])
 
 
 class _RegexWalker:

@@ -467,13 +467,38 @@ def exclusive_branches(draw, children):
     return branches
 
 
+@st.composite
+def keyed_maps(draw, children):
+    schema: dict = {"type": "object", "additionalProperties": draw(children)}
+    if draw(st.booleans()):
+        schema["propertyNames"] = {"pattern": draw(st.sampled_from([r"^[a-z]+$", r"^x-", r"^[A-Z]{2,4}$"]))}
+    if draw(st.booleans()):
+        schema["minProperties"] = draw(st.integers(0, 3))
+    return schema
+
+
+def open_object(schema):
+    return {key: value for key, value in schema.items() if key != "additionalProperties"}
+
+
 def composites(children):
     return st.one_of(
+        keyed_maps(children),
+        st.tuples(children, children).map(lambda pair: {"type": "array", "prefixItems": list(pair),
+                                                        "items": False}),
+        st.tuples(children, st.integers(0, 2)).map(lambda pair: {"type": "array", "items": pair[0],
+                                                                "contains": pair[0], "minContains": pair[1]}),
+        st.lists(st.sampled_from(["string", "integer", "boolean", "object", "null"]), min_size=2, max_size=2,
+                 unique=True).map(lambda kinds: {"anyOf": [{"type": k} for k in kinds], "not": {"type": kinds[0]}}),
+        st.tuples(strings(), st.sampled_from(["amber", "cedar"])).map(
+            lambda pair: {**pair[0], "not": {"const": pair[1]}}),
+        st.tuples(objects(children)(prefix="if_"), objects(children)(prefix="then_"),
+                  objects(children)(prefix="else_")).map(
+            lambda triple: dict(zip(["if", "then", "else"], map(open_object, triple), strict=True))),
         objects(children)(),
         arrays(children)(),
         st.tuples(objects(children)(prefix="a_"), objects(children)(prefix="b_")).map(
-            lambda pair: {"allOf": [{k: v for k, v in part.items() if k != "additionalProperties"}
-                                    for part in pair]}),
+            lambda pair: {"allOf": [open_object(part) for part in pair]}),
         st.lists(children, min_size=1, max_size=3).map(lambda branches: {"anyOf": branches}),
         exclusive_branches(children).map(lambda branches: {"oneOf": branches}),
     )
