@@ -70,6 +70,8 @@ _ATTEMPTS = 6  # fresh draws at one location when its value fails a keyword chec
 _REGEX_ATTEMPTS = 24
 _SPAN = 6  # an unbounded repeat draws at most this many more than its minimum
 _INF = 10**9
+_MAX_LENGTH = 100_000  # a longer minLength is refused, not built
+_MAX_COUNT = 1_000  # so are more items or properties than this
 _EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 _INT_FORMATS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1),
                 "uint32": (0, 2**32 - 1), "uint64": (0, 2**64 - 1)}
@@ -450,8 +452,10 @@ class _Generator:
     def object(self, s: dict, ptr: str, depth: int, salt: str, lean: bool) -> dict:
         props = s.get("properties") if isinstance(s.get("properties"), dict) else {}
         required = list(dict.fromkeys(n for n in s.get("required") or () if isinstance(n, str)))
-        most = s.get("maxProperties", _INF)
-        least = s.get("minProperties", 0)
+        most = _count(s, "maxProperties", _INF)
+        least = _count(s, "minProperties", 0)
+        if least > _MAX_COUNT:
+            raise GenerationError(f"{_where(ptr)}: minProperties {least} is more than this generator makes")
         if len(required) > most:
             raise GenerationError(f"{_where(ptr)}: {len(required)} required properties but maxProperties {most}")
         minimal = lean or self.guard(depth)
@@ -539,10 +543,12 @@ class _Generator:
     def array(self, s: dict, ptr: str, depth: int, salt: str) -> list:
         prefix = s.get("prefixItems") if isinstance(s.get("prefixItems"), list) else []
         items = s.get("items", True)
-        least = s.get("minItems", 0)
-        most = s.get("maxItems", _INF)
+        least = _count(s, "minItems", 0)
+        most = _count(s, "maxItems", _INF)
         contains = s.get("contains", _MISSING)
-        wanted_contains = s.get("minContains", 1) if contains is not _MISSING else 0
+        wanted_contains = _count(s, "minContains", 1) if contains is not _MISSING else 0
+        if max(least, wanted_contains) > _MAX_COUNT:
+            raise GenerationError(f"{_where(ptr)}: minItems {least} is more than this generator makes")
         count = least if self.guard(depth) else max(least, len(prefix) or 1)
         count = min(max(count, wanted_contains), most)
         if items is False:
@@ -573,8 +579,8 @@ class _Generator:
 
 
 def _string(s: dict, ptr: str, rng: random.Random) -> str:
-    least = s.get("minLength", 0)
-    most = s.get("maxLength")
+    least = _count(s, "minLength", 0)
+    most = _count(s, "maxLength", None)
     fmt = s.get("format")
     # Patterns merged from allOf stay in its leftovers: every one must match, each may lead.
     patterns = [p for p in [s.get("pattern"), *(m.get("pattern") for m in s.get("allOf") or () if isinstance(m, dict))]
@@ -587,6 +593,8 @@ def _string(s: dict, ptr: str, rng: random.Random) -> str:
                 and all(ecma.search(pattern, text) for pattern in patterns)
                 and (not isinstance(fmt, str) or FORMAT_CHECKER.conforms(text, fmt)))
 
+    if least > _MAX_LENGTH:
+        raise GenerationError(f"{_where(ptr)}: minLength {least} is longer than this generator makes")
     problem = ""
     if isinstance(fmt, str) and fmt in _FORMATS:
         shapes = _FORMATS[fmt](rng)
@@ -937,6 +945,8 @@ class _RegexWalker:
         return ""
 
     def repeat(self, least: int, most: Any, item, target: int | None) -> str:
+        if least > _MAX_LENGTH:
+            raise GenerationError(f"a repeat of at least {least} is longer than this generator makes")
         most = _INF if most is sre_c.MAXREPEAT else most
         if target is None:
             count = self.rng.randint(least, min(most, least + _SPAN))
@@ -1088,6 +1098,12 @@ def _inferred(s: dict) -> list[str]:
 
 def _validator(schema: Any) -> Any:
     return ecma.Validator(schema, format_checker=FORMAT_CHECKER)
+
+
+def _count(s: dict, key: str, default: Any) -> Any:
+    """A length or count keyword as an int (2.0 is an integer to JSON Schema too)."""
+    value = s.get(key)
+    return int(value) if _is_number(value) and float(value).is_integer() else default
 
 
 def _is_number(value: Any) -> bool:

@@ -524,3 +524,18 @@ def test_times_take_the_shape_the_pattern_asks():
     millis = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"}
     check(millis)
     check({"type": "string", "format": "time", "pattern": r"\+00:00$"})
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "string", "minLength": 10**9}, {"type": "array", "minItems": 10**9},
+    {"type": "object", "minProperties": 10**9}, {"type": "string", "pattern": "^a{1000000000}$"},
+    {"type": "array", "contains": {"type": "string"}, "minContains": 10**9},
+])
+def test_huge_sizes_are_refused_not_built(schema):
+    with pytest.raises(GenerationError):
+        generate(schema, "s")
+
+
+def test_counts_written_as_floats():
+    check({"type": "array", "minItems": 2.0, "maxItems": 2.0})
+    check({"type": "string", "minLength": 3.0, "maxLength": 4.0})
