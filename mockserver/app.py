@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from mockserver import admin, guard, jsontext, pipeline, ui
 from mockserver.determinism import Determinism
 from mockserver.exchange import Mount
+from mockserver.faults import Faults
 from mockserver.journal import Journal, secret_names
 from mockserver.pipeline import observe_http_error
 from mockserver.runtime import Runtime
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | No
     journal = Journal(settings.journal_size, secret_names(m.spec for m in mounts.values()), settings.journal_bytes,
                       [settings.admin_token or ""])
     runtime = Runtime(settings, open_store(settings.db), Determinism(settings.seed, settings.clock), mounts,
-                      allowed, journal=journal)
+                      allowed, journal=journal, faults=Faults(settings.max_delays))
     app.extensions["mockserver"] = runtime
     for target in mounts.values():
         pipeline.mount(app, runtime, target)

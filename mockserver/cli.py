@@ -27,6 +27,9 @@ def parser() -> argparse.ArgumentParser:
                        help="fixed: a fixed epoch, one step per write; real: wall time (default %(default)s)")
     serve.add_argument("--threads", type=int, default=defaults.threads,
                        help="waitress worker threads (default %(default)s)")
+    serve.add_argument("--max-delays", type=int, default=defaults.max_delays, metavar="N",
+                       help="delayed requests (Prefer: delay=, delay rules) held at once, each on its own "
+                            "thread beyond --threads; more are refused with a 503 (default %(default)s)")
     serve.add_argument("--db", type=Path, default=None, help="keep state in this SQLite file (default: memory)")
     serve.add_argument("--api-key", action="append", default=[], metavar="VENDOR=KEY",
                        help="accept only these keys for VENDOR (repeatable)")
@@ -53,6 +56,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             raise ValueError(f"--api-key must be VENDOR=KEY, not {item!r}")
         keys.append((vendor, key))
     return Settings(host=args.host, port=args.port, seed=args.seed, clock=args.clock, threads=args.threads,
+                    max_delays=args.max_delays,
                     db=args.db, api_keys=tuple(keys), fixtures=tuple(args.fixtures),
                     journal_size=args.journal_size, journal_bytes=args.journal_bytes, admin_token=args.admin_token,
                     allow_hosts=tuple(args.allow_host))

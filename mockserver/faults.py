@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask import request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, ServiceUnavailable
 
 from mockserver.errors import InjectedFault
 from mockserver.spec import Operation
@@ -45,6 +45,19 @@ class PreferenceRefused(BadRequest):
 
     def __init__(self, message: str, exchange: Exchange) -> None:
         super().__init__(message)
+        self.exchange = exchange  # journaled by the app's HTTP error handler
+
+
+class DelaysExhausted(ServiceUnavailable):
+    """More delays at once than `--max-delays`: the request is refused at once, by the mock itself,
+    rather than held. A held delay keeps a worker thread; the server has `--max-delays` threads
+    beyond `--threads` for them, so health, reset, the control API and other tenants are always
+    served, however many delayed requests arrive."""
+
+    def __init__(self, limit: int, exchange: Exchange) -> None:
+        super().__init__(f"the mock already holds {limit} delayed requests, its limit (--max-delays {limit}): "
+                         "this one is refused rather than delayed, so that every other request stays served; "
+                         "delay fewer requests at once, or start the mock with a larger --max-delays")
         self.exchange = exchange  # journaled by the app's HTTP error handler
 
 
@@ -97,7 +110,9 @@ class Outcome:
 class Faults:
     """The fault rules of one server, oldest first. Thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_delays: int = 16) -> None:
+        self.max_delays = max_delays  # delays held at once; the server adds as many worker threads
+        self._slots = threading.BoundedSemaphore(max_delays) if max_delays else None
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
         self._next_id = 1
@@ -179,7 +194,12 @@ class Faults:
             exchange.fault = {"source": ", ".join(outcome.sources), "status": outcome.status,
                               "delayMs": outcome.delay_ms, "drop": outcome.drop}
         if outcome.delay_ms:
-            ended, waited_ms = self._hold(outcome.delay_ms, wake)
+            if self._slots is None or not self._slots.acquire(blocking=False):
+                raise DelaysExhausted(self.max_delays, exchange)
+            try:
+                ended, waited_ms = self._hold(outcome.delay_ms, wake)
+            finally:
+                self._slots.release()
             if ended == "reset":  # the test that asked for it is over: no answer, no journal entry
                 exchange.abandoned = True
                 request.environ[DROP] = True
@@ -199,6 +219,7 @@ class Faults:
         gone = request.environ.get("waitress.client_disconnected")
         with self._settled:
             self._held[id(request.environ)] = gone
+            self._settled.notify_all()
         start = time.monotonic()
         deadline = start + delay_ms / 1000
         while (left := deadline - time.monotonic()) > 0:
@@ -212,6 +233,11 @@ class Faults:
         with self._settled:
             if self._held.pop(id(environ), False) is not False:
                 self._settled.notify_all()
+
+    def wait_holding(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until at least `count` requests are held by a delay (for tests: no sleep-polling)."""
+        with self._settled:
+            return self._settled.wait_for(lambda: len(self._held) >= count, timeout)
 
     def holding(self) -> int:
         """How many requests a delay is holding now."""

@@ -40,7 +40,10 @@ def waitress_server(app: Flask, settings: Settings):
     # lookahead: waitress keeps reading while a request runs, so a fault's delay sees its client give
     # up. The body cap keeps waitress from buffering a huge body before the pipeline's limit (which
     # answers in the vendor's shape) sees it; past the cap waitress answers its own plain 413.
-    server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads,
+    # A delay holds its worker thread: `max_delays` more threads than `threads`, and no more delays
+    # at once (faults refuses the excess), so delays never take the threads everything else needs.
+    server = create_server(app, host=settings.host, port=settings.port,
+                           threads=settings.threads + settings.max_delays,
                            ident="mockserver", channel_request_lookahead=1,
                            max_request_body_size=max(16 * 1024 * 1024, 4 * settings.max_body_bytes))
     for listener in getattr(server, "map", {}).values() or [server]:  # one server per socket, or one

@@ -16,6 +16,7 @@ class Settings:
     seed: int = 0
     clock: str = "fixed"  # "fixed": epoch + one step per write, per tenant; "real": wall time
     threads: int = 8
+    max_delays: int = 16  # delayed requests held at once (each on a worker thread beyond `threads`)
     db: Path | None = None  # None keeps the store in memory
     max_body_bytes: int = 1024 * 1024
     validate_responses: bool = True  # a response that breaks the spec is a 500 naming the field
@@ -39,6 +40,8 @@ class Settings:
             raise ValueError(f"port must be between 0 and 65535, not {self.port}")
         if self.threads < 1:
             raise ValueError(f"threads must be at least 1, not {self.threads}")
+        if self.max_delays < 0:
+            raise ValueError(f"max_delays must not be negative, not {self.max_delays}")
         if self.max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
         if self.journal_size < 0:

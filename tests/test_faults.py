@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 
 import pytest
 import requests
@@ -272,11 +271,86 @@ def test_a_reset_ends_a_held_request_which_leaves_no_trace(live):
 
     caller = threading.Thread(target=call)
     caller.start()
-    deadline = time.monotonic() + 5
-    while live.runtime.faults.holding() == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert live.runtime.faults.holding() == 1
+    assert live.runtime.faults.wait_holding(1)
     live.reset()
     caller.join(timeout=5)
     assert "error" in outcome, outcome  # dropped: the test that asked for the delay is over
     assert live.requests() == [] and live.state() == []
+
+
+# --- delays never freeze the server -----------------------------------------------------------------
+
+HELD = {"Prefer": "delay=600000"}
+
+
+class HeldCalls:
+    """`count` creates, each on its own thread and connection, asking for a ten-minute delay."""
+
+    def __init__(self, server, count: int) -> None:
+        self.outcomes: list = []
+        self.done = threading.Condition()
+        self.threads = [threading.Thread(target=self.call, args=(server,), daemon=True) for _ in range(count)]
+        for thread in self.threads:
+            thread.start()
+
+    def call(self, server) -> None:
+        try:
+            outcome = requests.post(server.activepieces_url + "/v1/projects", headers={**AP, **HELD},
+                                    json=AP_PROJECT, timeout=60).status_code
+        except requests.ConnectionError:
+            outcome = "dropped"
+        with self.done:
+            self.outcomes.append(outcome)
+            self.done.notify_all()
+
+    def wait(self, count: int, timeout: float = 10.0) -> bool:
+        with self.done:
+            return self.done.wait_for(lambda: len(self.outcomes) >= count, timeout)
+
+
+def test_delays_past_the_limit_are_refused_and_everything_else_stays_served():
+    """With every worker but the reserved ones asleep in a delay, health, the control API, other
+    tenants and reset are served at once; a reset releases every held request."""
+    with mockserver.run(threads=2, max_delays=3) as server:
+        calls = HeldCalls(server, 3)
+        assert server.runtime.faults.wait_holding(3)
+        over = requests.post(server.activepieces_url + "/v1/projects", headers={**AP, **HELD}, json=AP_PROJECT,
+                             timeout=10)
+        assert over.status_code == 503 and "--max-delays 3" in over.json()["message"]
+        other = {"Authorization": "Bearer sk-other"}
+        for _ in range(5):  # more requests than workers: none waits for a held one
+            assert requests.get(f"{server.url}/__mock/health", timeout=10).status_code == 200
+            assert requests.post(server.activepieces_url + "/v1/projects", headers=other, json=AP_PROJECT,
+                                 timeout=10).status_code == 201
+        assert requests.get(f"{server.url}/__mock/requests", timeout=10).status_code == 200
+        assert requests.post(f"{server.url}/__mock/reset", json={}, timeout=10).status_code == 200
+        assert calls.wait(3)
+        assert calls.outcomes == ["dropped"] * 3  # released by the reset, unanswered
+        assert server.runtime.faults.holding() == 0
+
+
+def test_many_more_delayed_requests_than_threads_never_block_health():
+    with mockserver.run(threads=2, max_delays=2) as server:
+        calls = HeldCalls(server, 12)
+        assert server.runtime.faults.wait_holding(2)
+        assert requests.get(f"{server.url}/__mock/health", timeout=10).status_code == 200
+        assert calls.wait(10)  # the ten beyond the limit are refused without waiting
+        assert calls.outcomes == [503] * 10
+        server.reset()
+        assert calls.wait(12) and calls.outcomes[10:] == ["dropped"] * 2
+
+
+def test_a_refused_delay_is_journaled_with_why(client):
+    from mockserver import Settings, create_app
+
+    client = create_app(Settings(max_delays=0)).test_client()
+    response = ap_create(client, Prefer="delay=10")
+    assert response.status_code == 503 and "--max-delays 0" in response.get_json()["message"]
+    (entry,) = entries(client)
+    assert entry["status"] == 503 and "--max-delays" in entry["error"]
+
+
+def test_max_delays_is_a_flag():
+    from mockserver.cli import parser, settings_from
+
+    assert settings_from(parser().parse_args(["serve", "--max-delays", "4"])).max_delays == 4
