@@ -113,6 +113,8 @@ def _http_error(error: HTTPException):
     if error.code == 405 and getattr(error, "valid_methods", None):  # RFC 9110: a 405 names what is allowed
         response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
     observe_http_error(runtime, error, body)  # the journal sees unrouted requests
+    if getattr(error, "exchange", None) is not None:  # refused on a vendor's path: readable cross-origin too
+        pipeline.add_cors(runtime, response)
     return response
 
 

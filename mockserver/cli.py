@@ -45,6 +45,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                        help="also answer requests with this Host (repeatable; .example.test allows every name "
                             "under it); bound to loopback, the mock answers only localhost, 127.0.0.1 and [::1]")
+    serve.add_argument("--no-cors", dest="cors", action="store_false",
+                       help="no CORS: browser pages on other origins cannot read the vendors' answers")
     return root
 
 
@@ -59,7 +61,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     max_delays=args.max_delays,
                     db=args.db, api_keys=tuple(keys), fixtures=tuple(args.fixtures),
                     journal_size=args.journal_size, journal_bytes=args.journal_bytes, admin_token=args.admin_token,
-                    allow_hosts=tuple(args.allow_host))
+                    allow_hosts=tuple(args.allow_host), cors=args.cors)
 
 
 def _size(text: str) -> int:

@@ -64,6 +64,8 @@ def mount(app: Flask, runtime: Runtime, target: Mount) -> None:
 
 def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
            path_params: dict[str, str]) -> Response:
+    if runtime.settings.cors and is_preflight():
+        return preflight(operations)
     vendor = target.vendor
     exchange = Exchange(
         vendor=vendor.name,
@@ -101,6 +103,43 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
                                runtime.determinism, runtime.store)
         reply = vendor.render_error(error, context)
     return finish(runtime, operation, reply, exchange)
+
+
+# --- CORS: browser apps on another origin use the vendors as the real services let them -----------
+# A preflight (OPTIONS with Origin and Access-Control-Request-Method) on a vendor path is answered
+# here, not journaled (it is the browser's question, not the client's request); every vendor answer,
+# errors included, carries the headers that let the page read it. The control API and the page at
+# /__mock stay same-origin: they never get these headers.
+
+CORS_MAX_AGE = "86400"
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "*"}
+
+
+def is_preflight() -> bool:
+    return (request.method == "OPTIONS" and "Origin" in request.headers
+            and "Access-Control-Request-Method" in request.headers)
+
+
+def preflight(operations: dict[str, Operation]) -> Response:
+    """204 naming the path's methods and allowing the headers asked for."""
+    methods = sorted({*operations, *(["HEAD"] if "GET" in operations else [])})
+    response = Response(status="204 No Content")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+    asked = request.headers.get("Access-Control-Request-Headers", "").strip()
+    if asked:
+        response.headers["Access-Control-Allow-Headers"] = asked
+    response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+    response.headers["Vary"] = "Access-Control-Request-Headers"
+    response.headers.pop("Content-Type", None)
+    return response
+
+
+def add_cors(runtime: Runtime, response: Response) -> Response:
+    """The headers a page from another origin needs to read a vendor's answer (off with --no-cors)."""
+    if runtime.settings.cors:
+        response.headers.update(CORS_HEADERS)
+    return response
 
 
 def pick_operation(operations: dict[str, Operation], method: str, path: str) -> Operation:
@@ -302,6 +341,7 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
     if reply.body is None:
         response.headers.pop("Content-Type", None)
     response.status = f"{reply.status} {_reason(reply.status)}"
+    add_cors(runtime, response)
     exchange.status = reply.status
     exchange.response_body = reply.body
     exchange.response_bytes = payload
@@ -382,4 +422,4 @@ def unrouted(runtime: Runtime, target: Mount) -> Response:
 
 
 
-__all__ = ["handle", "mount", "mount_at", "observe_http_error", "unrouted"]
+__all__ = ["add_cors", "handle", "mount", "mount_at", "observe_http_error", "unrouted"]

@@ -25,6 +25,7 @@ class Settings:
     journal_bytes: int = 64 * 1024 * 1024  # what the journal's entries may take, bodies included
     api_keys: tuple[tuple[str, str], ...] = ()  # (vendor, key): when any is set for a vendor, only those
     admin_token: str | None = None
+    cors: bool = True  # browser apps on any origin may call the vendors (preflights answered, answers readable)
     allow_hosts: tuple[str, ...] = ()  # Host names accepted besides loopback ones, while bound to loopback
     fixtures: tuple[Path, ...] = field(default_factory=tuple)
 
