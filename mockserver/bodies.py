@@ -70,6 +70,8 @@ def decode_body(raw: bytes, mimetype: str, media: MediaSpec | None, content_type
     schema = media.schema if media is not None else {}
     kind = kind_of(mimetype)
     params = parse_options_header(content_type)[1] if content_type else {}
+    if kind in ("form", "multipart", "xml") and _kinds(schema) == {"string"}:
+        kind = "text"  # a body whose schema is a string (`*/*: {type: string}`) is the text itself
     if kind == "json":
         return _json(raw)
     if kind == "form":
@@ -140,6 +142,8 @@ def _multipart(raw: bytes, boundary: str | None, schema: dict, media: MediaSpec 
         while True:
             event = decoder.next_event()
             if isinstance(event, (Field, File)):
+                if not event.name:
+                    raise MalformedBody("the multipart body has a part without a name")
                 part_type = event.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
                 parts.append((event.name, part_type, isinstance(event, File), bytearray()))
             elif isinstance(event, Data) and parts:
@@ -191,14 +195,17 @@ def _fields(fields: MultiDict, schema: dict, encoding: dict) -> dict:
         values = fields.getlist(name)
         root, path = _bracketed(name)
         if name not in properties and path and "object" in _kinds(properties.get(root, {})):
-            target = result.setdefault(root, {})
+            target = result.get(root)
+            if not isinstance(target, dict):
+                target = result[root] = {}  # `a[b]=1` wins over a plain `a=...`
             prop = properties[root]
             for part in path[:-1]:
                 prop = _properties(prop).get(part, {})
-                target = target.setdefault(part, {}) if isinstance(target.get(part, {}), dict) else {}
-            prop = _properties(prop).get(path[-1], {})
-            if isinstance(target, dict):
-                target[path[-1]] = _field_value(values, prop, {})
+                inner = target.get(part)
+                if not isinstance(inner, dict):
+                    inner = target[part] = {}
+                target = inner
+            target[path[-1]] = _field_value(values, _properties(prop).get(path[-1], {}), {})
             continue
         result[name] = _field_value(values, properties.get(name, {}), _mapping(encoding.get(name)))
     return result

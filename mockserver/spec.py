@@ -199,7 +199,7 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
     default_coercion = _coercion(resolved.get(COERCE_TYPES, False), f"{path}: {COERCE_TYPES}")
     paths_node = _mapping(resolved.get("paths"))
     declared = {item[m]["operationId"] for item in paths_node.values() if isinstance(item, dict)
-                for m in METHODS if isinstance(item.get(m), dict) and item[m].get("operationId")}
+                for m in METHODS if isinstance(item.get(m), dict) and isinstance(item[m].get("operationId"), str)}
     operations: dict[str, Operation] = {}
     paths: dict[str, dict[str, Operation]] = {}
     for spec_path, item in paths_node.items():
@@ -212,6 +212,8 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
                 continue
             where = f"{path}: {method.upper()} {spec_path}"
             op_id = raw.get("operationId")
+            if op_id is not None and not isinstance(op_id, str):
+                raise SpecError(f"{where}: operationId must be a string, not {op_id!r}")
             synthesized = not op_id
             if synthesized:
                 op_id = _synthesize_id(method, spec_path, declared | set(operations))
@@ -314,8 +316,11 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
                synthesized, coerce_types: bool | str = False) -> Operation:
     alternatives = []
     anonymous = False
+    if not isinstance(security, list):
+        raise SpecError(f"{where}: security must be a list of requirements")
     for requirement in security:
-        requirement = _mapping(requirement)
+        if not isinstance(requirement, dict):
+            raise SpecError(f"{where}: a security requirement must be a mapping of scheme names, not {requirement!r}")
         names = list(requirement)
         for name in names:
             if name not in schemes:
@@ -331,9 +336,13 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
     if anonymous and not alternatives:
         anonymous = False  # no credential at all: `security` is empty, which already means no auth
     by_key = {}
-    for param in [*shared_params, *(raw.get("parameters") or [])]:
-        if not isinstance(param, dict) or "name" not in param or "in" not in param:
-            raise SpecError(f"{where}: a parameter without `name` and `in`")
+    own_params = raw.get("parameters") or []
+    if not isinstance(shared_params, list) or not isinstance(own_params, list):
+        raise SpecError(f"{where}: parameters must be a list")
+    for param in [*shared_params, *own_params]:
+        if not isinstance(param, dict) or not isinstance(param.get("name"), str) \
+                or param.get("in") not in ("path", "query", "header", "cookie"):
+            raise SpecError(f"{where}: a parameter needs a `name` and an `in` (path, query, header or cookie)")
         by_key[(param["in"], param["name"])] = param
     parameters = tuple(_parameter(param, where, translate) for param in by_key.values())
     body_media: dict[str, MediaSpec] = {}
@@ -465,7 +474,7 @@ class _From30:
     @staticmethod
     def _nullable(out: dict) -> dict:
         kind = out.get("type")
-        if kind is not None and not any(word in out for word in _COMPOSED):
+        if isinstance(kind, (str, list)) and not any(word in out for word in _COMPOSED):
             kinds = [kind] if isinstance(kind, str) else list(kind)
             out["type"] = kinds if "null" in kinds else [*kinds, "null"]
             if isinstance(out.get("enum"), list) and None not in out["enum"]:
@@ -485,21 +494,59 @@ class _Resolver:
     Recursion: a `$ref` met again inside its own expansion (a tree of nodes, a linked list) becomes
     `{}`, the schema that allows anything: each recursive schema is expanded once, then its recursive
     occurrence accepts any value. Validation and the generator get finite, inlined schemas, at the
-    cost of not checking below the first level of recursion. A cycle of bare `$ref`s with nothing in
-    between (A is B, B is A) has no meaning and is an error.
+    cost of not checking below the first level of recursion. Schemas that refer to each other in a
+    dense web (a strongly connected component of the graph of refs, common in large public documents)
+    would still expand exponentially, so inside one component at most `RECURSION_DEPTH` schemas are
+    nested before the next one becomes `{}` too. A cycle of bare `$ref`s with nothing in between (A is
+    B, B is A) has no meaning and is an error.
 
     Expansions are shared, not copied: the result of a `$ref` is cached with the set of refs its
-    expansion met (`seen`), under the part of the stack of refs being expanded that it met; an
-    expansion depends on nothing else, so a document refers to a schema many times at one cost."""
+    expansion met (`seen`), under the part of the stack of refs being expanded that it met and the
+    number of refs of its own component on that stack; an expansion depends on nothing else, so a
+    document refers to a schema many times at one cost."""
+
+    RECURSION_DEPTH = 3
 
     def __init__(self, root: Path, document: Any) -> None:
         self.root = root.resolve()
         self.files: dict[Path, Any] = {self.root: document}
         self.shown: dict[Path, Path] = {self.root: root}  # how to name a file in messages
-        self.cache: dict[str, list[tuple[frozenset, frozenset, Any]]] = {}
+        self.cache: dict[str, list[tuple[frozenset, int, frozenset, Any]]] = {}
+        self.component: dict[str, frozenset] = {}  # a ref on a cycle -> the refs of its component
 
     def resolve_root(self) -> Any:
+        self.component = _recursive_components(self._graph())
         return self._node(self.files[self.root], self.root, (), (), (), set())
+
+    def _graph(self) -> dict[str, set[str]]:
+        """Ref -> the refs inside its target, for every ref reachable from the root document. Refs that
+        do not resolve are left out here: resolving says where they are."""
+        graph: dict[str, set[str]] = {}
+        todo = [(self.files[self.root], self.root, None)]
+        while todo:
+            node, base, owner = todo.pop()
+            found: set[str] = set()
+            stack = [node]
+            while stack:
+                item = stack.pop()
+                if isinstance(item, dict):
+                    ref = item.get("$ref")
+                    if isinstance(ref, str):
+                        try:
+                            file, fragment = self._locate(ref, base, ())
+                            key = f"{file}#{fragment}"
+                            if key not in graph:
+                                graph[key] = set()
+                                todo.append((self._pointer(file, fragment, ref, base, ()), file, key))
+                            found.add(key)
+                        except SpecError:
+                            pass
+                    stack.extend(item.values())
+                elif isinstance(item, list):
+                    stack.extend(item)
+            if owner is not None:
+                graph[owner] = found
+        return graph
 
     def _node(self, node: Any, base: Path, stack: tuple, chain: tuple, where: tuple, seen: set) -> Any:
         if isinstance(node, list):
@@ -525,15 +572,19 @@ class _Resolver:
         seen.add(key)
         if key in stack:
             return {}  # the recursive occurrence: see the class's comment
-        for outer, met, value in self.cache.get(key, ()):
-            if frozenset(stack) & met == outer:
+        component = self.component.get(key)
+        depth = sum(1 for outer in stack if outer in component) if component else 0
+        if depth >= self.RECURSION_DEPTH:
+            return {}  # deep in a web of schemas that refer to each other: see the class's comment
+        for outer, at_depth, met, value in self.cache.get(key, ()):
+            if at_depth == depth and frozenset(stack) & met == outer:
                 seen.update(met)
                 return value
         inner: set = set()
         target = self._pointer(file, fragment, ref, base, where)
         value = self._node(target, file, (*stack, key), (*chain, key), (fragment,) if fragment else (), inner)
         inner.add(key)
-        self.cache.setdefault(key, []).append((frozenset(stack) & inner, frozenset(inner), value))
+        self.cache.setdefault(key, []).append((frozenset(stack) & inner, depth, frozenset(inner), value))
         seen.update(inner)
         return value
 
@@ -573,6 +624,53 @@ class _Resolver:
 
     def _name(self, file: Path) -> Path:
         return self.shown.get(file, file)
+
+
+def _recursive_components(graph: dict[str, set[str]]) -> dict[str, frozenset]:
+    """Each ref that lies on a cycle -> the strongly connected component it belongs to (Tarjan's
+    algorithm, iterative: a long chain of refs must not exhaust Python's stack)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: dict[str, frozenset] = {}
+    for start in graph:
+        if start in index:
+            continue
+        work = [(start, iter(graph[start]))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, edges = work[-1]
+            for nxt in edges:
+                if nxt not in graph:
+                    continue
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(graph[nxt])))
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    members = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        members.append(member)
+                        if member == node:
+                            break
+                    if len(members) > 1 or node in graph[node]:
+                        component = frozenset(members)
+                        found.update((member, component) for member in members)
+    return found
 
 
 def _pointer(where: tuple) -> str:

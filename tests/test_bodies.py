@@ -87,6 +87,8 @@ def test_bracketed_form_keys_fill_a_nested_object():
     value = decode("name=R&owner[name]=Ann&owner[address][city]=Oslo&owner[pets]=1&owner[pets]=2",
                    "application/x-www-form-urlencoded")
     assert value["owner"] == {"name": "Ann", "address": {"city": "Oslo"}, "pets": [1, 2]}
+    mixed = decode("owner=Ann&owner[address]=x&owner[address][city]=Oslo", "application/x-www-form-urlencoded")
+    assert mixed["owner"] == {"address": {"city": "Oslo"}}  # the bracketed keys win, never a crash
 
 
 def test_a_malformed_form_is_refused():
@@ -122,6 +124,8 @@ def test_multipart_fields_and_files():
     ("multipart/form-data; boundary=b0undary", b"just text", "malformed"),
     ("multipart/form-data; boundary=b0undary", multipart(("name", None, None, b"R"))[:-14], "malformed"),
     ("multipart/form-data; boundary=b0undary", multipart(("extra", None, "application/json", b"{")), "not valid JSON"),
+    ("multipart/form-data; boundary=b0undary",
+     b'--b0undary\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b0undary--\r\n', "a part without a name"),
 ])
 def test_a_malformed_multipart_body_is_refused(content_type, raw, message):
     with pytest.raises(MalformedBody, match=message):
@@ -179,6 +183,20 @@ def test_dangerous_or_malformed_xml_is_refused(raw, message):
 
 
 # --- text and binary -------------------------------------------------------------------------------
+
+def test_a_body_whose_schema_is_a_string_is_its_text():
+    anything = load_spec(SPECS / "notes-3.1.json", "notes").operations["createNote"].body_media["*/*"]
+    assert decode("<a>x</a>", "application/xml", anything) == "<a>x</a>"
+    assert decode("a=1&b=2", "application/x-www-form-urlencoded", anything) == "a=1&b=2"
+    assert decode('"quoted"', "application/json", anything) == "quoted"
+
+
+def test_deeply_nested_xml_is_refused_not_a_crash():
+    anything = load_spec(SPECS / "notes-3.1.json", "notes").operations["createNote"].body_media["*/*"]
+    permissive = anything.__class__("application/xml", {}, anything.validator)
+    with pytest.raises(MalformedBody, match="nested too deeply"):
+        decode("<a>" * 50000 + "</a>" * 50000, "application/xml", permissive)
+
 
 def test_text_and_binary_bodies():
     notes = SHOP.operations["addNote"].body_media["text/plain"]

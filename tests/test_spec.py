@@ -308,6 +308,12 @@ def test_errors_in_a_referenced_file_name_that_file_and_the_place(tmp_path, part
         (MINIMAL.replace("3.1.0", "3.0.3") % ("operationId: a\n      security: [{nope: []}]", "{type: object}"),
          "GET /things: unknown security scheme 'nope'"),
         ("- 1\n", "not an OpenAPI document"),
+        (MINIMAL % ("operationId: 12", "{type: object}"), "operationId must be a string"),
+        (MINIMAL % ("operationId: a\n      parameters: {name: x}", "{type: object}"), "parameters must be a list"),
+        (MINIMAL % ("operationId: a\n      parameters: [{name: x, in: body}]", "{type: object}"),
+         "a parameter needs a `name` and an `in`"),
+        (MINIMAL % ("operationId: a\n      security: {a: []}", "{type: object}"), "security must be a list"),
+        (MINIMAL % ("operationId: a\n      security: [a]", "{type: object}"), "a security requirement must be"),
     ],
 )
 def test_more_loader_errors(tmp_path, text, message):
@@ -316,3 +322,25 @@ def test_more_loader_errors(tmp_path, text, message):
         load_spec(path, "test")
     assert str(path) in str(error.value) and message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_a_dense_web_of_recursive_schemas_loads_finite(tmp_path):
+    # 30 schemas, each referring to 4 others: fully expanded once per path, this is exponential.
+    schemas = {f"S{i}": {"type": "object", "properties": {
+        "name": {"type": "string"}, **{f"p{j}": {"$ref": f"#/components/schemas/S{(i * 7 + j * 3 + 1) % 30}"}
+                                       for j in range(4)}}} for i in range(30)}
+    paths = {f"/s{i}": {"get": {"responses": {"200": {"description": "ok", "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/S{i}"}}}}}}} for i in range(30)}
+    path = tmp_path / "web.json"
+    path.write_text(json.dumps({"openapi": "3.1.0", "info": {"title": "w", "version": "1"}, "paths": paths,
+                                "components": {"schemas": schemas}}))
+    spec = load_spec(path, "web")
+    schema = spec.operations["getS0"].responses["200"].schema
+
+    def depth(node):
+        inner = [depth(sub) for sub in node.get("properties", {}).values()]
+        return 1 + max(inner, default=0) if "type" in node else 0
+
+    assert depth(schema) == 4  # three schemas of the web nested, then `{}`; `name` is the fourth level
+    assert spec.operations["getS0"].responses["200"].validator.is_valid({"name": "a", "p0": {"p1": {"p2": 7}}})
+    assert not spec.operations["getS0"].responses["200"].validator.is_valid({"name": 1})
