@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from flask import Flask, current_app, jsonify
@@ -10,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from mockserver import admin, guard, jsontext, pipeline, ui
 from mockserver.determinism import Determinism
+from mockserver.engine import build_vendor
 from mockserver.exchange import Mount
 from mockserver.faults import Faults
 from mockserver.journal import Journal, secret_names
@@ -77,7 +79,35 @@ def _mounts(settings: Settings, vendors: dict[str, Vendor]) -> dict[str, Mount]:
         if missing or extra:
             raise SpecError(f"{name}: handlers and spec disagree: missing {sorted(missing)}, extra {sorted(extra)}")
         mounts[name] = Mount(vendor, spec)
+    for name, path in settings.specs:  # documents mounted with no code
+        if name in mounts:
+            raise SpecError(f"--spec {name}={path}: an API named {name!r} is already mounted; name it NAME=PATH")
+        spec = load_spec(path, name)
+        mounts[name] = Mount(build_vendor(spec), spec)
+    for name, base in settings.bases:
+        if name not in mounts:
+            raise SpecError(f"--base {name}={base}: no API named {name!r} (mounted: {', '.join(mounts)})")
+        target = mounts[name]
+        mounts[name] = Mount(target.vendor, dataclasses.replace(target.spec, server_path=base.rstrip("/")))
+    _check_overlaps(mounts)
     return mounts
+
+
+def _check_overlaps(mounts: dict[str, Mount]) -> None:
+    """Two APIs whose routes could match one URL would shadow each other: refuse, naming both."""
+    routes = [(name, mount.spec.server_path + path, _shape(mount.spec.server_path + path))
+              for name, mount in mounts.items() for path in mount.spec.paths]
+    for at, (name, path, shape) in enumerate(routes):
+        for other, other_path, other_shape in routes[at + 1:]:
+            if other != name and len(shape) == len(other_shape) and all(
+                    a == b or a is None or b is None for a, b in zip(shape, other_shape, strict=True)):
+                raise SpecError(f"APIs {name!r} and {other!r} overlap: {path} and {other_path} match the same "
+                                "URLs; move one with --base NAME=/path")
+
+
+def _shape(path: str) -> tuple[str | None, ...]:
+    """A route's segments, None for a template (it matches any segment)."""
+    return tuple(None if part.startswith("{") else part for part in path.strip("/").split("/"))
 
 
 def _allowed_keys(settings: Settings, mounts: dict[str, Mount]) -> dict[str, frozenset[str]]:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from mockserver import __version__
-from mockserver.settings import CLOCKS, Settings
+from mockserver.settings import CLOCKS, Settings, spec_option
 
 
 def parser() -> argparse.ArgumentParser:
@@ -31,8 +31,13 @@ def parser() -> argparse.ArgumentParser:
                        help="delayed requests (Prefer: delay=, delay rules) held at once, each on its own "
                             "thread beyond --threads; more are refused with a 503 (default %(default)s)")
     serve.add_argument("--db", type=Path, default=None, help="keep state in this SQLite file (default: memory)")
-    serve.add_argument("--api-key", action="append", default=[], metavar="VENDOR=KEY",
-                       help="accept only these keys for VENDOR (repeatable)")
+    serve.add_argument("--spec", action="append", default=[], metavar="[NAME=]PATH",
+                       help="also mount this OpenAPI document (YAML or JSON, 3.0 or 3.1) as a stateful mock; "
+                            "NAME defaults to the file's stem (repeatable)")
+    serve.add_argument("--base", action="append", default=[], metavar="NAME=/PATH",
+                       help="serve API NAME under this base path instead of its spec's (repeatable)")
+    serve.add_argument("--api-key", action="append", default=[], metavar="API=KEY",
+                       help="accept only these keys for API (repeatable; for HTTP basic, KEY is user:password)")
     serve.add_argument("--fixtures", action="append", type=Path, default=[], metavar="PATH",
                        help="load these projects at start (YAML or JSON state document; repeatable)")
     serve.add_argument("--journal-size", type=int, default=defaults.journal_size, metavar="N",
@@ -50,18 +55,24 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _pairs(flag: str, items: list[str], what: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise ValueError(f"{flag} must be {what}, not {item!r}")
+        pairs.append((name, value))
+    return pairs
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
-    keys = []
-    for item in args.api_key:
-        vendor, sep, key = item.partition("=")
-        if not sep or not vendor or not key:
-            raise ValueError(f"--api-key must be VENDOR=KEY, not {item!r}")
-        keys.append((vendor, key))
     return Settings(host=args.host, port=args.port, seed=args.seed, clock=args.clock, threads=args.threads,
-                    max_delays=args.max_delays,
-                    db=args.db, api_keys=tuple(keys), fixtures=tuple(args.fixtures),
-                    journal_size=args.journal_size, journal_bytes=args.journal_bytes, admin_token=args.admin_token,
-                    allow_hosts=tuple(args.allow_host), cors=args.cors)
+                    max_delays=args.max_delays, db=args.db,
+                    api_keys=tuple(_pairs("--api-key", args.api_key, "API=KEY")),
+                    fixtures=tuple(args.fixtures), journal_size=args.journal_size, journal_bytes=args.journal_bytes,
+                    admin_token=args.admin_token, specs=tuple(spec_option(item) for item in args.spec),
+                    bases=tuple(_pairs("--base", args.base, "NAME=/PATH")), allow_hosts=tuple(args.allow_host),
+                    cors=args.cors)
 
 
 def _size(text: str) -> int:

@@ -34,6 +34,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mockserver", "stateful mock APIs from OpenAPI documents")
     group.addoption("--mockserver-seed", type=int, default=None, metavar="N",
                     help="seed of the mock's ids and times (default 0)")
+    group.addoption("--mockserver-spec", action="append", default=[], metavar="[NAME=]PATH",
+                    help="also mount this OpenAPI document (repeatable); its URL is mockserver.url(NAME)")
     group.addoption("--mockserver-strict", action="store_true", default=False,
                     help="fail a test when one of its requests to the mock matched no operation or broke the spec")
 
@@ -44,9 +46,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
-    from mockserver.settings import Settings
+    from mockserver.settings import Settings, spec_option
 
-    return Settings(port=0, seed=pytestconfig.getoption("mockserver_seed") or 0)
+    specs = tuple(spec_option(item) for item in pytestconfig.getoption("mockserver_spec") or ())
+    return Settings(port=0, seed=pytestconfig.getoption("mockserver_seed") or 0, specs=specs)
 
 
 @pytest.fixture(scope="session")

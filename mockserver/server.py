@@ -22,7 +22,7 @@ from typing import Any
 from flask import Flask
 
 from mockserver.app import create_app
-from mockserver.settings import Settings
+from mockserver.settings import Settings, spec_option
 
 _ANY: Any = object()
 
@@ -210,16 +210,16 @@ class MockServer(Control):
                            count=1)
 
     @property
-    def url(self) -> str:
-        """The server's root, e.g. `http://127.0.0.1:41234`."""
+    def url(self) -> _Url:
+        """The server's root, e.g. `http://127.0.0.1:41234`; `url(NAME)` is API NAME's base URL."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return _Url(f"http://{host}:{self.port}", self.base_url)
 
     def base_url(self, api: str) -> str:
         """What replaces an API's own base URL (the first `servers` URL of its spec)."""
         if api not in self.runtime.mounts:
             raise KeyError(f"no API named {api!r}; mounted: {', '.join(self.runtime.mounts)}")
-        return self.url + self.runtime.mounts[api].spec.server_path
+        return str(self.url) + self.runtime.mounts[api].spec.server_path
 
     def __getattr__(self, name: str) -> str:
         """`server.<api>_url` is `base_url("<api>")` for every mounted API."""
@@ -257,7 +257,30 @@ def run(port: int = 0, host: str = "127.0.0.1", **settings: Any) -> MockServer:
     `stop()`. Keyword arguments are `Settings` fields (seed, clock, db, fixtures, journal_size ...)."""
     if "fixtures" in settings:
         settings["fixtures"] = tuple(Path(path) for path in settings["fixtures"])
+    if "specs" in settings:  # paths, `NAME=PATH` strings or (name, path) pairs
+        settings["specs"] = tuple(_spec_item(item) for item in settings["specs"])
     return MockServer(Settings(host=host, port=port, **settings))
+
+
+class _Url(str):
+    """The server's root URL, which also answers `url(NAME)` with the base URL of an API."""
+
+    def __new__(cls, root: str, base_url: Any) -> _Url:
+        made = super().__new__(cls, root)
+        made._base_url = base_url
+        return made
+
+    def __call__(self, api: str) -> str:
+        return self._base_url(api)
+
+
+def _spec_item(item: Any) -> tuple[str, Path]:
+    if isinstance(item, (tuple, list)):
+        name, path = item
+        return str(name), Path(path)
+    if isinstance(item, Path):
+        return item.stem, item
+    return spec_option(str(item))
 
 
 # --- describing journal entries ------------------------------------------------------------------

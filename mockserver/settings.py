@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,8 @@ class Settings:
     cors: bool = True  # browser apps on any origin may call the vendors (preflights answered, answers readable)
     allow_hosts: tuple[str, ...] = ()  # Host names accepted besides loopback ones, while bound to loopback
     fixtures: tuple[Path, ...] = field(default_factory=tuple)
+    specs: tuple[tuple[str, Path], ...] = ()  # (name, OpenAPI document): mounted beside the vendors, no code
+    bases: tuple[tuple[str, str], ...] = ()  # (API name, base path): where to serve it instead of its spec's
 
     @property
     def exposed(self) -> bool:
@@ -45,7 +48,22 @@ class Settings:
             raise ValueError(f"max_delays must not be negative, not {self.max_delays}")
         if self.max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
+        for name, base in self.bases:
+            if not base.startswith("/") or "{" in base or "?" in base or "#" in base:
+                raise ValueError(f"--base {name}={base}: give a path such as /petstore")
+        for name, _ in self.specs:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) or name == "admin":
+                raise ValueError(f"--spec {name}=...: an API name is letters, digits, '.', '_' or '-', "
+                                 "and not 'admin'")
         if self.journal_size < 0:
             raise ValueError("journal_size must not be negative")
         if self.journal_bytes < 0:
             raise ValueError("journal_bytes must not be negative")
+
+
+def spec_option(item: str) -> tuple[str, Path]:
+    """`--spec [NAME=]PATH` as (name, path); the name defaults to the file's stem."""
+    name, sep, path = item.partition("=")
+    if not sep or "/" in name or "\\" in name or not name:
+        return Path(item).stem, Path(item)
+    return name, Path(path)

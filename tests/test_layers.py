@@ -17,11 +17,12 @@ LAYERS = [
     ["errors", "settings", "determinism", "fastschema", "jsontext", "generate"],  # leaves
     ["spec", "guard"],
     ["credentials", "bodies"],  # a request's credential and body, by the spec's schemes and media types
+    ["inference"],
     ["store.base"],
     ["store.memory", "store.sqlite"],
     ["store"],
     ["vendors.base"],
-    ["vendors", "vendors.activepieces", "vendors.ampersand", "exchange"],
+    ["vendors", "vendors.activepieces", "vendors.ampersand", "exchange", "engine"],
     ["faults"],
     ["journal"],
     ["runtime"],

@@ -37,6 +37,7 @@ class Call:
     store: Store
     determinism: Determinism
     warnings: list[str] = field(default_factory=list)
+    headers: Mapping[str, str] = field(default_factory=dict)  # the request's, for preferences such as `Prefer`
 
     def base62_id(self, collection: str, seq: int, length: int = 21) -> str:
         return self.determinism.base62_id(self.tenant.vendor, self.tenant.credential, collection, seq, length)
@@ -120,3 +121,6 @@ class Vendor:
     render_error: Callable[[MockError, ErrorContext], Reply]
     accept_credential: Callable[[str, dict, str], bool] = accept_any
     state: StateFormat | None = None  # None: no state export/import for this vendor
+    # Whether an error status the operation does not document is still answered (a spec mounted
+    # with no code rarely documents every 401 or 404); the vendors' own specs document each one.
+    undocumented_errors: bool = False

@@ -1,0 +1,514 @@
+"""Any OpenAPI document as a stateful mock with no code: handlers made from what `inference` reads
+in the spec, values made by `generate`, errors in the shapes the document declares.
+
+A stored item is `{"id": <key as text>, "seq": n, "object": <the item as the API shows it>}`; the
+object is the request body merged over generated values, so every field the schema wants is there.
+Every generated value is a pure function of (seed, API, tenant, collection, sequence, JSON pointer).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from mockserver.determinism import rfc3339_micros
+from mockserver.errors import (
+    MISSING,
+    Conflict,
+    EntityNotFound,
+    InjectedFault,
+    Issue,
+    MalformedBody,
+    MethodNotAllowed,
+    MockError,
+    PayloadTooLarge,
+    RouteNotFound,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from mockserver.generate import GenerationError, generate
+from mockserver.inference import Collection, Role, infer, properties_of
+from mockserver.spec import Operation, ResponseSpec, Spec
+from mockserver.store import Record
+from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
+
+KEY_INDEX = "key"
+MAX_KEY_TRIES = 64  # generated keys taken by client-chosen ones: try the next sequence numbers
+_PROBLEM = "application/problem+json"
+
+# Which documented status an error takes, in order of preference; the error's own status otherwise.
+_STATUS_CHOICES: list[tuple[type, tuple[int, ...]]] = [
+    (ValidationFailed, (422, 400)),
+    (MalformedBody, (400, 422)),
+    (Conflict, (409, 400, 422)),
+    (EntityNotFound, (404,)),
+    (RouteNotFound, (404,)),
+    (Unauthorized, (401, 403)),
+]
+_MESSAGE_FIELDS = ("message", "detail", "error", "description", "msg", "reason")
+
+
+def build_vendor(spec: Spec) -> Vendor:
+    """A vendor made from the spec alone: one handler per operation, from its inferred role."""
+    roles = infer(spec)
+    parents = {role.collection.item_path: role.collection for role in roles.values()
+               if role.collection is not None and role.collection.item_path}
+    hidden: dict[str, set[str]] = {}  # per collection: what a request may write and no answer shows
+    for op_id, role in roles.items():
+        body = spec.operations[op_id].body_schema
+        if role.collection is not None and isinstance(body, dict):
+            hidden.setdefault(role.collection.name, set()).update(
+                name for name, prop in properties_of(body).items() if isinstance(prop, dict) and prop.get("writeOnly"))
+    handlers = {op_id: _handler(spec.operations[op_id], role, parents, frozenset(
+        hidden.get(role.collection.name, ()) if role.collection else ())) for op_id, role in roles.items()}
+    return Vendor(name=spec.vendor, spec_file=str(spec.source), handlers=handlers, render_error=render_error,
+                  undocumented_errors=True)
+
+
+# --- keys, seeds and stored objects ------------------------------------------------------------------
+
+def _seed(call: Call, collection: str, seq: int) -> str:
+    tenant = call.tenant
+    return f"{call.determinism.seed}|{tenant.vendor}|{tenant.credential}|{collection}|{seq}"
+
+
+def store_id(key: Any) -> str:
+    """A key as the store's text id: strings as they are, other JSON values as JSON."""
+    return key if isinstance(key, str) else json.dumps(key, separators=(",", ":"))
+
+
+def _store_name(collection: Collection, call: Call) -> str:
+    """Scoped collections keep one store collection per parent (`pets@["owner-1"]`)."""
+    if not collection.scope:
+        return collection.name
+    parents = [call.path.get(name) for name in collection.scope]
+    return f"{collection.name}@{json.dumps(parents, separators=(',', ':'))}"
+
+
+def _check_parent(call: Call, collection: Collection, parents: dict[str, Collection]) -> None:
+    """An item under `/owners/{ownerId}` needs that owner, when owners are a collection too."""
+    parent = parents.get(collection.path.rsplit("/", 1)[0]) if collection.scope else None
+    if parent is None or parent.key_param not in call.path:
+        return
+    scoped = _ScopedCall(call, parent)
+    if call.store.get(call.tenant, _store_name(parent, scoped), store_id(call.path[parent.key_param])) is None:
+        raise EntityNotFound(parent.name, str(call.path[parent.key_param]))
+
+
+class _ScopedCall:
+    """The path of a parent's own collection (its scope is a prefix of the child's)."""
+
+    def __init__(self, call: Call, collection: Collection) -> None:
+        self.path = {name: call.path.get(name) for name in collection.scope}
+
+
+def _new_key(call: Call, collection: Collection, seq: int) -> Any:
+    schema = collection.key_schema
+    kind = schema.get("type")
+    if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+        return seq
+    if schema.get("format") == "uuid":
+        tenant = call.tenant
+        return call.determinism.uuid4(tenant.vendor, tenant.credential, collection.name, seq)
+    if (kind in (None, "string") and not {"pattern", "enum", "const", "format"} & set(schema)
+            and schema.get("maxLength", 21) >= 21 and schema.get("minLength", 0) <= 21):
+        return call.base62_id(collection.name, seq)
+    return generate(schema, _seed(call, collection.name, seq), pointer="/key")
+
+
+def _merge(base: Any, over: Any) -> Any:
+    """`over` on top of `base`, object by object (arrays and scalars are replaced)."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        merged = dict(base)
+        for name, value in over.items():
+            merged[name] = _merge(base.get(name), value) if isinstance(value, dict) else value
+        return merged
+    return over
+
+
+def _fresh(call: Call, collection: Collection, seq: int, body: Any) -> dict:
+    """A new item: generated values for the schema, the body over them, times from the clock."""
+    generated = generate(collection.schema, _seed(call, collection.name, seq))
+    if not isinstance(generated, dict):
+        generated = {}
+    now = rfc3339_micros(call.now(seq))
+    for name, prop in properties_of(collection.schema).items():
+        if name in generated and isinstance(prop, dict) and prop.get("format") == "date-time" \
+                and prop.get("type", "string") == "string" and "pattern" not in prop:
+            generated[name] = now
+    return _merge(generated, body if isinstance(body, dict) else {})
+
+
+def _hide(body: Any, hidden: frozenset[str]) -> Any:
+    """Write-only fields out of an item, or out of each item of a list (bare or in an envelope)."""
+    if isinstance(body, list):
+        return [_hide(item, hidden) for item in body]
+    if isinstance(body, dict):
+        if hidden & body.keys():
+            return {name: value for name, value in body.items() if name not in hidden}
+        return {name: _hide(value, hidden) if isinstance(value, list) else value for name, value in body.items()}
+    return body
+
+
+def _without_write_only(schema: dict, value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    hidden = {name for name, prop in properties_of(schema).items()
+              if isinstance(prop, dict) and prop.get("writeOnly")}
+    return {name: item for name, item in value.items() if name not in hidden} if hidden else value
+
+
+def fit(value: Any, response: ResponseSpec | None, seed: str) -> Any:
+    """The value as the documented response wants it: as it is when valid; else generated for the
+    response schema, with each of the value's fields kept where the result stays valid."""
+    if response is None or response.validator is None:
+        return None
+    schema = response.validator.schema
+    value = _without_write_only(schema, value)
+    if response.validator.is_valid(value):
+        return value
+    base = generate(schema, seed)
+    if not (isinstance(value, dict) and isinstance(base, dict)):
+        return base
+    result = base
+    for name, item in value.items():
+        trial = dict(result, **{name: item})
+        if response.validator.is_valid(trial):
+            result = trial
+    return result
+
+
+def _success(operation: Operation) -> tuple[int, ResponseSpec | None]:
+    codes = sorted(int(code) for code in operation.responses if code.isdigit() and code.startswith("2"))
+    if codes:
+        return codes[0], operation.responses[str(codes[0])]
+    if "2XX" in operation.responses:
+        return 200, operation.responses["2XX"]
+    return 200, operation.responses.get("default")
+
+
+def _reply(call: Call, value: Any, seed: str, status: int | None = None) -> Reply:
+    code, documented = _success(call.operation)
+    code = status or code
+    body = fit(value, documented, seed) if code != 204 else None
+    return Reply(code, body, _headers(documented, seed))
+
+
+def _headers(documented: ResponseSpec | None, seed: str) -> dict[str, str]:
+    """Documented response headers, with their example or a generated value."""
+    headers: dict[str, str] = {}
+    for name, header in (documented.headers if documented else {}).items():
+        if not isinstance(header, dict) or name.lower() in ("content-type", "content-length"):
+            continue
+        schema = header.get("schema") or {"type": "string"}
+        value = header["example"] if "example" in header else _generated(schema, seed, f"/headers/{name}")
+        if value is not MISSING:
+            headers[name] = value if isinstance(value, str) else json.dumps(value)
+    return headers
+
+
+def _generated(schema: dict, seed: str, pointer: str) -> Any:
+    try:
+        return generate(schema, seed, pointer=pointer)
+    except GenerationError:
+        return MISSING
+
+
+# --- handlers ----------------------------------------------------------------------------------------
+
+def _handler(operation: Operation, role: Role, parents: dict[str, Collection],
+             hidden: frozenset[str]) -> Callable[[Call], Reply]:
+    collection = role.collection
+    if collection is None or role.kind == "other":
+        return _other
+    kinds = {"create": _create, "list": _list, "read": _read, "replace": _replace, "merge": _merge_item,
+             "delete": _delete}
+
+    def handler(call: Call) -> Reply:
+        _check_parent(call, collection, parents)
+        reply = kinds[role.kind](call, role, collection)
+        if hidden and reply.body is not None:
+            reply.body = _hide(reply.body, hidden)
+        return reply
+
+    return handler
+
+
+def _key_from_path(call: Call, collection: Collection) -> Any:
+    return call.path[collection.key_param]
+
+
+def _existing(call: Call, collection: Collection, key: Any) -> Record:
+    record = call.store.get(call.tenant, _store_name(collection, call), store_id(key))
+    if record is None:
+        raise EntityNotFound(collection.name, str(key))
+    return record
+
+
+def _create(call: Call, role: Role, collection: Collection) -> Reply:
+    body = call.body if isinstance(call.body, dict) else {}
+    name = _store_name(collection, call)
+    given = body.get(collection.key_property, MISSING) if collection.key_property else MISSING
+    record = None
+    for attempt in range(MAX_KEY_TRIES):
+        guess = call.store.sequence(call.tenant) + 1 + attempt
+        key = given if given is not MISSING else _new_key(call, collection, guess)
+
+        def build(seq: int, key: Any = key) -> Record:
+            value = _fresh(call, collection, seq, body)
+            if collection.key_property:
+                value[collection.key_property] = key
+            return {"id": store_id(key), "seq": seq, "object": value}
+
+        try:
+            record = call.store.insert(call.tenant, name, build, {KEY_INDEX: store_id(key)})
+            break
+        except Conflict:
+            if given is not MISSING:
+                raise Conflict(collection.key_property or KEY_INDEX, store_id(given)) from None
+    if record is None:
+        raise Conflict(collection.key_property or KEY_INDEX, "(generated)")
+    return _reply(call, record["object"], _seed(call, collection.name, record["seq"]))
+
+
+def _read(call: Call, role: Role, collection: Collection) -> Reply:
+    record = _existing(call, collection, _key_from_path(call, collection))
+    return _reply(call, record["object"], _seed(call, collection.name, record["seq"]))
+
+
+def _replace(call: Call, role: Role, collection: Collection) -> Reply:
+    return _change(call, role, collection, merge=False)
+
+
+def _merge_item(call: Call, role: Role, collection: Collection) -> Reply:
+    return _change(call, role, collection, merge=True)
+
+
+def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Reply:
+    body = call.body if isinstance(call.body, dict) else {}
+    if role.by_body:
+        key = body.get(collection.key_property, MISSING)
+        if key is MISSING:
+            raise ValidationFailed([Issue("body", (collection.key_property,), "required",
+                                          f"{collection.key_property} is required to find the item")])
+    else:
+        key = _key_from_path(call, collection)
+    # Query parameters named like properties change them too (`POST /pets/{id}?status=sold`).
+    props = properties_of(collection.schema)
+    fields = {name: value for name, value in call.query.items() if name in props}
+    current = _existing(call, collection, key)
+
+    def change(old: Record, seq: int) -> Record:
+        if merge:
+            value = _merge(old["object"], {**body, **fields})
+        else:
+            value = _merge(_fresh(call, collection, old["seq"], {}), {**body, **fields})
+        if collection.key_property:
+            value[collection.key_property] = key
+        return {"id": old["id"], "seq": old["seq"], "object": value}
+
+    record = call.store.update(call.tenant, _store_name(collection, call), current["id"], change)
+    if record is None:  # deleted meanwhile
+        raise EntityNotFound(collection.name, str(key))
+    return _reply(call, record["object"], _seed(call, collection.name, record["seq"]))
+
+
+def _delete(call: Call, role: Role, collection: Collection) -> Reply:
+    key = _key_from_path(call, collection)
+    record = _existing(call, collection, key)
+    if not call.store.delete(call.tenant, _store_name(collection, call), record["id"]):
+        raise EntityNotFound(collection.name, str(key))
+    return _reply(call, record["object"], _seed(call, collection.name, record["seq"]))
+
+
+def _list(call: Call, role: Role, collection: Collection) -> Reply:
+    items = [record["object"] for record in call.store.scan(call.tenant, _store_name(collection, call))]
+    for param, prop in role.filters:
+        if param in call.query:
+            wanted = call.query[param]
+            items = [item for item in items if _matches(item.get(prop, MISSING), wanted)]
+    total = len(items)
+    paging, query = role.paging, call.query
+    start = 0
+    if paging.cursor and query.get(paging.cursor):
+        start = _decode_cursor(query[paging.cursor])
+    elif paging.offset and isinstance(query.get(paging.offset), int):
+        start = max(query[paging.offset], 0)
+    limit = query.get(paging.limit) if paging.limit else None
+    limit = limit if isinstance(limit, int) and limit >= 0 else None
+    if paging.page and isinstance(query.get(paging.page), int) and limit:
+        start = max(query[paging.page] - paging.page_base, 0) * limit
+    page = items[start:start + limit] if limit is not None else items[start:]
+    following = start + len(page) if start + len(page) < total else None
+    seed = _seed(call, collection.name, call.store.sequence(call.tenant))
+    _, documented = _success(call.operation)
+    body = _list_body(documented, page, total, following, call, role)
+    return _reply(call, body, seed)
+
+
+def _matches(value: Any, wanted: Any) -> bool:
+    """Equality; an array parameter matches any of its values; an array property matches when it
+    holds a wanted value (or an object whose `name`/`id`/`value` is one)."""
+    options = wanted if isinstance(wanted, list) else [wanted]
+    if isinstance(value, list):
+        held = [item.get("name", item.get("id", item.get("value"))) if isinstance(item, dict) else item
+                for item in value]
+        return any(str(option) == str(item) for option in options for item in held)
+    return any(value == option or str(value) == str(option) for option in options)
+
+
+def _encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{position}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: Any) -> int:
+    try:
+        text = base64.urlsafe_b64decode(str(cursor) + "=" * (-len(str(cursor)) % 4)).decode("ascii")
+        if text.startswith("o:") and text[2:].isdigit():
+            return int(text[2:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise ValidationFailed([Issue("query", ("cursor",), "format", "cursor is not one this API gave out",
+                                  cursor)])
+
+
+_TOTAL = re.compile(r"(?i)^(total|totalcount|total_count|count|totalitems|total_items|totalresults)$")
+_NEXT = re.compile(r"(?i)^(next|nextcursor|next_cursor|nextpagetoken|next_page_token|cursor|nexttoken)$")
+_MORE = re.compile(r"(?i)^(hasmore|has_more|more)$")
+
+
+def _list_body(documented: ResponseSpec | None, page: list, total: int, following: int | None, call: Call,
+               role: Role) -> Any:
+    schema = documented.validator.schema if documented and documented.validator else {"type": "array"}
+    if schema.get("type") == "array" or "properties" not in schema:
+        return page
+    body: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        kind = prop.get("type") if isinstance(prop, dict) else None
+        if kind == "array":
+            body[name] = page
+        elif _TOTAL.match(name):
+            body[name] = total
+        elif _NEXT.match(name):
+            body[name] = _encode_cursor(following) if following is not None else None
+        elif _MORE.match(name):
+            body[name] = following is not None
+    return body
+
+
+def _other(call: Call) -> Reply:
+    """Not a collection operation: the example the request prefers, the documented one, or generated."""
+    code, documented = _success(call.operation)
+    seed = f"{_seed(call, call.operation.operation_id, call.store.sequence(call.tenant))}"
+    if code == 204 or documented is None or documented.validator is None:
+        return Reply(code, None, _headers(documented, seed))
+    value = _example(call, documented)
+    if value is MISSING or not documented.validator.is_valid(value):
+        value = generate(documented.validator.schema, seed)
+    return Reply(code, value, _headers(documented, seed))
+
+
+_PREFER_EXAMPLE = re.compile(r"(?:^|[,;\s])example=\"?([^\",;\s]+)")
+
+
+def _example(call: Call, documented: ResponseSpec) -> Any:
+    examples = getattr(documented, "examples", None) or {}
+    wanted = _PREFER_EXAMPLE.search(call.headers.get("Prefer", "")) if call.headers else None
+    if wanted and wanted.group(1) in examples:
+        chosen = examples[wanted.group(1)]
+        return chosen.get("value", MISSING) if isinstance(chosen, dict) else MISSING
+    example = getattr(documented, "example", MISSING)
+    if example is not MISSING and example is not None:
+        return example
+    for chosen in examples.values():
+        if isinstance(chosen, dict) and "value" in chosen:
+            return chosen["value"]
+    return MISSING
+
+
+# --- errors ------------------------------------------------------------------------------------------
+
+def _error_status(error: MockError, operation: Operation | None) -> int:
+    status = error.status
+    if operation is None:
+        return status
+    for kind, choices in _STATUS_CHOICES:
+        if isinstance(error, kind):
+            for choice in choices:
+                if str(choice) in operation.responses:
+                    return choice
+    return status
+
+
+def render_error(error: MockError, context: ErrorContext) -> Reply:
+    """The error in the shape the operation documents for its status (or `default`); problem+json
+    where the document declares none."""
+    operation = context.operation
+    status = error.status if isinstance(error, InjectedFault) else _error_status(error, operation)
+    headers: dict[str, str] = {}
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.allowed)
+    message = _message(error)
+    documented = operation.response(status) if operation is not None else None
+    if documented is None or documented.validator is None:
+        if documented is not None:  # documented without a body
+            return Reply(status, None, headers)
+        headers["Content-Type"] = _PROBLEM
+        return Reply(status, {"type": "about:blank", "title": _phrase(status), "status": status,
+                              "detail": message}, headers)
+    seed = f"{context.determinism.seed}|error|{operation.operation_id}|{status}"
+    body = generate(documented.validator.schema, seed)
+    if isinstance(body, dict):
+        filled = dict(body)
+        for name, prop in properties_of(documented.validator.schema).items():
+            kind = prop.get("type") if isinstance(prop, dict) else None
+            if name.lower() in _MESSAGE_FIELDS and kind in ("string", None):
+                filled[name] = message
+            elif name.lower() == "title" and kind in ("string", None):
+                filled[name] = _phrase(status)
+            elif name.lower() in ("status", "code", "statuscode", "status_code"):
+                filled[name] = status if kind == "integer" else str(status)
+        if isinstance(error, ValidationFailed):
+            for name in ("issues", "errors", "details"):
+                if name in properties_of(documented.validator.schema):
+                    filled[name] = [{"in": issue.location, "name": issue.dotted or issue.location,
+                                     "detail": issue.message} for issue in error.issues]
+        body = filled if documented.validator.is_valid(filled) else _only_valid(body, filled, documented)
+    return Reply(status, body, headers)
+
+
+def _only_valid(base: dict, filled: dict, documented: ResponseSpec) -> dict:
+    result = base
+    for name, value in filled.items():
+        trial = dict(result, **{name: value})
+        if documented.validator.is_valid(trial):
+            result = trial
+    return result
+
+
+def _message(error: MockError) -> str:
+    if isinstance(error, ValidationFailed) and error.issues:
+        return "; ".join(issue.message for issue in error.issues[:5])
+    if isinstance(error, EntityNotFound):
+        return f"{error.entity_type} {error.entity_id!r} not found"
+    if isinstance(error, Conflict):
+        return f"{error.index} {error.value!r} already exists"
+    if isinstance(error, UnsupportedMediaType):
+        return f"unsupported media type {error.content_type or '(none)'}"
+    if isinstance(error, PayloadTooLarge):
+        return "the request body is too large"
+    return error.message or _phrase(error.status)
+
+
+def _phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

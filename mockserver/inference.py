@@ -1,0 +1,246 @@
+"""What a spec implies about state, read from its paths and schemas alone: which paths form a
+collection, which property is an item's key, and what each operation does to the store.
+
+    /pets + /pets/{petId}               a collection; `petId` names the key (`petId`, else `id`)
+    /owners/{ownerId}/pets/{petId}      a collection scoped to its parent (one per `ownerId`)
+    POST /pets                          create        GET /pets          list (filters, paging)
+    GET /pets/{petId}                   read          PUT /pets/{petId}  replace
+    PATCH /pets/{petId}                 merge         POST /pets/{petId} merge (body or query fields)
+    DELETE /pets/{petId}                delete        PUT /pets          replace, the key in the body
+    GET /pets/findByStatus              list, when it answers an array of the collection's items
+
+Everything else is an `other` operation: it answers its example or generated data. A spec may
+override any inference with `x-mock-*` extensions (see the README's "Spec extensions").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.spec import Operation, Spec
+
+_TEMPLATE = re.compile(r"^\{([^}/]+)\}$")
+JSON_MEDIA = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
+
+# Query parameters that page a list, by the style they belong to (compared case-insensitively).
+LIMIT_NAMES = frozenset({"limit", "per_page", "perpage", "page_size", "pagesize", "size", "count", "max",
+                         "maxresults", "max_results", "top", "first", "take"})
+OFFSET_NAMES = frozenset({"offset", "skip", "start", "from"})
+PAGE_NAMES = frozenset({"page", "pagenumber", "page_number", "pageno"})
+CURSOR_NAMES = frozenset({"cursor", "after", "page_token", "pagetoken", "next", "next_token", "nexttoken",
+                          "starting_after", "continuation", "continuationtoken", "marker"})
+
+
+@dataclass(frozen=True)
+class Collection:
+    name: str  # unique within the API; the name state export/import use
+    path: str  # the collection's path as the spec writes it, e.g. /owners/{ownerId}/pets
+    item_path: str | None  # e.g. /owners/{ownerId}/pets/{petId}; None: items have no own URL
+    key_param: str | None  # the item path's last parameter, e.g. petId
+    key_property: str | None  # the item's property holding the key, e.g. id; None: a key of the mock's
+    key_schema: dict  # the key's schema (the property's, else the path parameter's)
+    scope: tuple[str, ...]  # the collection path's parameters: one collection per parent
+    schema: dict  # an item as the API answers it
+
+
+@dataclass(frozen=True)
+class Paging:
+    limit: str | None = None
+    offset: str | None = None
+    page: str | None = None
+    page_base: int = 1  # the first page's number
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Role:
+    kind: str  # create | list | read | replace | merge | delete | other
+    collection: Collection | None = None
+    filters: tuple[tuple[str, str], ...] = ()  # (query parameter, item property)
+    paging: Paging = field(default_factory=Paging)
+    by_body: bool = False  # replace/merge whose key is in the body (PUT /pets)
+
+
+def infer(spec: Spec) -> dict[str, Role]:
+    """The role of every operation of the spec, by operationId."""
+    collections = _collections(spec)
+    by_path = {c.path: c for c in collections}
+    by_item = {c.item_path: c for c in collections if c.item_path}
+    roles: dict[str, Role] = {}
+    for path, operations in spec.paths.items():
+        for method, operation in operations.items():
+            roles[operation.operation_id] = _role(spec, path, method, operation, by_path, by_item)
+    return roles
+
+
+def _segments(path: str) -> list[str]:
+    return [part for part in path.split("/") if part]
+
+
+def _param(segment: str) -> str | None:
+    found = _TEMPLATE.match(segment)
+    return found.group(1) if found else None
+
+
+def _collections(spec: Spec) -> list[Collection]:
+    found: list[Collection] = []
+    names: set[str] = set()
+    candidates: dict[str, str | None] = {}  # collection path -> item path
+    for path in spec.paths:
+        parts = _segments(path)
+        if parts and _param(parts[-1]) and len(parts) > 1 and not _param(parts[-2]):
+            candidates.setdefault("/" + "/".join(parts[:-1]), path)
+    for path, operations in spec.paths.items():  # a path that creates and lists, with no item path
+        if path not in candidates and "POST" in operations and "GET" in operations \
+                and _array_items(_success_schema(operations["GET"])) is not None:
+            candidates[path] = None
+    for path, item_path in candidates.items():
+        schema = _item_schema(spec, path, item_path)
+        if schema is None:
+            continue
+        parts = _segments(path)
+        key_param = _param(_segments(item_path)[-1]) if item_path else None
+        key_property = _key_property(schema, key_param)
+        key_schema = (schema.get("properties", {}).get(key_property) if key_property else None) \
+            or _path_param_schema(spec, item_path, key_param) or {"type": "string"}
+        name = parts[-1]
+        if name in names:  # two collections of the same last segment: name by the whole path
+            name = "/".join(part for part in parts if not _param(part))
+        names.add(name)
+        scope = tuple(p for p in (_param(part) for part in parts) if p)
+        found.append(Collection(name, path, item_path, key_param, key_property, key_schema, scope, schema))
+    return found
+
+
+def _success(operation: Operation):
+    codes = sorted(code for code in operation.responses if code.isdigit() and code.startswith("2"))
+    return operation.responses[codes[0]] if codes else None
+
+
+def _success_schema(operation: Operation) -> dict | None:
+    response = _success(operation)
+    return response.validator.schema if response is not None and response.validator is not None else None
+
+
+def _array_items(schema: dict | None) -> dict | None:
+    """The item schema of a list answer: an array, or an object with one array property."""
+    if not isinstance(schema, dict):
+        return None
+    if schema.get("type") == "array" or "items" in schema and "properties" not in schema:
+        items = schema.get("items")
+        return items if isinstance(items, dict) else None
+    arrays = [prop for prop in schema.get("properties", {}).values()
+              if isinstance(prop, dict) and prop.get("type") == "array" and isinstance(prop.get("items"), dict)]
+    return arrays[0]["items"] if len(arrays) == 1 else None
+
+
+def _is_object(schema: Any) -> bool:
+    return isinstance(schema, dict) and (schema.get("type") == "object" or "properties" in schema
+                                         or any(k in schema for k in ("allOf", "oneOf", "anyOf")))
+
+
+def _item_schema(spec: Spec, path: str, item_path: str | None) -> dict | None:
+    """An item as the API answers it: the item read's answer, else what create answers or takes."""
+    if item_path and "GET" in spec.paths.get(item_path, {}):
+        schema = _success_schema(spec.paths[item_path]["GET"])
+        if _is_object(schema):
+            return schema
+    operations = spec.paths.get(path, {})
+    if "POST" in operations:
+        schema = _success_schema(operations["POST"])
+        if _is_object(schema):
+            return schema
+        if _is_object(operations["POST"].body_schema):
+            return operations["POST"].body_schema
+    if "GET" in operations:
+        items = _array_items(_success_schema(operations["GET"]))
+        if _is_object(items):
+            return items
+    return None
+
+
+def properties_of(schema: dict) -> dict[str, dict]:
+    """Declared properties, through allOf/oneOf/anyOf branches."""
+    found = dict(schema.get("properties", {})) if isinstance(schema, dict) else {}
+    for keyword in ("allOf", "oneOf", "anyOf"):
+        for branch in schema.get(keyword, []) if isinstance(schema, dict) else []:
+            for name, prop in properties_of(branch).items():
+                found.setdefault(name, prop)
+    return found
+
+
+def _key_property(schema: dict, key_param: str | None) -> str | None:
+    props = properties_of(schema)
+    if key_param and key_param in props:
+        return key_param
+    if key_param:
+        stem = re.sub(r"(?i)[_-]?(id|key|name|code|slug)$", "", key_param)
+        suffix = key_param[len(stem):].lstrip("_-").lower()
+        for name in props:  # `{petId}` -> `id`, `{userName}` -> `name`
+            if suffix and name.lower() == suffix:
+                return name
+    return "id" if "id" in props else None
+
+
+def _path_param_schema(spec: Spec, item_path: str | None, name: str | None) -> dict | None:
+    if not item_path or not name:
+        return None
+    for operation in spec.paths.get(item_path, {}).values():
+        for param in operation.parameters:
+            if param.location == "path" and param.name == name:
+                return param.schema
+    return None
+
+
+def _role(spec: Spec, path: str, method: str, operation: Operation, by_path: dict[str, Collection],
+          by_item: dict[str, Collection]) -> Role:
+    if path in by_item:
+        collection = by_item[path]
+        kind = {"GET": "read", "PUT": "replace", "PATCH": "merge", "POST": "merge", "DELETE": "delete"}.get(method)
+        return Role(kind, collection) if kind else Role("other")
+    if path in by_path:
+        collection = by_path[path]
+        if method == "POST":
+            return Role("create", collection)
+        if method == "GET":
+            return _list_role(operation, collection)
+        if method in ("PUT", "PATCH") and collection.key_property and operation.body_schema is not None:
+            return Role("replace" if method == "PUT" else "merge", collection, by_body=True)
+        return Role("other")
+    if method == "GET":  # /pets/findByStatus: a list of the parent collection's items
+        parent = "/" + "/".join(_segments(path)[:-1])
+        collection = by_path.get(parent)
+        items = _array_items(_success_schema(operation))
+        if collection is not None and items is not None and _same_shape(items, collection.schema):
+            return _list_role(operation, collection)
+    return Role("other")
+
+
+def _same_shape(one: dict, other: dict) -> bool:
+    return one == other or set(properties_of(one)) == set(properties_of(other))
+
+
+def _list_role(operation: Operation, collection: Collection) -> Role:
+    props = properties_of(collection.schema)
+    lowered = {name.lower(): name for name in props}
+    filters, paging = [], {}
+    for param in operation.parameters:
+        if param.location != "query":
+            continue
+        name = param.name.lower()
+        if name in lowered:
+            filters.append((param.name, lowered[name]))
+        elif name in LIMIT_NAMES:
+            paging.setdefault("limit", param.name)
+        elif name in OFFSET_NAMES:
+            paging.setdefault("offset", param.name)
+        elif name in PAGE_NAMES:
+            paging.setdefault("page", param.name)
+            paging["page_base"] = 0 if param.schema.get("minimum") == 0 else 1
+        elif name in CURSOR_NAMES:
+            paging.setdefault("cursor", param.name)
+        elif name.rstrip("s") in lowered:  # `tags` -> `tag`, `statuses` -> `status`
+            filters.append((param.name, lowered[name.rstrip("s")]))
+    return Role("list", collection, tuple(filters), Paging(**paging))

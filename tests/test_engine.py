@@ -1,0 +1,228 @@
+"""An OpenAPI document mounted with no code (`--spec`): collections, keys and roles inferred from the
+spec, state per tenant, generated values that honour the schemas, errors in the documented shapes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+import mockserver
+from mockserver import Settings, create_app
+from mockserver.inference import infer
+from mockserver.spec import SpecError, load_spec
+from tests.helpers import cli_server
+
+SPECS = Path(__file__).parent / "specs"
+SHOP = SPECS / "shop.yaml"
+KEY = {"X-Shop-Key": "k1"}
+OTHER = {"X-Shop-Key": "k2"}
+
+
+@pytest.fixture
+def shop():
+    app = create_app(Settings(specs=(("shop", SHOP),)))
+    yield app.test_client()
+    app.extensions["mockserver"].store.close()
+
+
+def create_product(client, headers=KEY, **fields):
+    body = {"name": "Dune", "price": 9.5, "category": "books", **fields}
+    response = client.post("/v2/products", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+# --- inference -------------------------------------------------------------------------------------
+
+def test_collections_keys_and_roles_are_read_from_the_paths():
+    roles = infer(load_spec(SHOP, "shop"))
+    kinds = {op: (role.kind, role.collection.name if role.collection else None) for op, role in roles.items()}
+    assert kinds == {
+        "listProducts": ("list", "products"), "createProduct": ("create", "products"),
+        "getProduct": ("read", "products"), "patchProduct": ("merge", "products"),
+        "deleteProduct": ("delete", "products"),
+        "listReviews": ("list", "reviews"), "addReview": ("create", "reviews"), "getReview": ("read", "reviews"),
+        "getCustomer": ("read", "customers"), "putCustomer": ("replace", "customers"),
+        "createCustomer": ("create", "customers"), "getStatus": ("other", None),
+    }
+    # {productId} names the property itself, {reviewId} names `id`, {username} names `username`
+    assert roles["getProduct"].collection.key_property == "productId"
+    assert roles["getReview"].collection.key_property == "id"
+    assert roles["getCustomer"].collection.key_property == "username"
+    assert roles["listReviews"].collection.scope == ("productId",)
+    assert roles["listProducts"].filters == (("category", "category"),)
+    assert (roles["listProducts"].paging.limit, roles["listProducts"].paging.cursor) == ("limit", "cursor")
+    assert (roles["listReviews"].paging.offset, roles["listReviews"].paging.limit) == ("offset", "limit")
+
+
+# --- the CRUD walk ------------------------------------------------------------------------------------
+
+def test_create_get_list_update_delete(shop):
+    product = create_product(shop)
+    assert product["name"] == "Dune" and product["price"] == 9.5
+    assert product["createdAt"] == "2025-01-01T00:00:01.000000Z"  # the tenant's clock, not a made-up time
+    url = f"/v2/products/{product['productId']}"
+    assert shop.get(url, headers=KEY).get_json() == product
+
+    patched = shop.patch(url, json={"price": 3}, headers=KEY)
+    assert patched.status_code == 200
+    assert patched.get_json() == dict(product, price=3)
+    assert shop.get(url, headers=KEY).get_json()["price"] == 3
+
+    assert shop.delete(url, headers=KEY).status_code == 204
+    gone = shop.get(url, headers=KEY)
+    assert gone.status_code == 404
+    assert gone.content_type == "application/problem+json"
+    assert gone.get_json()["status"] == 404
+
+
+def test_a_key_the_client_sends_is_kept_and_a_duplicate_is_the_documented_409(shop):
+    created = shop.post("/v2/customers", json={"username": "ann", "email": "ann@example.com"}, headers=KEY)
+    assert created.status_code == 201
+    assert created.get_json() == {"username": "ann", "email": "ann@example.com", "tier": "free"}
+    again = shop.post("/v2/customers", json={"username": "ann", "email": "other@example.com"}, headers=KEY)
+    assert again.status_code == 409
+    assert again.get_json()["title"] == "Conflict" and "ann" in again.get_json()["detail"]
+    assert shop.get("/v2/customers/ann", headers=KEY).get_json()["email"] == "ann@example.com"
+
+
+def test_put_replaces_the_item_and_keeps_the_key_of_the_path(shop):
+    shop.post("/v2/customers", json={"username": "ann", "email": "ann@example.com", "tier": "gold"}, headers=KEY)
+    replaced = shop.put("/v2/customers/ann", json={"username": "zed", "email": "z@example.com"}, headers=KEY)
+    assert replaced.status_code == 200
+    assert replaced.get_json()["username"] == "ann" and replaced.get_json()["email"] == "z@example.com"
+    assert shop.put("/v2/customers/bob", json={"username": "bob", "email": "b@example.com"},
+                    headers=KEY).status_code == 404
+
+
+def test_generated_keys_follow_the_key_schema(shop):
+    product = create_product(shop)
+    assert len(product["productId"]) == 36 and product["productId"][14] == "4"  # a uuid4
+    url = f"/v2/products/{product['productId']}/reviews"
+    first = shop.post(url, json={"stars": 4}, headers=KEY).get_json()
+    second = shop.post(url, json={"stars": 5}, headers=KEY).get_json()
+    assert isinstance(first["id"], int) and second["id"] > first["id"]
+    assert shop.get(f"{url}/{first['id']}", headers=KEY).get_json() == first
+
+
+def test_nested_collections_belong_to_their_parent(shop):
+    one, two = create_product(shop), create_product(shop, name="Emma")
+    shop.post(f"/v2/products/{one['productId']}/reviews", json={"stars": 4}, headers=KEY)
+    assert len(shop.get(f"/v2/products/{one['productId']}/reviews", headers=KEY).get_json()) == 1
+    assert shop.get(f"/v2/products/{two['productId']}/reviews", headers=KEY).get_json() == []
+    missing = shop.post("/v2/products/00000000-0000-4000-8000-000000000000/reviews", json={"stars": 4},
+                        headers=KEY)
+    assert missing.status_code == 404
+
+
+def test_write_only_fields_are_stored_but_never_answered(shop):
+    product = create_product(shop, secret="hunter2")
+    assert "secret" not in product
+    listed = shop.get("/v2/products", headers=KEY).get_json()["items"]
+    assert "secret" not in listed[0]
+
+
+def test_filters_and_cursor_paging_come_from_the_declared_parameters(shop):
+    for name, category in (("A", "books"), ("B", "games"), ("C", "books"), ("D", "books")):
+        create_product(shop, name=name, category=category)
+    books = shop.get("/v2/products?category=books", headers=KEY).get_json()
+    assert [p["name"] for p in books["items"]] == ["A", "C", "D"]
+    first = shop.get("/v2/products?limit=3", headers=KEY).get_json()
+    assert [p["name"] for p in first["items"]] == ["A", "B", "C"] and first["next"]
+    rest = shop.get(f"/v2/products?limit=3&cursor={first['next']}", headers=KEY).get_json()
+    assert [p["name"] for p in rest["items"]] == ["D"] and rest["next"] is None
+    bad = shop.get("/v2/products?cursor=not-ours", headers=KEY)
+    assert bad.status_code == 422 and "cursor" in bad.get_json()["detail"]
+
+
+def test_offset_paging_of_a_bare_array(shop):
+    product = create_product(shop)
+    url = f"/v2/products/{product['productId']}/reviews"
+    for stars in (1, 2, 3, 4):
+        shop.post(url, json={"stars": stars}, headers=KEY)
+    page = shop.get(f"{url}?offset=1&limit=2", headers=KEY).get_json()
+    assert [review["stars"] for review in page] == [2, 3]
+
+
+def test_tenants_are_isolated_by_credential(shop):
+    product = create_product(shop)
+    assert shop.get(f"/v2/products/{product['productId']}", headers=OTHER).status_code == 404
+    assert shop.get("/v2/products", headers=OTHER).get_json()["items"] == []
+
+
+def test_the_same_seed_and_requests_give_the_same_bytes_whatever_other_tenants_do():
+    def run(interleave: bool) -> list[bytes]:
+        app = create_app(Settings(specs=(("shop", SHOP),), seed=5))
+        client = app.test_client()
+        seen = []
+        for n in range(3):
+            if interleave:
+                client.post("/v2/products", json={"name": "x", "price": 1}, headers=OTHER)
+            seen.append(client.post("/v2/products", json={"name": f"P{n}", "price": n}, headers=KEY).data)
+            seen.append(client.post(f"/v2/products/{client.get('/v2/products', headers=KEY).get_json()['items'][0]['productId']}/reviews",
+                                    json={"stars": 3}, headers=KEY).data)
+        return seen
+
+    assert run(False) == run(True)
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+def test_errors_use_the_documented_shape_and_status(shop):
+    missing = shop.get("/v2/products")
+    assert missing.status_code == 401 and missing.content_type == "application/problem+json"
+    assert missing.get_json()["status"] == 401 and "X-Shop-Key" in missing.get_json()["detail"]
+    invalid = shop.post("/v2/products", json={"name": ""}, headers=KEY)
+    assert invalid.status_code == 422
+    assert "price" in invalid.get_json()["detail"] and invalid.get_json()["title"] == "Unprocessable Entity"
+
+
+def test_operations_outside_a_collection_answer_their_example(shop):
+    status = shop.get("/v2/status")
+    assert status.status_code == 200
+    assert status.get_json() == {"ok": True, "version": "2.1.0"}
+    assert shop.get("/v2/status", headers={"Prefer": "example=degraded"}).get_json()["ok"] is False
+
+
+def test_documented_response_headers_are_sent(shop):
+    response = shop.post("/v2/products", json={"name": "Dune", "price": 1}, headers=KEY)
+    assert len(response.headers["X-Request-Id"]) == 36
+
+
+# --- mounting ---------------------------------------------------------------------------------------
+
+def test_health_lists_the_api_and_its_spec_is_served_with_this_server(shop):
+    health = shop.get("/__mock/health").get_json()
+    assert {"name": "shop", "baseUrl": "http://localhost/v2",
+            "openapi": "http://localhost/__mock/openapi/shop.yaml"} in health["vendors"]
+    served = shop.get("/__mock/openapi/shop.json").get_json()
+    assert served["servers"] == [{"url": "http://localhost/v2"}]
+
+
+def test_base_moves_an_api_and_overlapping_apis_stop_start_up(tmp_path):
+    app = create_app(Settings(specs=(("shop", SHOP),), bases=(("shop", "/elsewhere"),)))
+    assert app.test_client().get("/elsewhere/status").status_code == 200
+    with pytest.raises(SpecError, match="'shop' and 'again' overlap"):
+        create_app(Settings(specs=(("shop", SHOP), ("again", SHOP))))
+    create_app(Settings(specs=(("shop", SHOP), ("again", SHOP)), bases=(("again", "/again"),)))
+    with pytest.raises(SpecError, match="no API named 'nope'"):
+        create_app(Settings(bases=(("nope", "/x"),)))
+
+
+def test_the_cli_mounts_a_spec_and_api_key_refuses_made_up_credentials():
+    with cli_server("--spec", f"shop={SHOP}", "--api-key", "shop=good") as (_, base):
+        created = requests.post(f"{base}/v2/products", json={"name": "Dune", "price": 2},
+                                headers={"X-Shop-Key": "good"}, timeout=5)
+        assert created.status_code == 201
+        refused = requests.get(f"{base}/v2/products", headers={"X-Shop-Key": "made-up"}, timeout=5)
+        assert refused.status_code == 401
+        health = requests.get(f"{base}/__mock/health", timeout=5).json()
+        assert "shop" in [api["name"] for api in health["vendors"]]
+
+
+def test_run_takes_specs_and_url_names_each_api():
+    with mockserver.run(specs=[f"shop={SHOP}"]) as server:
+        assert server.url("shop") == server.url + "/v2" == server.shop_url
+        assert requests.get(server.url("shop") + "/status", timeout=5).json()["version"] == "2.1.0"
