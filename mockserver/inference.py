@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.spec import Operation, Spec
+from mockserver.spec import Operation, Spec, SpecError
 
 _TEMPLATE = re.compile(r"^\{([^}/]+)\}$")
 JSON_MEDIA = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
@@ -63,16 +63,54 @@ class Role:
     by_body: bool = False  # replace/merge whose key is in the body (PUT /pets)
 
 
+ROLES = ("create", "list", "read", "replace", "merge", "delete", "other")
+
+
+class InferenceError(SpecError):
+    """An `x-mock-*` extension the engine cannot follow."""
+
+
 def infer(spec: Spec) -> dict[str, Role]:
-    """The role of every operation of the spec, by operationId."""
+    """The role of every operation of the spec, by operationId; `x-mock-role` on an operation
+    overrides what its path implies."""
     collections = _collections(spec)
     by_path = {c.path: c for c in collections}
     by_item = {c.item_path: c for c in collections if c.item_path}
     roles: dict[str, Role] = {}
     for path, operations in spec.paths.items():
         for method, operation in operations.items():
-            roles[operation.operation_id] = _role(spec, path, method, operation, by_path, by_item)
+            role = _role(spec, path, method, operation, by_path, by_item)
+            wanted = _extension(spec, path, method, "x-mock-role")
+            if wanted is not None and wanted != role.kind:
+                role = _forced(spec, path, method, operation, wanted, role, by_path, by_item)
+            roles[operation.operation_id] = role
     return roles
+
+
+def _extension(spec: Spec, path: str, method: str | None, name: str) -> Any:
+    item = spec.document.get("paths", {}).get(path, {})
+    if not isinstance(item, dict):
+        return None
+    if method is None:
+        return item.get(name)
+    operation = item.get(method.lower())
+    return operation.get(name) if isinstance(operation, dict) else None
+
+
+def _forced(spec: Spec, path: str, method: str, operation: Operation, wanted: Any, inferred: Role,
+            by_path: dict[str, Collection], by_item: dict[str, Collection]) -> Role:
+    where = f"{spec.source}: {method} {path}: x-mock-role"
+    if wanted not in ROLES:
+        raise InferenceError(f"{where}: {wanted!r} is not one of {', '.join(ROLES)}")
+    if wanted == "other":
+        return Role("other")
+    collection = inferred.collection or by_item.get(path) or by_path.get(path) \
+        or by_path.get("/" + "/".join(_segments(path)[:-1]))
+    if collection is None:
+        raise InferenceError(f"{where}: {wanted} needs a collection, and {path} belongs to none")
+    if wanted == "list":
+        return _list_role(operation, collection)
+    return Role(wanted, collection, by_body=path == collection.path and wanted in ("replace", "merge"))
 
 
 def _segments(path: str) -> list[str]:
@@ -102,10 +140,10 @@ def _collections(spec: Spec) -> list[Collection]:
             continue
         parts = _segments(path)
         key_param = _param(_segments(item_path)[-1]) if item_path else None
-        key_property = _key_property(schema, key_param)
+        key_property = _extension(spec, path, None, "x-mock-key") or _key_property(schema, key_param)
         key_schema = (schema.get("properties", {}).get(key_property) if key_property else None) \
             or _path_param_schema(spec, item_path, key_param) or {"type": "string"}
-        name = parts[-1]
+        name = _extension(spec, path, None, "x-mock-collection") or parts[-1]
         if name in names:  # two collections of the same last segment: name by the whole path
             name = "/".join(part for part in parts if not _param(part))
         names.add(name)

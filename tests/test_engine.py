@@ -160,9 +160,10 @@ def test_the_same_seed_and_requests_give_the_same_bytes_whatever_other_tenants_d
         for n in range(3):
             if interleave:
                 client.post("/v2/products", json={"name": "x", "price": 1}, headers=OTHER)
-            seen.append(client.post("/v2/products", json={"name": f"P{n}", "price": n}, headers=KEY).data)
-            seen.append(client.post(f"/v2/products/{client.get('/v2/products', headers=KEY).get_json()['items'][0]['productId']}/reviews",
-                                    json={"stars": 3}, headers=KEY).data)
+            created = client.post("/v2/products", json={"name": f"P{n}", "price": n}, headers=KEY)
+            seen.append(created.data)
+            reviews = f"/v2/products/{created.get_json()['productId']}/reviews"
+            seen.append(client.post(reviews, json={"stars": 3}, headers=KEY).data)
         return seen
 
     assert run(False) == run(True)
@@ -226,3 +227,20 @@ def test_run_takes_specs_and_url_names_each_api():
     with mockserver.run(specs=[f"shop={SHOP}"]) as server:
         assert server.url("shop") == server.url + "/v2" == server.shop_url
         assert requests.get(server.url("shop") + "/status", timeout=5).json()["version"] == "2.1.0"
+
+
+def test_x_mock_extensions_override_what_the_paths_imply(tmp_path):
+    text = SHOP.read_text()
+    text = text.replace("  /status:\n    get:\n      operationId: getStatus\n",
+                        "  /status:\n    get:\n      operationId: getStatus\n      x-mock-role: other\n")
+    text = text.replace("  /customers:\n    post:\n", "  /customers:\n    x-mock-collection: people\n    post:\n")
+    text = text.replace("  /products:\n    get:\n      operationId: listProducts\n",
+                        "  /products:\n    x-mock-key: name\n    get:\n      operationId: listProducts\n")
+    path = tmp_path / "shop.yaml"
+    path.write_text(text)
+    roles = infer(load_spec(path, "shop"))
+    assert roles["createCustomer"].collection.name == "people"
+    assert roles["getProduct"].collection.key_property == "name"
+    path.write_text(text.replace("x-mock-role: other", "x-mock-role: destroy"))
+    with pytest.raises(SpecError, match="x-mock-role: 'destroy' is not one of"):
+        infer(load_spec(path, "shop"))
