@@ -32,10 +32,10 @@ from mockserver.errors import (
     ValidationFailed,
 )
 from mockserver.generate import GenerationError, generate
-from mockserver.inference import Collection, Role, infer, properties_of
+from mockserver.inference import Collection, Role, infer, properties_of, without_required
 from mockserver.spec import Operation, ResponseSpec, Spec
 from mockserver.store import Record
-from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
+from mockserver.vendors.base import Call, ErrorContext, Reply, StateFormat, Vendor, recognize
 
 KEY_INDEX = "key"
 MAX_KEY_TRIES = 64  # generated keys taken by client-chosen ones: try the next sequence numbers
@@ -66,8 +66,68 @@ def build_vendor(spec: Spec) -> Vendor:
                 name for name, prop in properties_of(body).items() if isinstance(prop, dict) and prop.get("writeOnly"))
     handlers = {op_id: _handler(spec.operations[op_id], role, parents, frozenset(
         hidden.get(role.collection.name, ()) if role.collection else ())) for op_id, role in roles.items()}
+    formats = tuple(_state_format(spec, roles, collection, frozenset(hidden.get(collection.name, ())))
+                    for collection in _collections(roles) if not collection.scope)
     return Vendor(name=spec.vendor, spec_file=str(spec.source), handlers=handlers, render_error=render_error,
-                  undocumented_errors=True)
+                  collections=tuple(form for form in formats if form is not None), undocumented_errors=True)
+
+
+def _collections(roles: dict[str, Role]) -> list[Collection]:
+    return list({role.collection.name: role.collection for role in roles.values() if role.collection}.values())
+
+
+def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection,
+                  hidden: frozenset[str]) -> StateFormat | None:
+    """State export/import of a collection: its objects as the API shows them; an imported object
+    needs what create requires, the rest is generated as a create would."""
+    ops = {role.kind: op_id for op_id, role in roles.items() if role.collection == collection and not role.by_body}
+    read = ops.get("read") or ops.get("list")
+    if read is None:
+        return None
+    create = ops.get("create")
+    required = list((spec.operations[create].body_schema or {}).get("required", [])) if create else []
+    schema = {**without_required(collection.schema), "required": required}
+
+    def export(record: Record, call: Call) -> dict:
+        return _hide(record["object"], hidden)
+
+    def restore(obj: dict, call: Call, seq: int) -> tuple[Record, dict]:
+        given = obj.get(collection.key_property, MISSING) if collection.key_property else MISSING
+        key = given if given is not MISSING else _new_key(call, collection, seq)
+        value = _fresh(call, collection, seq, obj)
+        if collection.key_property:
+            value[collection.key_property] = key
+        return {"id": store_id(key), "seq": seq, "object": value}, {KEY_INDEX: store_id(key)}
+
+    def sequence_of(objs: list[dict], call: Call, sequence: int) -> list[int | None]:
+        """The sequence number a generated key was made from, so export -> import keeps it."""
+        keys = [obj.get(collection.key_property) if collection.key_property else None for obj in objs]
+        if _derived_key(collection) == "sequence":
+            return [key if isinstance(key, int) and not isinstance(key, bool) else None for key in keys]
+        if _derived_key(collection) is None:
+            return [None] * len(objs)
+        return recognize([key if isinstance(key, str) else None for key in keys],
+                         lambda seq: _new_key(call, collection, seq), sequence)
+
+    return StateFormat(collection.name, create, read, export, restore, sequence_of, schema=schema)
+
+
+def _derived_key(collection: Collection) -> str | None:
+    """How new keys of the collection are made from the sequence number, when it can be undone."""
+    schema = collection.key_schema
+    kind = schema.get("type")
+    if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+        return "sequence"
+    if schema.get("format") == "uuid":
+        return "uuid"
+    if _plain_string(schema):
+        return "base62"
+    return None
+
+
+def _plain_string(schema: dict) -> bool:
+    return (schema.get("type") in (None, "string") and not {"pattern", "enum", "const", "format"} & set(schema)
+            and schema.get("maxLength", 21) >= 21 and schema.get("minLength", 0) <= 21)
 
 
 # --- keys, seeds and stored objects ------------------------------------------------------------------
@@ -108,17 +168,16 @@ class _ScopedCall:
 
 
 def _new_key(call: Call, collection: Collection, seq: int) -> Any:
-    schema = collection.key_schema
-    kind = schema.get("type")
-    if kind == "integer" or (isinstance(kind, list) and "integer" in kind):
+    """A key from the key's schema: the sequence number for integers, a uuid, a 21-character id,
+    else a generated value (unique by the seed; a clash takes the next number)."""
+    derived = _derived_key(collection)
+    if derived == "sequence":
         return seq
-    if schema.get("format") == "uuid":
-        tenant = call.tenant
-        return call.determinism.uuid4(tenant.vendor, tenant.credential, collection.name, seq)
-    if (kind in (None, "string") and not {"pattern", "enum", "const", "format"} & set(schema)
-            and schema.get("maxLength", 21) >= 21 and schema.get("minLength", 0) <= 21):
+    if derived == "uuid":
+        return call.uuid4(collection.name, seq)
+    if derived == "base62":
         return call.base62_id(collection.name, seq)
-    return generate(schema, _seed(call, collection.name, seq), pointer="/key")
+    return generate(collection.key_schema, _seed(call, collection.name, seq), pointer="/key")
 
 
 def _merge(base: Any, over: Any) -> Any:

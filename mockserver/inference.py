@@ -282,3 +282,24 @@ def _list_role(operation: Operation, collection: Collection) -> Role:
         elif name.rstrip("s") in lowered:  # `tags` -> `tag`, `statuses` -> `status`
             filters.append((param.name, lowered[name.rstrip("s")]))
     return Role("list", collection, tuple(filters), Paging(**paging))
+
+
+_NOT_SCHEMAS = frozenset({"enum", "const", "default", "example", "examples"})  # values, not subschemas
+_NAMED = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})  # name -> subschema
+
+
+def without_required(schema: Any) -> Any:
+    """The schema with every `required` dropped, at every depth: what an imported object may omit."""
+    if isinstance(schema, list):
+        return [without_required(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    kept = {}
+    for key, value in schema.items():
+        if key == "required" and isinstance(value, list):
+            continue
+        if key in _NAMED and isinstance(value, dict):
+            kept[key] = {name: without_required(sub) for name, sub in value.items()}
+        else:
+            kept[key] = value if key in _NOT_SCHEMAS else without_required(value)
+    return kept

@@ -18,18 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from mockserver.inference import without_required
 from mockserver.pipeline import schema_issues
 from mockserver.spec import compile_schema, load_spec, specs_dir
 from mockserver.store import Tenant
-from mockserver.vendors.base import Call
+from mockserver.vendors.base import Call, StateFormat
 
 if TYPE_CHECKING:
     from mockserver.exchange import Mount
     from mockserver.runtime import Runtime
 
 MAX_ISSUES = 20
-_NOT_SCHEMAS = frozenset({"enum", "const", "default", "example", "examples"})  # values, not subschemas
-_NAMED = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})  # name -> subschema
 
 
 class StateError(ValueError):
@@ -49,14 +48,15 @@ def export_state(runtime: Runtime, vendor: str | None = None, credential: str | 
     tenants = []
     for data in runtime.store.export():
         mount = runtime.mounts.get(data["vendor"])
-        if (mount is None or mount.vendor.state is None or (vendor is not None and data["vendor"] != vendor)
+        if (mount is None or not mount.vendor.formats or (vendor is not None and data["vendor"] != vendor)
                 or (credential is not None and data["credential"] != credential)):
             continue
-        form = mount.vendor.state
-        call = _call(runtime, mount, Tenant(data["vendor"], data["credential"]))
-        rows = data["collections"].get(form.collection, [])
-        tenants.append({"vendor": data["vendor"], "credential": data["credential"], "sequence": data["seq"],
-                        form.collection: [form.export(row["record"], call) for row in rows]})
+        tenant = {"vendor": data["vendor"], "credential": data["credential"], "sequence": data["seq"]}
+        for form in mount.vendor.formats:
+            call = _call(runtime, mount, form, Tenant(data["vendor"], data["credential"]))
+            rows = data["collections"].get(form.collection, [])
+            tenant[form.collection] = [form.export(row["record"], call) for row in rows]
+        tenants.append(tenant)
     return {"tenants": tenants}
 
 
@@ -92,95 +92,96 @@ def _tenant(runtime: Runtime, tenant: Tenant, item: dict, where: str,
             issues: list[tuple[str, str]]) -> dict | None:
     """One tenant as `Store.load` takes it, or None after adding its issues."""
     mount = runtime.mounts.get(tenant.vendor)
-    if mount is None or mount.vendor.state is None:
-        served = ", ".join(name for name, m in runtime.mounts.items() if m.vendor.state is not None)
+    formats = mount.vendor.formats if mount is not None else ()
+    if not formats:
+        served = ", ".join(name for name, m in runtime.mounts.items() if m.vendor.formats)
         issues.append((f"{where}.vendor", f"{tenant.vendor!r} is not a vendor with state here (served: {served})"))
         return None
-    if not _accepted(runtime, mount, tenant.credential):
+    known = {form.collection for form in formats}
+    unknown = sorted(set(item) - {"vendor", "credential", "sequence"} - known)
+    if unknown:
+        issues.append((f"{where}.{unknown[0]}", f"{tenant.vendor} has no collection {unknown[0]!r} "
+                                                f"(its collections: {', '.join(sorted(known))})"))
+        return None
+    if not _accepted(runtime, mount, formats[0], tenant.credential):
         issues.append((f"{where}.credential", f"{tenant.vendor} would refuse this credential, so no request "
-                                              f"could reach these projects"))
+                                              f"could reach these {formats[0].collection}"))
         return None
-    form = mount.vendor.state
-    validator = _project_validator(mount)
-    projects = item.get(form.collection, [])
     before = len(issues)
-    for position, project in enumerate(projects):
-        found = schema_issues(validator, project, "body", (form.collection, position))
-        issues.extend((f"{where}.{issue.dotted}", _reason(issue.message)) for issue in found[:3])
+    for form in formats:
+        validator = _object_validator(mount, form)
+        for position, obj in enumerate(item.get(form.collection, [])):
+            found = schema_issues(validator, obj, "body", (form.collection, position))
+            issues.extend((f"{where}.{issue.dotted}", _reason(issue.message)) for issue in found[:3])
     if len(issues) > before:
         return None
-    call = _call(runtime, mount, tenant)
     base = item.get("sequence", 0)
-    seqs = _numbers(form.sequence_of(projects, call, base) if form.sequence_of else [None] * len(projects), base)
-    rows, owners = [], {}
-    for position, (project, seq) in enumerate(zip(projects, seqs, strict=True)):
-        name = f"{form.collection}[{position}]"
-        record, unique = form.restore(project, call, seq)
-        for index, key in {"id": record["id"], **unique}.items():
-            if key is None:
-                continue
-            if (index, key) in owners:
-                shown = project.get(index, key)  # the field's value, not the index key built from it
-                issues.append((f"{where}.{name}.{index}", f"{shown!r} is already used by {owners[index, key]}"))
-            owners[index, key] = name
-        rows.append({"seq": seq, "record": record, "unique": {k: v for k, v in unique.items() if v is not None}})
+    taken: set[int] = set()
+    last = base
+    collections = {}
+    for form in formats:
+        objects = item.get(form.collection, [])
+        call = _call(runtime, mount, form, tenant)
+        recognized = form.sequence_of(objects, call, base) if form.sequence_of else [None] * len(objects)
+        seqs, last = _numbers(recognized, base, taken, last)
+        rows, owners = [], {}
+        for position, (obj, seq) in enumerate(zip(objects, seqs, strict=True)):
+            name = f"{form.collection}[{position}]"
+            record, unique = form.restore(obj, call, seq)
+            for index, key in {"id": record["id"], **unique}.items():
+                if key is None:
+                    continue
+                if (index, key) in owners:
+                    shown = obj.get(index, key)  # the field's value, not the index key built from it
+                    issues.append((f"{where}.{name}.{index}", f"{shown!r} is already used by {owners[index, key]}"))
+                owners[index, key] = name
+            rows.append({"seq": seq, "record": record,
+                         "unique": {k: v for k, v in unique.items() if v is not None}})
+        collections[form.collection] = rows
     if len(issues) > before:
         return None
-    return {"vendor": tenant.vendor, "credential": tenant.credential, "seq": max([base, *seqs]),
-            "collections": {form.collection: rows}}
+    return {"vendor": tenant.vendor, "credential": tenant.credential, "seq": last, "collections": collections}
 
 
-def _numbers(originals: list[int | None], base: int) -> list[int]:
-    """Each project's sequence number: the one it was made with when the vendor recognizes it (and
-    it is free and not after `base`), else the next ones after `base`, in document order."""
-    taken: set[int] = set()
+def _numbers(originals: list[int | None], base: int, taken: set[int], last: int) -> tuple[list[int], int]:
+    """Each object's sequence number: the one it was made with when the vendor recognizes it (and
+    it is free and not after `base`), else the next free ones after `last`, in document order.
+    `taken` is shared by the tenant's collections; the new last number comes back."""
     numbers: list[int | None] = []
     for seq in originals:
         fits = seq is not None and 1 <= seq <= base and seq not in taken
         numbers.append(seq if fits else None)
         if fits:
             taken.add(seq)
-    following = iter(range(base + 1, base + 1 + numbers.count(None)))
-    return [seq if seq is not None else next(following) for seq in numbers]
+    following = iter(range(last + 1, last + 1 + numbers.count(None)))
+    result = [seq if seq is not None else next(following) for seq in numbers]
+    taken.update(result)
+    return result, max([last, *result])
 
 
-def _accepted(runtime: Runtime, mount: Mount, credential: str) -> bool:
+def _accepted(runtime: Runtime, mount: Mount, form: StateFormat, credential: str) -> bool:
     """Whether a request with this credential would reach the tenant (`--api-key` included)."""
     allowed = runtime.allowed_keys.get(mount.vendor.name)
     if allowed is not None and credential not in allowed:
         return False
-    security = mount.spec.operations[mount.vendor.state.read].security
+    security = mount.spec.operations[form.read].security
     return not security or any(mount.vendor.accept_credential(name, scheme, credential) for name, scheme in security)
 
 
-def _project_validator(mount: Mount):
+def _object_validator(mount: Mount, form: StateFormat):
     """The read operation's 200 schema with every `required` dropped, then requiring what the create
-    operation's body requires: any field given must be valid, the rest is filled in."""
-    form = mount.vendor.state
+    operation's body requires: any field given must be valid, the rest is filled in. A format may
+    give the schema itself."""
+    if form.schema is not None:
+        return compile_schema(form.schema, f"{mount.vendor.name} {form.collection} (state import)")
     read = mount.spec.operations[form.read].response(200).validator.schema
-    create = mount.spec.operations[form.create].body_schema or {}
-    schema = {**_optional(read), "required": list(create.get("required", []))}
+    create = (mount.spec.operations[form.create].body_schema if form.create else None) or {}
+    schema = {**without_required(read), "required": list(create.get("required", []))}
     return compile_schema(schema, f"{mount.vendor.name} {form.read} (state import)")
 
 
-def _optional(schema: Any) -> Any:
-    if isinstance(schema, list):
-        return [_optional(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    kept = {}
-    for key, value in schema.items():
-        if key == "required" and isinstance(value, list):
-            continue
-        if key in _NAMED and isinstance(value, dict):
-            kept[key] = {name: _optional(sub) for name, sub in value.items()}
-        else:
-            kept[key] = value if key in _NOT_SCHEMAS else _optional(value)
-    return kept
-
-
-def _call(runtime: Runtime, mount: Mount, tenant: Tenant) -> Call:
-    operation = mount.spec.operations[mount.vendor.state.read]
+def _call(runtime: Runtime, mount: Mount, form: StateFormat, tenant: Tenant) -> Call:
+    operation = mount.spec.operations[form.read]
     return Call(operation, tenant, None, {}, {}, runtime.store, runtime.determinism)
 
 

@@ -124,7 +124,7 @@ def tenants(runtime: Runtime, columns: dict[str, Columns]) -> list[dict]:
     for tenant in _call(runtime, "exportState", {})["tenants"]:
         vendor, credential = tenant["vendor"], tenant["credential"]
         hide = functools.partial(mask_within, secrets=(credential, runtime.settings.admin_token or ""))
-        collection = runtime.mounts[vendor].vendor.state.collection
+        collection = runtime.mounts[vendor].vendor.formats[0].collection
         projects = tenant.get(collection, [])
         names = columns[vendor]
         shown.append({
@@ -149,13 +149,14 @@ def tenant_key(vendor: str, credential: str) -> str:
 def project_columns(mount: Mount) -> Columns:
     """The project's name field (`name`, else a required create field named `...name`) and its
     creation time (the first `date-time` field of the read operation's answer)."""
-    form = mount.vendor.state
-    if form is None:
+    if not mount.vendor.formats:
         return Columns(None, None)
+    form = mount.vendor.formats[0]
     read = mount.spec.operations[form.read].response(200)
     properties = (read.validator.schema.get("properties", {}) if read and read.validator else {})
-    created = next((name for name, schema in properties.items() if schema.get("format") == "date-time"), None)
-    create = mount.spec.operations[form.create].body_schema or {}
+    created = next((name for name, schema in properties.items()
+                    if isinstance(schema, dict) and schema.get("format") == "date-time"), None)
+    create = (mount.spec.operations[form.create].body_schema if form.create else None) or {}
     required = [name for name in create.get("required", []) if name in properties]
     name = "name" if "name" in properties else next(
         (field for field in required if field.lower().endswith("name")), required[0] if required else None)

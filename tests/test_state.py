@@ -143,7 +143,8 @@ def test_export_then_import_is_the_identity(client):
     ([{"vendor": "stripe", "credential": "k", "projects": []}], "tenants[0].vendor", "'stripe' is not a vendor"),
     ([ap_tenant(credential="nope")], "tenants[0].credential", "activepieces would refuse this credential"),
     ([ap_tenant(), ap_tenant()], "tenants[1]", "the same tenant as tenants["),
-    ([{"vendor": "ampersand", "credential": "k"}], "tenants[0].projects", "required"),
+    ([{"vendor": "ampersand", "credential": "k", "project": []}], "tenants[0].project",
+     "ampersand has no collection 'project' (its collections: projects)"),
     ([amp_tenant(amp_project(name="ab\n"))], "tenants[0].projects[0].name", "does not match"),
     ([ap_tenant({"displayName": "a", "id": "A" * 21 + "\n"})], "tenants[0].projects[0].id", "does not match"),
     ([amp_tenant(amp_project(createTime="2025-01-01T00:00:01.000000Z"))], "tenants[0].projects[0].createTime",
@@ -153,7 +154,7 @@ def test_export_then_import_is_the_identity(client):
     ([ap_tenant(sequence=-1)], "tenants[0].sequence", "minimum"),
 ], ids=["type", "required", "id-pattern", "time-format", "plan-minimum", "amp-uppercase-name", "amp-required",
         "amp-uuid", "duplicate-externalId", "duplicate-id", "duplicate-amp-name", "unknown-vendor",
-        "refused-credential", "same-tenant-twice", "no-projects", "negative-sequence", "amp-name-newline",
+        "refused-credential", "same-tenant-twice", "unknown-collection", "negative-sequence", "amp-name-newline",
         "id-newline", "amp-untrimmed-time", "amp-retention-type"])
 def test_a_bad_record_is_400_naming_tenant_record_and_field_and_nothing_is_imported(client, tenants, name, detail):
     client.post("/api/v1/projects", headers=AP, json={"displayName": "Before"})

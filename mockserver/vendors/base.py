@@ -82,11 +82,12 @@ class StateFormat:
     """
 
     collection: str
-    create: str
+    create: str | None  # None: no operation creates (then `schema` says what an object is)
     read: str
     export: Callable[[Record, Call], dict]
     restore: Callable[[dict, Call, int], tuple[Record, Unique]]
     sequence_of: Callable[[list[dict], Call, int], list[int | None]] | None = None
+    schema: dict | None = None  # what an imported object must be; None: from `read` and `create`
 
 
 RECOGNIZE_LIMIT = 100_000  # sequence numbers tried at most (each is a hash): bounded, whatever a document says
@@ -121,6 +122,12 @@ class Vendor:
     render_error: Callable[[MockError, ErrorContext], Reply]
     accept_credential: Callable[[str, dict, str], bool] = accept_any
     state: StateFormat | None = None  # None: no state export/import for this vendor
+    collections: tuple[StateFormat, ...] = ()  # more collections with state, after `state`
     # Whether an error status the operation does not document is still answered (a spec mounted
     # with no code rarely documents every 401 or 404); the vendors' own specs document each one.
     undocumented_errors: bool = False
+
+    @property
+    def formats(self) -> tuple[StateFormat, ...]:
+        """Every collection whose state export/import speaks, by its name in a tenant's state."""
+        return ((self.state,) if self.state is not None else ()) + self.collections
