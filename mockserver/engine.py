@@ -309,8 +309,16 @@ def _existing(call: Call, collection: Collection, key: Any) -> Record:
     return record
 
 
+def _with_defaults(call: Call, body: dict) -> dict:
+    """The request body with the defaults its schema declares for what it leaves out."""
+    declared = properties_of(call.operation.body_schema) if isinstance(call.operation.body_schema, dict) else {}
+    defaults = {name: prop["default"] for name, prop in declared.items()
+                if isinstance(prop, dict) and "default" in prop and name not in body}
+    return {**defaults, **body} if defaults else body
+
+
 def _create(call: Call, role: Role, collection: Collection) -> Reply:
-    body = call.body if isinstance(call.body, dict) else {}
+    body = _with_defaults(call, call.body if isinstance(call.body, dict) else {})
     name = _store_name(collection, call)
     given = body.get(collection.key_property, MISSING) if collection.key_property else MISSING
     record = None
@@ -366,7 +374,7 @@ def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Repl
         if merge:
             value = _merge(old["object"], {**body, **fields})
         else:
-            value = _merge(_fresh(call, collection, old["seq"], {}), {**body, **fields})
+            value = _merge(_fresh(call, collection, old["seq"], {}), {**_with_defaults(call, body), **fields})
         if collection.key_property:
             value[collection.key_property] = key
         return {"id": old["id"], "seq": old["seq"], "object": value}

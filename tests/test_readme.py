@@ -13,6 +13,7 @@ import requests
 from tests.helpers import cli_server
 
 README = Path(__file__).parent.parent / "README.md"
+TODO = Path(__file__).parent.parent / "examples" / "todo.yaml"  # the README's `--spec` example
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
 
 
@@ -52,12 +53,13 @@ def run_curl(command: str, base_url: str) -> requests.Response:
 def test_readme_has_curl_examples_for_both_vendors():
     commands = " ".join(command for command, _ in examples())
     assert "/api/v1/projects" in commands and "/v1/projects " in commands.replace("\\", " ")
+    assert "/api/todos" in commands
     text = README.read_text()
     assert "make run" in text and "make test" in text
 
 
 def test_readme_curl_examples_answer_what_the_readme_shows():
-    with cli_server() as (_, url):
+    with cli_server("--spec", str(TODO)) as (_, url):
         for command, expected in examples():
             response = run_curl(command, url)
             assert response.json() == expected, command
