@@ -45,7 +45,7 @@ _PROBLEM = "application/problem+json"
 _STATUS_CHOICES: list[tuple[type, tuple[int, ...]]] = [
     (ValidationFailed, (422, 400)),
     (MalformedBody, (400, 422)),
-    (Conflict, (409, 400, 422)),
+    (Conflict, (409,)),
     (EntityNotFound, (404,)),
     (RouteNotFound, (404,)),
     (Unauthorized, (401, 403)),
@@ -434,14 +434,15 @@ def _encode_cursor(position: int) -> str:
 
 
 def _decode_cursor(cursor: Any) -> int:
+    """Where a cursor this mock gave out points; one it did not give out starts from the beginning
+    (the document cannot say what the real API does with it, and it is valid by its schema)."""
     try:
         text = base64.urlsafe_b64decode(str(cursor) + "=" * (-len(str(cursor)) % 4)).decode("ascii")
         if text.startswith("o:") and text[2:].isdigit():
             return int(text[2:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
-    raise ValidationFailed([Issue("query", ("cursor",), "format", "cursor is not one this API gave out",
-                                  cursor)])
+    return 0
 
 
 _TOTAL = re.compile(r"(?i)^(total|totalcount|total_count|count|totalitems|total_items|totalresults)$")
@@ -501,15 +502,22 @@ def _example(call: Call, documented: ResponseSpec) -> Any:
 # --- errors ------------------------------------------------------------------------------------------
 
 def _error_status(error: MockError, operation: Operation | None) -> int:
+    """The status the document gives this error: a preferred one it lists, else the usual one when a
+    range or `default` covers it, else another 4xx it lists, else the usual one."""
     status = error.status
     if operation is None:
         return status
-    for kind, choices in _STATUS_CHOICES:
-        if isinstance(error, kind):
-            for choice in choices:
-                if str(choice) in operation.responses:
-                    return choice
-    return status
+    choices = next((choices for kind, choices in _STATUS_CHOICES if isinstance(error, kind)), (status,))
+    for choice in choices:
+        if str(choice) in operation.responses:
+            return choice
+    if f"{status // 100}XX" in operation.responses or "default" in operation.responses:
+        return status
+    if isinstance(error, ValidationFailed) and any(issue.location == "path" for issue in error.issues) \
+            and "404" in operation.responses:
+        return 404  # a malformed id names nothing
+    fallbacks = (400, 422, 404) if isinstance(error, (ValidationFailed, MalformedBody, Conflict)) else ()
+    return next((code for code in fallbacks if str(code) in operation.responses), status)
 
 
 def render_error(error: MockError, context: ErrorContext) -> Reply:
