@@ -3,6 +3,8 @@ test, marker and options, strict mode, in-process fixtures."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -100,6 +102,26 @@ def test_seed(mockserver):
     assert requests.get(mockserver.url + "/__mock/health", timeout=5).json()["seed"] == 9
 """, "--mockserver-seed", "9")
     result.assert_outcomes(passed=1)
+
+
+def test_the_spec_option_mounts_a_document_and_url_names_it(pytester):
+    shop = Path(__file__).parent / "specs" / "shop.yaml"
+    result = run(pytester, """
+KEY = {"X-Shop-Key": "k"}
+
+def test_crud(mockserver):
+    base = mockserver.url("shop")
+    created = requests.post(base + "/products", json={"name": "Dune", "price": 1}, headers=KEY, timeout=5)
+    assert created.status_code == 201
+    got = requests.get(base + "/products/" + created.json()["productId"], headers=KEY, timeout=5)
+    assert got.json() == created.json()
+    mockserver.assert_called("createProduct", vendor="shop", times=1, json={"name": "Dune", "price": 1})
+
+def test_fresh_again(mockserver):
+    assert requests.get(mockserver.url("shop") + "/products", headers=KEY, timeout=5).json()["items"] == []
+    assert mockserver.state() == []
+""", "--mockserver-spec", f"shop={shop}")
+    result.assert_outcomes(passed=2)
 
 
 STRICT_SOURCE = """
