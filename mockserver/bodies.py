@@ -109,8 +109,8 @@ def _json(raw: bytes) -> Any:
 
 
 def _text(raw: bytes, charset: str) -> str:
-    try:
-        return raw.decode(charset)
+    try:  # `charset=unicode_escape` can make lone surrogates, which no answer could encode later
+        return jsontext.repair_surrogates(raw.decode(charset))
     except LookupError:
         raise MalformedBody(f"the request body's charset {charset!r} is unknown") from None
     except UnicodeDecodeError as error:

@@ -60,6 +60,18 @@ def test_a_lone_surrogate_sent_to_a_vendor_route_leaves_every_read_working(clien
     assert "\ufffd" in json.dumps(entry["body"], ensure_ascii=False)
 
 
+@pytest.mark.parametrize("charset", ["unicode_escape", "raw_unicode_escape"])
+def test_a_text_body_whose_charset_makes_a_lone_surrogate_is_repaired(charset):
+    from pathlib import Path
+
+    from mockserver.bodies import decode_body
+    from mockserver.spec import load_spec
+
+    notes = load_spec(Path(__file__).parent / "specs" / "shop-3.0.yaml", "shop").operations["addNote"]
+    text = decode_body(b"a\\ud800b", "text/plain", notes.body_media["text/plain"], f"text/plain; charset={charset}")
+    assert text == "a\ufffdb"
+
+
 def test_lone_surrogate_path_finds_strings_and_keys():
     assert lone_surrogate_path({"a": [1, {"b": "x\ud800"}]}) == ("a", 1, "b")
     assert lone_surrogate_path({"\udfff": 1}) == ("\udfff",)
