@@ -115,7 +115,7 @@ def _allowed_keys(settings: Settings, mounts: dict[str, Mount]) -> dict[str, fro
     allowed: dict[str, set[str]] = {}
     for vendor_name, key in settings.api_keys:
         if vendor_name not in mounts:
-            raise SpecError(f"--api-key names unknown vendor {vendor_name!r}")
+            raise SpecError(f"--api-key names unknown API {vendor_name!r} (mounted: {', '.join(mounts)})")
         target = mounts[vendor_name]
         schemes = {name: scheme for op in target.spec.operations.values() for name, scheme in op.security}
         if schemes and not any(target.vendor.accept_credential(name, scheme, key) for name, scheme in schemes.items()):

@@ -31,7 +31,7 @@ from mockserver import jsontext
 from mockserver.errors import Issue, MalformedBody
 from mockserver.spec import MediaSpec, is_json_media
 
-_INTEGER = re.compile(r"[+-]?\d{1,18}")
+_INTEGER = re.compile(r"[+-]?\d{1,100}")  # the schema bounds it (int64, maximum), not the parser
 _XSI_NIL = "http://www.w3.org/2001/XMLSchema-instance}nil"
 
 
@@ -208,6 +208,11 @@ def _fields(fields: MultiDict, schema: dict, encoding: dict) -> dict:
             target[path[-1]] = _field_value(values, _properties(prop).get(path[-1], {}), {})
             continue
         result[name] = _field_value(values, properties.get(name, {}), _mapping(encoding.get(name)))
+    # A form cannot send an empty array (no key at all is how it looks): a required array it leaves
+    # out is an empty one.
+    for name in schema.get("required", []) if isinstance(schema, dict) else []:
+        if name not in result and "array" in _kinds(properties.get(name, {})):
+            result[name] = []
     return result
 
 
@@ -332,6 +337,9 @@ def _xml_value(element: ElementTree.Element, schema: dict) -> Any:
         return None
     kinds = _kinds(schema)
     children = list(element)
+    if not children and (element.text or "").strip() and kinds & {"object", "array"} \
+            and not kinds & {"string", "number", "integer", "boolean"}:
+        return _coerce(element.text, {})  # text where elements belong: left for the validator to refuse
     if "object" in kinds or (not kinds and _properties(schema)):
         return _xml_object(element, schema)
     if "array" in kinds:

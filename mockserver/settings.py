@@ -62,8 +62,16 @@ class Settings:
 
 
 def spec_option(item: str) -> tuple[str, Path]:
-    """`--spec [NAME=]PATH` as (name, path); the name defaults to the file's stem."""
+    """`--spec [NAME=]PATH` as (name, path); the name defaults to the file's stem, without a suffix
+    that only says it is a spec (`petstore-openapi.yaml` -> `petstore`)."""
     name, sep, path = item.partition("=")
     if not sep or "/" in name or "\\" in name or not name:
-        return Path(item).stem, Path(item)
+        return default_name(Path(item)), Path(item)
     return name, Path(path)
+
+
+def default_name(path: Path) -> str:
+    stem = path.stem
+    short = re.sub(r"(?i)[-_.](openapi|swagger|spec|api)([-_.]?v?\d+(\.\d+)*)?$", "", stem)
+    name = short if short else stem
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", name).lstrip("-_.") or "api"

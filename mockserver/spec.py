@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from mockserver.coercion import MODES
@@ -28,7 +28,25 @@ from mockserver.fastschema import FastValidator, check_schema, compile_check
 # does (true: scalars; "array": scalars and arrays) before they are validated; see coercion.py.
 COERCE_TYPES = "x-mock-coerce-types"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-_FORMATS = Draft202012Validator.FORMAT_CHECKER
+_FORMATS = FormatChecker()
+_FORMATS.checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+def _int_range(name: str):
+    """OpenAPI's `int32`/`int64`: an integer within the format's range (other types pass)."""
+    low, high = _INT_RANGES[name]
+
+    def check(instance: Any) -> bool:
+        if isinstance(instance, bool) or not isinstance(instance, (int, float)):
+            return True
+        return low <= instance <= high
+
+    return check
+
+
+for _name in _INT_RANGES:
+    _FORMATS.checks(_name)(_int_range(_name))
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

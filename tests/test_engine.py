@@ -223,6 +223,15 @@ def test_the_cli_mounts_a_spec_and_api_key_refuses_made_up_credentials():
         assert "shop" in [api["name"] for api in health["vendors"]]
 
 
+@pytest.mark.parametrize("option, name", [
+    ("specs/petstore-openapi.yaml", "petstore"), ("stripe.openapi.v3.json", "stripe"), ("shop.yaml", "shop"),
+    ("openapi.yaml", "openapi"), ("mine=specs/a.yaml", "mine"), ("pet store.yaml", "pet-store")])
+def test_an_api_is_named_by_its_file_unless_named(option, name):
+    from mockserver.settings import spec_option
+
+    assert spec_option(option)[0] == name
+
+
 def test_run_takes_specs_and_url_names_each_api():
     with mockserver.run(specs=[f"shop={SHOP}"]) as server:
         assert server.url("shop") == server.url + "/v2" == server.shop_url
@@ -276,3 +285,58 @@ def test_state_exports_and_imports_every_collection_by_name(shop):
     # of that tenant makes a new key, not the imported one again
     nxt = shop.post("/v2/products", json={"name": "Next", "price": 1}, headers={"X-Shop-Key": "k9"})
     assert nxt.status_code == 201 and nxt.get_json()["productId"] != imported[0]["productId"]
+
+
+def test_int32_and_int64_formats_bound_integers_and_big_ids_are_read_as_integers(tmp_path):
+    spec = tmp_path / "counters.yaml"
+    spec.write_text("""
+openapi: 3.0.3
+info: {title: Counters, version: "1"}
+servers: [{url: /c}]
+paths:
+  /counters:
+    post:
+      operationId: createCounter
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [value]
+              properties:
+                value: {type: integer, format: int32}
+      responses:
+        "201":
+          description: Created.
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  id: {type: integer, format: int64}
+                  value: {type: integer, format: int32}
+        "400": {description: Invalid.}
+  /counters/{id}:
+    get:
+      operationId: getCounter
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: integer, format: int64}}
+      responses:
+        "200":
+          description: The counter.
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  id: {type: integer, format: int64}
+                  value: {type: integer, format: int32}
+        "400": {description: Invalid.}
+        "404": {description: Not found.}
+""")
+    client = create_app(Settings(specs=(("counters", spec),))).test_client()
+    assert client.post("/c/counters", json={"value": 2**31 - 1}).status_code == 201
+    assert client.post("/c/counters", json={"value": 2**31}).status_code == 400  # past int32
+    assert client.get(f"/c/counters/{2**63 - 1}").status_code == 404  # an int64, read as one: no such counter
+    assert client.get(f"/c/counters/{2**63}").status_code == 400  # past int64
