@@ -51,7 +51,7 @@ def test_version():
     (["serve", "--clock", "sundial"], "invalid choice"),
     (["serve", "--port", "70000"], "port must be between 0 and 65535"),
     (["serve", "--api-key", "nokey"], "--api-key must be API=KEY"),
-    (["serve", "--api-key", "nobody=k", "--port", "0"], "unknown vendor"),
+    (["serve", "--api-key", "nobody=k", "--port", "0"], "unknown API"),
 ])
 def test_bad_flags_are_one_clear_line(args, message):
     result = subprocess.run([sys.executable, "-m", "mockserver", *args], capture_output=True, text=True, timeout=30)
