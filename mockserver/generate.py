@@ -135,45 +135,62 @@ def regex_string(pattern: str, rng: random.Random, min_length: int = 0, max_leng
     """A string `pattern` finds (ECMA-262 `search`), of min_length..max_length characters.
 
     Walks the parsed pattern, aiming the repeats at a length inside the bounds; an unanchored
-    pattern's match may be padded at an unanchored end. GenerationError when nothing was found.
+    pattern's match may be padded at an unanchored end. Leading lookaheads, as in password rules,
+    are met by their shape: `(?=.{8,64}$)` bounds the length, each `(?=.*X)` puts an X in front.
+    GenerationError when nothing was found.
     """
     items = _parse_pattern(pattern)
     compiled = ecma.compile_pattern(pattern)
+    walker = _RegexWalker(rng)
     upper = _INF if max_length is None else max_length
-    if min_length > upper:
-        raise GenerationError(f"no string is at least {min_length} and at most {max_length} characters long")
+    least = min_length
+    fragments = []
+    for op, arg in items:
+        if op is sre_c.AT and arg in _STARTS:
+            continue
+        if op is not sre_c.ASSERT or arg[0] != 1 or not arg[1]:
+            break
+        content = list(arg[1])
+        if content[-1][0] is sre_c.AT and content[-1][1] in _ENDS:  # the length of all the rest
+            low, high = walker.width(content[:-1])
+            least, upper = max(least, low), min(upper, high)
+        elif content[0][0] in _REPEATS and content[0][1][0] == 0:  # "somewhere, an X"
+            fragments.append(content[1:])
+    if least > upper:
+        raise GenerationError(f"no string is at least {least} and at most {upper} characters long")
 
     def fits(text: str) -> bool:
-        return min_length <= len(text) <= upper and compiled.search(text) is not None
+        return least <= len(text) <= upper and compiled.search(text) is not None
 
-    walker = _RegexWalker(rng)
     low, high = walker.width(items)
     open_start = not (items and items[0][0] is sre_c.AT and items[0][1] in _STARTS)
     open_end = not (items and items[-1][0] is sre_c.AT and items[-1][1] in _ENDS)
-    bounded = min_length > 0 or max_length is not None
+    bounded = least > 0 or upper < _INF
     for attempt in range(_REGEX_ATTEMPTS):
+        walker.groups = {}
+        walker.wide = attempt % 4 >= 2  # every other pair of tries: punctuation too, not only letters
+        front = "".join(walker.sequence(fragment, None) for fragment in fragments) if attempt % 2 else ""
         target = None
-        if bounded and attempt % 2:
-            aim_low, aim_high = max(low, min_length), min(high, upper)
+        if bounded and (attempt % 2 or fragments):
+            aim_low, aim_high = max(low, least - len(front)), min(high, upper - len(front))
             if aim_low <= aim_high:
                 target = rng.randint(aim_low, min(aim_high, aim_low + _SPAN))
-            elif high < min_length:  # the match is too short whatever it is: aim long, then pad
+            elif high < least - len(front):  # the match is too short whatever it is: aim long, then pad
                 target = high
-        walker.groups = {}
-        text = walker.sequence(items, target)
+        text = front + walker.sequence(items, target)
         if fits(text):
             return text
-        if len(text) < min_length and (open_start or open_end):
+        if len(text) < least and (open_start or open_end):
             # Letters, or a space then letters where the match must end on a word boundary.
-            filler = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(min_length - len(text)))
+            filler = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(least - len(text)))
             spaced = " " + filler[1:]
             for padded in ([text + filler, text + spaced] if open_end else []) + \
                     ([filler + text, spaced[::-1] + text] if open_start else []):
                 if fits(padded):
                     return padded
-        if max_length is not None and len(text) > max_length and fits(text[:max_length]):
-            return text[:max_length]
-    size = f" of {min_length}..{'' if max_length is None else max_length} characters" if bounded else ""
+        if len(text) > upper and fits(text[:upper]):
+            return text[:upper]
+    size = f" of {least}..{'' if upper >= _INF else upper} characters" if bounded else ""
     raise GenerationError(f"no string{size} matching {pattern!r} was found")
 
 
@@ -557,20 +574,20 @@ class _Generator:
             raise GenerationError(f"{_where(ptr)}: no array length meets minItems, maxItems and the items allowed")
         unique = s.get("uniqueItems") is True
         out: list = []
-        seen: set = set()
         for index in range(count):
             sub = prefix[index] if index < len(prefix) else items
             if index >= count - wanted_contains:  # the last items carry what `contains` asks
                 sub = _merge(sub, contains)
+            if unique and out:  # as a constraint, so a number scans on to an unused value
+                sub = _merge(sub, {"not": {"enum": list(out)}})
             child = f"{ptr}/{index}"
-            for attempt in range(_ATTEMPTS if unique else 1):
-                value = self.gen(sub, child, depth + 1, salt if attempt == 0 else f"{salt}/u{attempt}")
-                mark = _canonical(value)
-                if not unique or mark not in seen:
-                    break
-            else:
-                raise GenerationError(f"{_where(child)}: no value differs from the items before it (uniqueItems)")
-            seen.add(mark)
+            try:
+                value = self.gen(sub, child, depth + 1, salt)
+            except GenerationError:
+                if not (unique and out):
+                    raise
+                raise GenerationError(f"{_where(child)}: no value differs from the items before it "
+                                      "(uniqueItems)") from None
             out.append(value)
         return out
 
@@ -715,8 +732,7 @@ def _number(s: dict, ptr: str, rng: random.Random, accept=None) -> float | int:
 
     step = s.get("multipleOf")
     if _is_number(step) and step > 0:
-        value = _pick_multiple(None if low is None else math.floor(low), None if high is None else math.ceil(high),
-                               step, step, rng, integer=False, inside=inside, accept=accept)
+        value = _pick_multiple(low, high, step, step, rng, integer=False, inside=inside, accept=accept)
         if value is None:
             raise GenerationError(f"{_where(ptr)}: no multiple of {step} lies in the bounds")
         return value
@@ -745,27 +761,36 @@ def _window(low: float | None, high: float | None, start: float, end: float) -> 
 
 
 def _pick_multiple(low, high, step, multiple_of, rng: random.Random, *, integer: bool, inside=None, accept=None):
-    """A multiple of `step` in [low, high] that jsonschema's multipleOf accepts, near small values."""
+    """A multiple of `step` in [low, high] that jsonschema's multipleOf accepts: near small values, else
+    at either end of the range."""
+    unit = Fraction(str(step))
+    digits = len(str(unit.denominator))
+
+    def scan(first: int, last: int) -> float | int | None:
+        # A bound's float may sit just past a multiple: one more step each side, the checks decide.
+        first, last = first - 1, last + 1
+        begin = rng.randint(first, min(last, first + 100))
+        for k in [*range(begin, min(last, begin + 60) + 1), *range(first, min(begin, first + 60))]:
+            value = k * step
+            if integer:
+                value = int(value)
+            elif isinstance(step, float):
+                value = round(value, digits)
+            if (inside is None or inside(value)) and (low is None or value >= low) \
+                    and (high is None or value <= high) and _multiple_ok(value, multiple_of) \
+                    and (accept is None or accept(value)):
+                return value
+        return None
+
     start, end = _window(low, high, 1, 100)
-    first = math.ceil(Fraction(start) / Fraction(str(step)))
-    last = math.floor(Fraction(end) / Fraction(str(step)))
-    if first > last:  # no multiple in the pleasant window: the edge of the allowed range
-        first = math.ceil(Fraction(low) / Fraction(str(step))) if low is not None else last
-        last = math.floor(Fraction(high) / Fraction(str(step))) if high is not None else first
-        if first > last:
-            return None
-    begin = rng.randint(first, min(last, first + 100))
-    digits = max(0, len(str(Fraction(str(step)).denominator)))
-    for k in [*range(begin, min(last, begin + 60) + 1), *range(first, min(begin, first + 60))]:
-        value = k * step
-        if not integer:
-            value = round(value, digits) if isinstance(step, float) else value
-        elif not isinstance(value, int):
-            value = int(value)
-        if (inside is None or inside(value)) and (low is None or value >= low) and (high is None or value <= high) \
-                and _multiple_ok(value, multiple_of) and (accept is None or accept(value)):
-            return value
-    return None
+    found = scan(math.ceil(Fraction(start) / unit), math.floor(Fraction(end) / unit))
+    if found is None and low is not None:
+        first = math.ceil(Fraction(low) / unit)
+        found = scan(first, first + 100)
+    if found is None and high is not None:
+        last = math.floor(Fraction(high) / unit)
+        found = scan(last - 100, last)
+    return found
 
 
 def _multiple_ok(value: Any, multiple_of: Any) -> bool:
@@ -829,9 +854,9 @@ def _in_class(items: list, char: str) -> bool:
     return negate
 
 
-def _class_char(items: list, rng: random.Random) -> str:
+def _class_char(items: list, rng: random.Random, wide: bool = False) -> str:
     """A character of the class: a readable one when the class has any."""
-    pool = _class_pool(tuple(items))
+    pool = _class_pool(tuple(items), wide)
     if pool:
         return rng.choice(pool)
     for op, arg in items:  # a class of characters beyond Latin only (a script's range)
@@ -843,10 +868,12 @@ def _class_char(items: list, rng: random.Random) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _class_pool(items: tuple) -> str:
-    """The characters to draw from for a class: its readable ASCII, else its printable, else Latin."""
+def _class_pool(items: tuple, wide: bool) -> str:
+    """The characters to draw from for a class: its letters and digits (all its printable ASCII when
+    `wide`), else its printable ASCII, else Latin letters."""
     pool = [c for c in _PRINTABLE if _in_class(items, c)]
-    return "".join([c for c in pool if c.isalnum()] or pool or [c for c in _EXTRA if _in_class(items, c)])
+    readable = pool if wide else [c for c in pool if c.isalnum()]
+    return "".join(readable or pool or [c for c in _EXTRA if _in_class(items, c)])
 
 
 class _RegexWalker:
@@ -855,6 +882,7 @@ class _RegexWalker:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.groups: dict[int, str] = {}
+        self.wide = False
         self.group_widths: dict[int, tuple[int, int]] = {}
 
     def width(self, items) -> tuple[int, int]:
@@ -917,11 +945,11 @@ class _RegexWalker:
         if op is sre_c.LITERAL:
             return chr(arg)
         if op is sre_c.NOT_LITERAL:
-            return rng.choice([c for c in _READABLE if ord(c) != arg])
+            return rng.choice([c for c in (_PRINTABLE if self.wide else _READABLE) if ord(c) != arg])
         if op is sre_c.ANY:
-            return rng.choice(_READABLE)
+            return rng.choice(_PRINTABLE if self.wide else _READABLE)
         if op is sre_c.IN:
-            return _class_char(arg, rng)
+            return _class_char(arg, rng, self.wide)
         if op is sre_c.SUBPATTERN:
             text = self.sequence(arg[-1], target)
             if arg[0]:
