@@ -1,9 +1,11 @@
 """The control API under `/__mock` (openapi/admin.yaml): health, reset, the request journal, state
 export/import, fault rules and the specs as served.
 
-As for the vendors, the routes come from the spec and each operationId has one handler here;
-parameters, bodies and responses are checked with the spec's compiled validators. Handlers are
-thin: the work is in `journal`, `faults` and `state`.
+It is served by the same request path as every API (`pipeline`), as an API whose steps are its
+own: it refuses other sites first, takes the admin token (with `--admin-token`) instead of a
+tenant's credential, reads its bodies strictly, answers errors as admin.yaml's `Error`, and is
+neither journaled nor faulted nor given CORS headers. Handlers are thin: the work is in `journal`,
+`faults` and `state`.
 """
 
 from __future__ import annotations
@@ -19,36 +21,38 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
-from flask import Blueprint, Response, jsonify, request
+from flask import Flask, request
 from jsonschema import validators
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.routing import Rule
 
-from mockserver import __version__, jsontext
+from mockserver import __version__, jsontext, pipeline
 from mockserver.ecma import Validator
-from mockserver.errors import Issue, ValidationFailed
+from mockserver.errors import Issue, MethodNotAllowed, MockError, ValidationFailed
+from mockserver.exchange import Mount
 from mockserver.faults import FaultError
-from mockserver.pipeline import read_parameters, schema_issues
+from mockserver.pipeline import schema_issues
 from mockserver.settings import CONTROL_PREFIX
-from mockserver.spec import Operation, Spec, SpecError, flask_rule
+from mockserver.spec import Operation, Spec, SpecError
 from mockserver.state import StateError, export_state, import_state
 from mockserver.store import Tenant
+from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
 
 if TYPE_CHECKING:
     from mockserver.runtime import Runtime
 
 PREFIX = CONTROL_PREFIX
+CONTROL = Tenant("admin", "")  # who calls the control API: no tenant of any API
 SPEC_FILE = "admin.yaml"
 log = logging.getLogger("mockserver")
 
 
-class AdminError(Exception):
+class AdminError(MockError):
     """An answer other than success, as admin.yaml's `Error`."""
 
     def __init__(self, status: int, message: str, issues: list[dict] | None = None,
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.issues, self.headers = status, message, issues, headers or {}
+        self.status, self.issues, self.headers = status, issues, headers or {}
 
 
 @dataclass
@@ -60,66 +64,61 @@ class AdminCall:
     query: dict[str, Any]
 
 
-Result = tuple[int, Any] | Response
+Result = tuple[int, Any] | Reply
 Handler = Callable[["Runtime", AdminCall], Result]
 
 
-def blueprint(runtime: Runtime, spec: Spec) -> Blueprint:
-    """The `/__mock` routes of admin.yaml, each served by its handler."""
+def mount(app: Flask, runtime: Runtime, spec: Spec) -> Mount:
+    """Serve admin.yaml's routes under `/__mock` through the common request path."""
     if spec.server_path != PREFIX:
         raise SpecError(f"{spec.source}: the control API must be served at {PREFIX}, not {spec.server_path!r}")
     if set(spec.operations) != set(HANDLERS):
         raise SpecError(f"{spec.source}: handlers and spec disagree: "
                         f"{sorted(set(spec.operations) ^ set(HANDLERS))}")
-    routes = Blueprint("mockserver_admin", __name__, url_prefix=PREFIX)
-    for spec_path, operations in spec.paths.items():
-
-        def view(_operations=operations, **path_params: str) -> Response:
-            return _serve(runtime, spec, _operations, path_params)
-
-        def add(state, path=spec_path, view=view):
-            # methods=None: every method, QUERY and made-up ones too, reaches `_serve`'s 405 with `Allow`
-            endpoint = f"{routes.name}.{path}"
-            state.app.url_map.add(Rule(PREFIX + flask_rule(path), endpoint=endpoint, methods=None))
-            state.app.view_functions[endpoint] = view
-
-        routes.record(add)
-    return routes
+    handlers = {op_id: _handler(runtime, spec, op_id) for op_id in HANDLERS}
+    vendor = Vendor(name="admin", spec_file=SPEC_FILE, handlers=handlers, render_error=render_error,
+                    screen=_screen, authenticate=lambda operation: _authorize(runtime, operation),
+                    read_body=_body)
+    target = Mount(vendor, spec, control=True)
+    pipeline.mount(app, runtime, target)
+    return target
 
 
-def _serve(runtime: Runtime, spec: Spec, operations: dict[str, Operation], path_params: dict[str, str]) -> Response:
-    operation = operations.get(request.method) or (operations.get("GET") if request.method == "HEAD" else None)
-    try:
-        refusal = foreign_origin()
-        if refusal:
-            raise AdminError(403, refusal)
-        if operation is None:
-            allowed = ", ".join(sorted(operations))
-            raise AdminError(405, f"method {request.method} is not allowed on {request.path}; allowed: {allowed}",
-                             headers={"Allow": allowed})
-        _authorize(runtime, operation)
-        path, query = read_parameters(operation, path_params)
-        body = _body(operation)
-        result = HANDLERS[operation.operation_id](runtime, AdminCall(operation, spec, body, path, query))
-    except ValidationFailed as error:
-        result = _error(AdminError(400, error.message, [_issue(issue) for issue in error.issues]))
-    except (StateError, FaultError) as error:
-        issues = getattr(error, "issues", None)
-        result = _error(AdminError(400, str(error), issues and [{"in": "body", "name": name, "detail": detail}
-                                                                for name, detail in issues]))
-    except AdminError as error:
-        result = _error(error)
-    if isinstance(result, Response):
-        return _own_origin_only(result)
-    status, payload = result
-    if operation is not None and runtime.settings.validate_responses:
-        problem = _response_problem(operation, status, payload)
-        if problem:
-            log.error("control API bug: %s", problem)
-            status, payload = 500, {"error": "Internal Server Error", "message": problem, "status": 500}
-    response = jsonify(payload)
-    response.status_code = status
-    return _own_origin_only(response)
+def _handler(runtime: Runtime, spec: Spec, operation_id: str) -> Callable[[Call], Reply]:
+    def run(call: Call) -> Reply:
+        try:
+            result = HANDLERS[operation_id](runtime, AdminCall(call.operation, spec, call.body, call.path,
+                                                               call.query))
+        except (StateError, FaultError) as error:
+            issues = getattr(error, "issues", None)
+            raise AdminError(400, str(error), issues and [{"in": "body", "name": name, "detail": detail}
+                                                          for name, detail in issues]) from None
+        if isinstance(result, Reply):
+            return result
+        status, payload = result
+        return Reply(status, payload)
+
+    return run
+
+
+def render_error(error: MockError, context: ErrorContext) -> Reply:
+    """admin.yaml's `Error`: `{error, message, status}`, and `issues` naming each field."""
+    status = error.status
+    headers = dict(getattr(error, "headers", {}))
+    issues = getattr(error, "issues", None)
+    if isinstance(error, ValidationFailed):
+        status, issues = 400, [_issue(issue) for issue in error.issues]
+    elif isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.allowed)
+    payload: dict = {"error": HTTPStatus(status).phrase, "message": error.message, "status": status}
+    if issues:
+        payload["issues"] = issues
+    return Reply(status, payload, headers)
+
+
+def _screen() -> AdminError | None:
+    refusal = foreign_origin()
+    return AdminError(403, refusal) if refusal else None
 
 
 def foreign_origin() -> str | None:
@@ -143,38 +142,20 @@ def foreign_origin() -> str | None:
             f"{PREFIX}/, curl and test code may use it")
 
 
-def _own_origin_only(response: Response) -> Response:
-    """No CORS header on any control answer, whatever else may add them."""
-    for name in [name for name in response.headers.keys() if name.lower().startswith("access-control-")]:
-        del response.headers[name]
-    return response
-
-
-def _error(error: AdminError) -> tuple[int, dict] | Response:
-    payload: dict = {"error": HTTPStatus(error.status).phrase, "message": error.message, "status": error.status}
-    if error.issues:
-        payload["issues"] = error.issues
-    if not error.headers:
-        return error.status, payload
-    response = jsonify(payload)
-    response.status_code = error.status
-    response.headers.update(error.headers)
-    return response
-
-
 def _issue(issue: Issue) -> dict:
     return {"in": issue.location, "name": issue.dotted or issue.location, "detail": issue.message}
 
 
-def _authorize(runtime: Runtime, operation: Operation) -> None:
+def _authorize(runtime: Runtime, operation: Operation) -> Tenant:
     """With `--admin-token`, every operation that declares security needs it (health does not)."""
     token = runtime.settings.admin_token
     if not token or not operation.security:
-        return
+        return CONTROL
     if not token_sent(token):
         raise AdminError(401, "the control API needs the admin token: send Authorization: Bearer <token> "
                               "or X-Mock-Admin-Token: <token>",
                          headers={"WWW-Authenticate": 'Bearer realm="mockserver"'})
+    return CONTROL
 
 
 PAGE_COOKIE = "mockserver_admin"  # set by the page once it was opened with `?token=`
@@ -251,14 +232,6 @@ def _strict_integer(checker, instance: Any) -> bool:
 
 _Strict = validators.extend(Validator, type_checker=Validator.TYPE_CHECKER.redefine("integer", _strict_integer))
 _STRICT: dict[str, Any] = {}
-
-
-def _response_problem(operation: Operation, status: int, payload: Any) -> str | None:
-    documented = operation.response(status)
-    if documented is None:
-        return f"{operation.operation_id}: status {status} is not documented"
-    error = next(iter(documented.validator.iter_errors(payload)), None) if documented.validator else None
-    return None if error is None else f"{operation.operation_id} {status}: {error.message}"
 
 
 def _known_vendor(runtime: Runtime, vendor: str | None) -> None:
@@ -348,8 +321,9 @@ def get_openapi(runtime: Runtime, call: AdminCall) -> Result:
     spec = specs[name]
     document = dict(spec.document, servers=[{"url": _base_url() + spec.server_path}])
     if kind == "json":
-        return Response(json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json")
-    return Response(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), mimetype="application/yaml")
+        return Reply(200, document, {"Content-Type": "application/json"})
+    return Reply(200, yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
+                 {"Content-Type": "application/yaml"})
 
 
 HANDLERS: dict[str, Handler] = {

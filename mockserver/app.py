@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | No
     runtime.interceptors.append(runtime.faults.intercept)
     app.wsgi_app = runtime.faults.wrap(app.wsgi_app)  # drops close the connection unanswered
     app.wsgi_app = guard.host_check(app.wsgi_app, settings)  # DNS rebinding: only this machine's names
-    app.register_blueprint(admin.blueprint(runtime, load_spec(specs_dir() / admin.SPEC_FILE, "admin")))
+    admin.mount(app, runtime, load_spec(specs_dir() / admin.SPEC_FILE, "admin"))
     app.register_blueprint(ui.blueprint(runtime))  # the page at /__mock/
     for path in settings.fixtures:
         load_fixtures(runtime, path)

@@ -18,6 +18,7 @@ from mockserver.vendors.base import Reply, Vendor
 class Mount:
     vendor: Vendor
     spec: Spec
+    control: bool = False  # the mock's own control API: no faults, no journal, no CORS
 
 
 @dataclass

@@ -64,7 +64,7 @@ def mount(app: Flask, runtime: Runtime, target: Mount) -> None:
 
 def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
            path_params: dict[str, str]) -> Response:
-    if runtime.settings.cors and is_preflight():
+    if runtime.settings.cors and not target.control and is_preflight():
         return preflight(operations)
     vendor = target.vendor
     exchange = Exchange(
@@ -77,17 +77,27 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
     )
     operation: Operation | None = None
     try:
+        refusal = vendor.screen() if vendor.screen else None
+        if refusal is not None:
+            raise refusal
         operation = pick_operation(operations, request.method, request.path)
         exchange.operation_id = operation.operation_id
-        exchange.tenant = authenticate(operation, vendor, runtime.allowed_keys.get(vendor.name))
-        body = parse_body(operation, runtime.settings.max_body_bytes, exchange)
-        path_values, query = read_parameters(operation, path_params)
-        if operation.coerce_types and body is not MISSING:
-            body = coerce_types(body, operation.body_schema, operation.coerce_types, exchange.warnings, itself=False)
-        validate_body(operation, body)
-        body = drop_unknown(getattr(body_media(operation), "schema", operation.body_schema), body, exchange.warnings)
+        exchange.tenant = vendor.authenticate(operation) if vendor.authenticate \
+            else authenticate(operation, vendor, runtime.allowed_keys.get(vendor.name))
+        if vendor.read_body:
+            path_values, query = read_parameters(operation, path_params)
+            body = vendor.read_body(operation)
+        else:
+            body = parse_body(operation, runtime.settings.max_body_bytes, exchange)
+            path_values, query = read_parameters(operation, path_params)
+            if operation.coerce_types and body is not MISSING:
+                body = coerce_types(body, operation.body_schema, operation.coerce_types, exchange.warnings,
+                                    itself=False)
+            validate_body(operation, body)
+            body = drop_unknown(getattr(body_media(operation), "schema", operation.body_schema), body,
+                                exchange.warnings)
         reply = None
-        for intercept in runtime.interceptors:
+        for intercept in () if target.control else runtime.interceptors:
             reply = intercept(exchange, operation, target)
             if reply is not None:
                 break
@@ -102,7 +112,7 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
         context = ErrorContext(request.method, request.path, operation, exchange.tenant,
                                runtime.determinism, runtime.store)
         reply = vendor.render_error(error, context)
-    return finish(runtime, operation, reply, exchange)
+    return finish(runtime, operation, reply, exchange, observed=not target.control)
 
 
 # --- CORS: browser apps on another origin use the vendors as the real services let them -----------
@@ -317,8 +327,10 @@ def drop_unknown(schema: dict | None, value: Any, warnings: list[str], where: st
     return kept
 
 
-def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange: Exchange) -> Response:
-    """Check the reply against the spec, serialize it once, tell the observers."""
+def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange: Exchange,
+           observed: bool = True) -> Response:
+    """Check the reply against the spec, serialize it once, tell the observers (not for the control
+    API, which also never gets CORS headers)."""
     documented = operation.response(reply.status) if operation else None
     mounted = runtime.mounts.get(exchange.vendor)
     unchecked = documented is None and reply.status >= 400 and mounted is not None \
@@ -328,22 +340,26 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
         if problem:
             log.error("mock bug: %s", problem)
             exchange.error = problem
-            reply = Reply(500, {"error": "mock response does not match its spec", "detail": problem})
+            reply = Reply(500, {"error": "mock response does not match its spec", "detail": problem}) if observed \
+                else Reply(500, {"error": "Internal Server Error", "message": problem, "status": 500})  # the mock's own
             documented = None
-    # An undocumented reply (a 405 outside every operation) keeps the type its vendor chose.
-    media_type = (documented.media_type if documented else None) or reply.headers.get(
-        "Content-Type", "application/json")
+    # The type the reply names (a document served as YAML or JSON), else the documented one; an
+    # undocumented reply (a 405 outside every operation) keeps the type its vendor chose.
+    media_type = reply.headers.get("Content-Type") or (documented.media_type if documented else None) \
+        or "application/json"
     if reply.body is None:
         payload = b""
     elif isinstance(reply.body, str) and not _JSON_TYPE.match(media_type.partition(";")[0].strip()):
         payload = reply.body.encode("utf-8")  # a text answer (a vendor's plain-text 404), sent as is
     else:
-        payload = _encode(reply.body).encode("utf-8")
+        payload = _utf8(_encode(reply.body))
     response = Response(payload, status=reply.status, headers=reply.headers,
                         content_type=media_type if reply.body is not None else None)
     if reply.body is None:
         response.headers.pop("Content-Type", None)
     response.status = f"{reply.status} {_reason(reply.status)}"
+    if not observed:
+        return response
     add_cors(runtime, response)
     exchange.status = reply.status
     exchange.response_body = reply.body
@@ -352,6 +368,14 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
     for observe in runtime.observers:
         observe(exchange)
     return response
+
+
+def _utf8(text: str) -> bytes:
+    """The answer's bytes; a lone surrogate an error message quotes (a refused key) becomes U+FFFD."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return re.sub("[\ud800-\udfff]", "\ufffd", text).encode("utf-8")
 
 
 # Compact, numbers printed as the vendors' JavaScript and Go print them (`7.0` is `7`).
@@ -371,11 +395,15 @@ def response_problem(operation: Operation, documented, reply: Reply) -> str | No
     name = f"{operation.vendor} {operation.operation_id}"
     if documented is None:
         return f"{name}: status {reply.status} is not documented"
-    if documented.validator is None:
+    validator = documented.validator
+    named = reply.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+    if named and named in documented.media:  # the reply chose one of the documented media types
+        validator = documented.media[named].validator
+    if validator is None:
         return None if reply.body is None else f"{name}: status {reply.status} documents no body"
     if reply.body is None:
         return f"{name}: status {reply.status} needs a body"
-    error = next(iter(sorted(documented.validator.iter_errors(reply.body), key=lambda e: list(e.path))), None)
+    error = next(iter(sorted(validator.iter_errors(reply.body), key=lambda e: list(e.path))), None)
     if error is None:
         return None
     field_name = _dotted(tuple(error.absolute_path)) or "(the body)"

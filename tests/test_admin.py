@@ -204,7 +204,7 @@ def test_a_response_that_breaks_admin_yaml_is_a_500_naming_it(client, monkeypatc
     monkeypatch.setitem(admin.HANDLERS, "getHealth", lambda runtime, call: (200, {"status": "fine"}))
     response = client.get("/__mock/health")
     assert response.status_code == 500
-    assert "getHealth 200" in response.get_json()["message"]
+    assert "getHealth: response 200" in response.get_json()["message"]
 
 
 def test_handlers_and_admin_yaml_agree(app):

@@ -126,6 +126,11 @@ class Vendor:
     # Whether an error status the operation does not document is still answered (a spec mounted
     # with no code rarely documents every 401 or 404); the vendors' own specs document each one.
     undocumented_errors: bool = False
+    # Steps of the request path an API may do its own way (the control API does): a first check of
+    # the request (an error to answer, or None), who the caller is, and the body (read and validated).
+    screen: Callable[[], MockError | None] | None = None
+    authenticate: Callable[[Operation], Tenant] | None = None
+    read_body: Callable[[Operation], Any] | None = None
 
     @property
     def formats(self) -> tuple[StateFormat, ...]:
