@@ -27,9 +27,10 @@ The rules, in the order they apply at one location:
   properties) gets one entry; `minProperties` adds more. An optional property that cannot be
   generated is left out.
 - Arrays: all `prefixItems`, else one item, within `minItems`/`maxItems`; `contains` items are added
-  as `minContains` asks; `uniqueItems` draws again on a repeat.
+  as `minContains` asks; with `uniqueItems` each item must differ from those before it.
 - Strings: the `format`'s shape (RFC 3339 UTC times from 2025, v4 uuids, `example.com` addresses,
   documentation IP ranges), else a string for the `pattern` (`regex_string`), else short words.
+  Every `pattern` of a merged allOf must match.
 - Numbers: small pleasant values inside the bounds; `multipleOf` as jsonschema checks it.
 - Past depth 8, or after many values, objects get only required properties and arrays their minimum.
 
