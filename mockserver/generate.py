@@ -16,7 +16,9 @@ The rules, in the order they apply at one location:
   does not validate (for `oneOf`: when it matches more than one branch). With a `discriminator`, its
   property is set to the branch's name: the branch's own `const`/`enum` for it, else the `mapping` key
   whose target is that branch (the same object, or a `.../Name` reference whose name is the branch's
-  `title`), else the mapping key at the branch's position, else the branch's `title`.
+  `title`), else the mapping key at the branch's position, else the branch's `title`. Open object
+  branches that all accept the value are told apart, as a last resort, by a property only the other
+  branch declares, set to a value it refuses (null first).
 - `if`/`then`/`else`: a value meeting `if` and `then` first, else one meeting `else`.
 - `type`: the first non-null type listed (`null` only when no other type works, or past the depth
   limit). Without `type` the keywords say which (`properties` -> object, `items` -> array, ...);
@@ -339,6 +341,7 @@ class _Generator:
         order = [i for i in order if i not in nulls]
         order = [*nulls, *order] if self.guard(depth) else [*order, *nulls]
         first_error = None
+        overlapping = []  # (branch, its schema, a value it accepts that matched another branch too)
         for index in order:
             names = self.discriminator_values(s, options, index)
             property_name = s["discriminator"].get("propertyName") if names else None
@@ -357,10 +360,46 @@ class _Generator:
                         return value
                     if key == "anyOf":
                         break
+                    if len(overlapping) < 8 and self.valid(sub, value):
+                        overlapping.append((index, sub, value))
+        for index, sub, value in overlapping:
+            spoiled = self.spoil(s, options, index, sub, value)
+            if spoiled is not _MISSING:
+                return spoiled
         if first_error is not None:  # the deepest reason names the deepest pointer
             raise first_error
         raise GenerationError(f"{_where(ptr)}: no branch of {key} gives a valid value (each matches another too)"
                               if key == "oneOf" else f"{_where(ptr)}: no branch of anyOf gives a valid value")
+
+    def spoil(self, s: dict, options: list, index: int, sub: dict, value: Any) -> Any:
+        """The last resort for oneOf branches that overlap (open objects, all of whose properties are
+        optional): a property only the other branch declares, given a value of another type (null
+        first), which the chosen branch lets pass as an extra property and the other branch refuses."""
+        if not isinstance(value, dict):
+            return _MISSING
+        try:
+            chosen = self.flatten(sub, "")
+        except GenerationError:
+            return _MISSING
+        out = dict(value)
+        for number, other in enumerate(options):
+            if number == index or not self.valid(other, out) or not isinstance(other, dict):
+                continue
+            try:
+                declared = self.flatten(other, "").get("properties") or {}
+            except GenerationError:
+                continue
+            for name, prop in declared.items() if isinstance(declared, dict) else ():
+                if name in out:
+                    continue
+                allowed = self.property_schema(chosen, name)
+                spoiler = next((c for c in (None, 0, "", False, [], {}) if not self.valid(prop, c)
+                                and self.valid(allowed, c)), _MISSING)
+                if spoiler is not _MISSING:
+                    out[name] = spoiler
+                    if not self.valid(other, out):
+                        break
+        return out if self.valid(s, out) else _MISSING
 
     def discriminator_values(self, s: dict, options: list, index: int) -> list:
         """The discriminator property's value for branch `index`, most likely first (see the module doc)."""

@@ -256,6 +256,14 @@ def test_one_of_matches_exactly_one_branch():
         assert len(matches) == 1
 
 
+def test_overlapping_open_branches_are_told_apart():
+    open_cat, open_dog = ({k: v for k, v in branch.items() if k != "additionalProperties"} for branch in (CAT, DOG))
+    schema = {"oneOf": [open_cat, open_dog], "discriminator": {"propertyName": "petType"}}
+    for value in check(schema, seeds=range(10)):
+        spoiled = "barks" if value["petType"] == "Cat" else "meows"
+        assert value[spoiled] is None  # the other branch's property, with a value that branch refuses
+
+
 def test_one_of_that_cannot_be_exclusive_raises():
     with pytest.raises(GenerationError, match="oneOf"):
         generate({"oneOf": [{"type": "string"}, {"type": "string"}]}, "s")
