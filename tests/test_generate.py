@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from mockserver import ecma
 from mockserver.generate import GenerationError, generate, regex_string
+from mockserver.spec import load_spec
 
 FORMATS = Draft202012Validator.FORMAT_CHECKER
 
@@ -555,3 +556,56 @@ def test_huge_sizes_are_refused_not_built(schema):
 def test_counts_written_as_floats():
     check({"type": "array", "minItems": 2.0, "maxItems": 2.0})
     check({"type": "string", "minLength": 3.0, "maxLength": 4.0})
+
+
+PETS_30 = """
+openapi: 3.0.3
+info: {title: pets, version: "1"}
+paths: {}
+components:
+  schemas:
+    Pet:
+      type: object
+      required: [petType, name]
+      properties:
+        petType: {type: string}
+        name: {type: string, nullable: true}
+        id: {type: integer, format: int64, readOnly: true}
+        password: {type: string, writeOnly: true}
+        owner: {allOf: [{$ref: "#/components/schemas/Owner"}], nullable: true}
+      discriminator:
+        propertyName: petType
+        mapping: {cat: "#/components/schemas/Cat", dog: "#/components/schemas/Dog"}
+    Owner:
+      type: object
+      properties:
+        pets: {type: array, items: {$ref: "#/components/schemas/Pet"}}
+        score: {type: number, minimum: 0, maximum: 1, exclusiveMaximum: true}
+    Cat:
+      allOf:
+        - $ref: "#/components/schemas/Pet"
+        - {type: object, required: [hunts], properties: {hunts: {type: string, enum: [lazy, eager]}}}
+    Dog:
+      allOf:
+        - $ref: "#/components/schemas/Pet"
+        - {type: object, required: [packSize], properties: {packSize: {type: integer, minimum: 1}}}
+    AnyPet:
+      oneOf: [{$ref: "#/components/schemas/Cat"}, {$ref: "#/components/schemas/Dog"}]
+      discriminator:
+        propertyName: petType
+        mapping: {cat: "#/components/schemas/Cat", dog: "#/components/schemas/Dog"}
+"""
+
+
+def test_schemas_as_the_loader_gives_them(tmp_path):
+    """A 3.0 document through the spec loader: nullable (also around a $ref), boolean exclusiveMaximum,
+    recursion, and a discriminator over allOf subtypes."""
+    path = tmp_path / "pets.yaml"
+    path.write_text(PETS_30)
+    schemas = load_spec(path, "pets").schemas
+    for schema in schemas.values():
+        for mode in ("response", "request"):
+            check(schema, seeds=range(5), mode=mode)
+    for value in check(schemas["AnyPet"], seeds=range(10)):
+        assert value["petType"] == ("cat" if "hunts" in value else "dog") and "password" not in value
+        assert value["owner"] is not None and 0 <= value["owner"]["score"] < 1
