@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import requests
 
@@ -25,15 +24,21 @@ class Ledger:
     A write in flight when the server dies may or may not have landed, so it widens both."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()  # notified at every acknowledgement and failure
         self.records: dict[str, dict] = {}  # id -> {"vendor", "values": set, "present": set}
         self.acked = 0
         self.failures: list[str] = []
+
+    def fail(self, message: str) -> None:
+        with self.lock:
+            self.failures.append(message)
+            self.lock.notify_all()
 
     def created(self, vendor: str, record_id: str, value: str) -> None:
         with self.lock:
             self.records[record_id] = {"vendor": vendor, "values": {value}, "present": {True}}
             self.acked += 1
+            self.lock.notify_all()
 
     def changed(self, record_id: str, value: str | None, in_flight: bool = False) -> None:
         """An update (value) or a delete (None), acknowledged or in flight."""
@@ -46,6 +51,7 @@ class Ledger:
             else:
                 entry["values"] = {value}
             self.acked += not in_flight
+            self.lock.notify_all()
 
     def ids(self, vendor: str) -> set[str]:
         return {rid for rid, entry in self.records.items() if entry["vendor"] == vendor}
@@ -87,7 +93,7 @@ def streaming(writes):
             if writer.pending is not None:
                 ledger.changed(*writer.pending, in_flight=True)
         except Exception as error:  # a writer must not die unseen
-            ledger.failures.append(repr(error))
+            ledger.fail(repr(error))
         finally:
             writer.session.close()
 
@@ -124,7 +130,7 @@ def stream_ampersand(writer: Writer, stop: threading.Event) -> None:
 
 def _expect(ledger: Ledger, reply: requests.Response, status: int) -> None:
     if reply.status_code != status:
-        ledger.failures.append(f"{reply.request.method} {reply.url}: {reply.status_code} {reply.text[:200]}")
+        ledger.fail(f"{reply.request.method} {reply.url}: {reply.status_code} {reply.text[:200]}")
         raise RuntimeError("unexpected status")  # stops this stream; the test fails on ledger.failures
 
 
@@ -148,9 +154,8 @@ def test_kill_9_during_writes_loses_nothing_acknowledged(tmp_path):
                    for stream in (stream_activepieces, stream_ampersand)]
         for writer in writers:
             writer.start()
-        deadline = time.monotonic() + 10
-        while ledger.acked < ACKED_BEFORE_KILL and time.monotonic() < deadline and not ledger.failures:
-            time.sleep(0.005)
+        with ledger.lock:  # woken by each acknowledgement, not by polling
+            ledger.lock.wait_for(lambda: ledger.acked >= ACKED_BEFORE_KILL or ledger.failures, timeout=10)
         process.send_signal(signal.SIGKILL)  # while both streams are writing
         process.wait(timeout=10)
         stop.set()

@@ -140,9 +140,7 @@ def test_stop_closes_the_port_even_with_open_connections_and_held_requests():
     server.fault(delay_ms=60_000)  # helpers send the admin token themselves
     held = threading.Thread(target=lambda: _ignore(session.get, f"{server.activepieces_url}/v1/projects", headers=AP))
     held.start()
-    deadline = time.monotonic() + 5
-    while server.runtime.faults.holding() == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert server.runtime.faults.wait_holding(1, timeout=5)
     started = time.monotonic()
     server.stop()
     held.join(timeout=5)
