@@ -319,7 +319,7 @@ def get_openapi(runtime: Runtime, call: AdminCall) -> Result:
     if name not in specs:
         raise AdminError(404, f"no spec {name!r}; served: {', '.join(f'{n}.yaml' for n in specs)}")
     spec = specs[name]
-    document = dict(spec.document, servers=[{"url": _base_url() + spec.server_path}])
+    document = dict(spec.bundled or spec.document, servers=[{"url": _base_url() + spec.server_path}])
     if kind == "json":
         return Reply(200, document, {"Content-Type": "application/json"})
     return Reply(200, yaml.safe_dump(document, sort_keys=False, allow_unicode=True),

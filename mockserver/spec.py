@@ -129,6 +129,7 @@ class Spec:
     paths: dict[str, dict[str, Operation]]  # spec path -> METHOD -> operation
     version: str = "3.1"  # "3.0" or "3.1": the document's OpenAPI version
     schemas: dict[str, Any] = field(default_factory=dict)  # components.schemas, resolved, 2020-12
+    bundled: dict | None = None  # what to serve when the document refers to other files: all inlined
 
     @functools.cached_property
     def base_path(self) -> str:
@@ -245,7 +246,21 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
             paths.setdefault(spec_path, {})[method.upper()] = operation
     components = _mapping(_mapping(resolved.get("components")).get("schemas"))
     schemas = {name: translate(schema) for name, schema in components.items()}
-    return Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas)
+    # A document that refers to other files is served whole: its references inlined, so a client of
+    # /__mock/openapi/NAME.yaml needs none of the files beside it.
+    bundled = resolved if _external_refs(document) else None
+    return Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas, bundled)
+
+
+def _external_refs(node: Any) -> bool:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            return True
+        return any(_external_refs(value) for value in node.values())
+    if isinstance(node, list):
+        return any(_external_refs(value) for value in node)
+    return False
 
 
 def _read_document(path: Path) -> Any:

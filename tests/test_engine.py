@@ -340,3 +340,11 @@ paths:
     assert client.post("/c/counters", json={"value": 2**31}).status_code == 400  # past int32
     assert client.get(f"/c/counters/{2**63 - 1}").status_code == 404  # an int64, read as one: no such counter
     assert client.get(f"/c/counters/{2**63}").status_code == 400  # past int64
+
+
+def test_a_document_with_relative_refs_is_served_whole(tmp_path):
+    app = create_app(Settings(specs=(("shop3", SPECS / "shop-3.0.yaml"),)))
+    served = app.test_client().get("/__mock/openapi/shop3.json").get_json()
+    text = repr(served)
+    assert "$ref': './" not in text and ".yaml#" not in text and ".json#" not in text  # nothing left outside
+    assert served["paths"] and served["servers"][0]["url"].startswith("http://localhost")
