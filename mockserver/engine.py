@@ -94,10 +94,10 @@ def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection,
     def restore(obj: dict, call: Call, seq: int) -> tuple[Record, dict]:
         given = obj.get(collection.key_property, MISSING) if collection.key_property else MISSING
         key = given if given is not MISSING else _new_key(call, collection, seq)
-        value = _fresh(call, collection, seq, obj)
+        value = _fresh(call, collection, seq, _normalized(collection, obj))
         if collection.key_property:
             value[collection.key_property] = key
-        return {"id": store_id(key), "seq": seq, "object": value}, {KEY_INDEX: store_id(key)}
+        return {"id": store_id(key), "seq": seq, "object": value}, _unique(collection, key, value)
 
     def sequence_of(objs: list[dict], call: Call, sequence: int) -> list[int | None]:
         """The sequence number a generated key was made from, so export -> import keeps it."""
@@ -317,27 +317,60 @@ def _with_defaults(call: Call, body: dict) -> dict:
     return {**defaults, **body} if defaults else body
 
 
+_NORMALIZE = {"lowercase": str.lower, "uppercase": str.upper, "trim": str.strip}
+
+
+def _normalized(collection: Collection, value: dict) -> dict:
+    """`x-mock-normalize`: the values as the API stores them (`name` lowercased, ...)."""
+    if not collection.normalize:
+        return value
+    value = dict(value)
+    for name, how in collection.normalize:
+        if isinstance(value.get(name), str):
+            value[name] = _NORMALIZE[how](value[name])
+    return value
+
+
+def _unique(collection: Collection, key: Any, value: dict) -> dict[str, str | None]:
+    """The store's unique keys of an item: its key, and each `x-mock-unique` combination."""
+    keys: dict[str, str | None] = {KEY_INDEX: store_id(key)}
+    for names in collection.unique:
+        values = [value.get(name) for name in names]
+        keys[",".join(names)] = None if None in values else json.dumps(values, separators=(",", ":"))
+    return keys
+
+
+def _clash(collection: Collection, error: Conflict, value: dict) -> Conflict:
+    """A conflict naming the properties and the values taken."""
+    if error.index == KEY_INDEX:
+        return Conflict(collection.key_property or KEY_INDEX, store_id(value.get(collection.key_property)))
+    names = error.index.split(",")
+    shown = ", ".join(f"{name} {value.get(name)!r}" for name in names)
+    return Conflict(error.index, [value.get(name) for name in names],
+                    f"{collection.name}: {shown} already exists" if len(names) > 1 else f"{shown} already exists")
+
+
 def _create(call: Call, role: Role, collection: Collection) -> Reply:
-    body = _with_defaults(call, call.body if isinstance(call.body, dict) else {})
+    body = _normalized(collection, _with_defaults(call, call.body if isinstance(call.body, dict) else {}))
     name = _store_name(collection, call)
     given = body.get(collection.key_property, MISSING) if collection.key_property else MISSING
     record = None
     for attempt in range(MAX_KEY_TRIES):
         guess = call.store.sequence(call.tenant) + 1 + attempt
         key = given if given is not MISSING else _new_key(call, collection, guess)
+        value = _fresh(call, collection, guess, body)  # under concurrent writes the guess may be off: fine
+        if collection.key_property:
+            value[collection.key_property] = key
 
-        def build(seq: int, key: Any = key) -> Record:
-            value = _fresh(call, collection, seq, body)
-            if collection.key_property:
-                value[collection.key_property] = key
+        def build(seq: int, key: Any = key, value: dict = value) -> Record:
             return {"id": store_id(key), "seq": seq, "object": value}
 
         try:
-            record = call.store.insert(call.tenant, name, build, {KEY_INDEX: store_id(key)})
+            record = call.store.insert(call.tenant, name, build, _unique(collection, key, value))
             break
-        except Conflict:
-            if given is not MISSING:
-                raise Conflict(collection.key_property or KEY_INDEX, store_id(given)) from None
+        except Conflict as error:
+            if given is not MISSING or error.index != KEY_INDEX:
+                raise _clash(collection, error, value) from None
     if record is None:
         raise Conflict(collection.key_property or KEY_INDEX, "(generated)")
     return _reply(call, record["object"], _seed(call, collection.name, record["seq"]))
@@ -369,17 +402,22 @@ def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Repl
     props = properties_of(collection.schema)
     fields = {name: value for name, value in call.query.items() if name in props}
     current = _existing(call, collection, key)
+    if merge:
+        value = _merge(current["object"], _normalized(collection, {**body, **fields}))
+    else:
+        value = _merge(_fresh(call, collection, current["seq"], {}),
+                       _normalized(collection, {**_with_defaults(call, body), **fields}))
+    if collection.key_property:
+        value[collection.key_property] = key
 
     def change(old: Record, seq: int) -> Record:
-        if merge:
-            value = _merge(old["object"], {**body, **fields})
-        else:
-            value = _merge(_fresh(call, collection, old["seq"], {}), {**_with_defaults(call, body), **fields})
-        if collection.key_property:
-            value[collection.key_property] = key
         return {"id": old["id"], "seq": old["seq"], "object": value}
 
-    record = call.store.update(call.tenant, _store_name(collection, call), current["id"], change)
+    try:
+        record = call.store.update(call.tenant, _store_name(collection, call), current["id"], change,
+                                   _unique(collection, key, value))
+    except Conflict as error:
+        raise _clash(collection, error, value) from None
     if record is None:  # deleted meanwhile
         raise EntityNotFound(collection.name, str(key))
     return _reply(call, record["object"], _seed(call, collection.name, record["seq"]))
@@ -571,8 +609,6 @@ def _message(error: MockError) -> str:
         return "; ".join(issue.message for issue in error.issues[:5])
     if isinstance(error, EntityNotFound):
         return f"{error.entity_type} {error.entity_id!r} not found"
-    if isinstance(error, Conflict):
-        return f"{error.index} {error.value!r} already exists"
     if isinstance(error, UnsupportedMediaType):
         return f"unsupported media type {error.content_type or '(none)'}"
     if isinstance(error, PayloadTooLarge):

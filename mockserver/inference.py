@@ -43,6 +43,11 @@ class Collection:
     key_schema: dict  # the key's schema (the property's, else the path parameter's)
     scope: tuple[str, ...]  # the collection path's parameters: one collection per parent
     schema: dict  # an item as the API answers it
+    unique: tuple[tuple[str, ...], ...] = ()  # `x-mock-unique`: property combinations unique in the collection
+    normalize: tuple[tuple[str, str], ...] = ()  # `x-mock-normalize`: (property, how) applied when stored
+
+
+NORMALIZERS = ("lowercase", "uppercase", "trim")
 
 
 @dataclass(frozen=True)
@@ -148,8 +153,31 @@ def _collections(spec: Spec) -> list[Collection]:
             name = "/".join(part for part in parts if not _param(part))
         names.add(name)
         scope = tuple(p for p in (_param(part) for part in parts) if p)
-        found.append(Collection(name, path, item_path, key_param, key_property, key_schema, scope, schema))
+        unique, normalize = _rules(spec, path, properties_of(schema))
+        found.append(Collection(name, path, item_path, key_param, key_property, key_schema, scope, schema,
+                                unique, normalize))
     return found
+
+
+def _rules(spec: Spec, path: str, props: dict) -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, str], ...]]:
+    """`x-mock-unique` (a list of property names or of lists of them) and `x-mock-normalize` (property ->
+    lowercase, uppercase or trim) on the collection's path item."""
+    where = f"{spec.source}: {path}"
+    unique_node = _extension(spec, path, None, "x-mock-unique") or []
+    if not isinstance(unique_node, list):
+        raise InferenceError(f"{where}: x-mock-unique must be a list of property names or of lists of them")
+    unique = []
+    for entry in unique_node:
+        names = (entry,) if isinstance(entry, str) else tuple(entry) if isinstance(entry, list) else ()
+        if not names or not all(isinstance(name, str) and name in props for name in names):
+            raise InferenceError(f"{where}: x-mock-unique: {entry!r} names no property of the items "
+                                 f"(they have {', '.join(sorted(props))})")
+        unique.append(names)
+    normalize_node = _extension(spec, path, None, "x-mock-normalize") or {}
+    if not isinstance(normalize_node, dict) or not all(
+            name in props and how in NORMALIZERS for name, how in normalize_node.items()):
+        raise InferenceError(f"{where}: x-mock-normalize maps item properties to one of {', '.join(NORMALIZERS)}")
+    return tuple(unique), tuple(normalize_node.items())
 
 
 def _success(operation: Operation):

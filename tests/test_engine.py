@@ -348,3 +348,39 @@ def test_a_document_with_relative_refs_is_served_whole(tmp_path):
     text = repr(served)
     assert "$ref': './" not in text and ".yaml#" not in text and ".json#" not in text  # nothing left outside
     assert served["paths"] and served["servers"][0]["url"].startswith("http://localhost")
+
+
+def test_x_mock_unique_and_normalize_are_rules_of_the_document(tmp_path):
+    text = SHOP.read_text().replace(
+        "  /customers:\n    post:\n",
+        "  /customers:\n    x-mock-unique: [email]\n    x-mock-normalize: {email: lowercase}\n    post:\n").replace(
+        "  /products:\n    get:\n",
+        "  /products:\n    x-mock-unique: [[category, name]]\n    get:\n")
+    path = tmp_path / "shop.yaml"
+    path.write_text(text)
+    client = create_app(Settings(specs=(("shop", path),))).test_client()
+    ann = client.post("/v2/customers", json={"username": "ann", "email": "Ann@Example.com"}, headers=KEY)
+    assert ann.status_code == 201 and ann.get_json()["email"] == "ann@example.com"  # stored lowercased
+    clash = client.post("/v2/customers", json={"username": "bob", "email": "ANN@example.com"}, headers=KEY)
+    assert clash.status_code == 409 and "email 'ann@example.com' already exists" in clash.get_json()["detail"]
+    assert client.post("/v2/customers", json={"username": "bob", "email": "ANN@example.com"},
+                       headers=OTHER).status_code == 201  # unique within a tenant
+    bob = client.post("/v2/customers", json={"username": "bob", "email": "bob@example.com"}, headers=KEY)
+    taken = client.put("/v2/customers/bob", json={"username": "bob", "email": "ann@EXAMPLE.com"}, headers=KEY)
+    assert taken.status_code == 422  # a change may not take a value either (putCustomer documents no 409)
+    assert "already exists" in taken.get_json()["detail"]
+    assert bob.status_code == 201
+
+    first = client.post("/v2/products", json={"name": "Dune", "price": 1, "category": "books"}, headers=KEY)
+    assert first.status_code == 201
+    assert client.post("/v2/products", json={"name": "Dune", "price": 2, "category": "games"},
+                       headers=KEY).status_code == 201  # the pair is unique, not each value
+    again = client.post("/v2/products", json={"name": "Dune", "price": 3, "category": "books"}, headers=KEY)
+    assert again.status_code == 409 and "category 'books', name 'Dune'" in again.get_json()["detail"]
+    client.delete(f"/v2/products/{first.get_json()['productId']}", headers=KEY)
+    assert client.post("/v2/products", json={"name": "Dune", "price": 3, "category": "books"},
+                       headers=KEY).status_code == 201  # free again after a delete
+
+    path.write_text(text.replace("x-mock-unique: [email]", "x-mock-unique: [mail]"))
+    with pytest.raises(SpecError, match="x-mock-unique: 'mail' names no property"):
+        create_app(Settings(specs=(("shop", path),)))
