@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,7 @@ from mockserver.spec import Operation, ResponseSpec, Spec
 from mockserver.store import Record
 from mockserver.vendors.base import Call, ErrorContext, Reply, StateFormat, Vendor, recognize
 
+log = logging.getLogger("mockserver")
 KEY_INDEX = "key"
 MAX_KEY_TRIES = 64  # generated keys taken by client-chosen ones: try the next sequence numbers
 _PROBLEM = "application/problem+json"
@@ -177,7 +179,8 @@ def _new_key(call: Call, collection: Collection, seq: int) -> Any:
         return call.uuid4(collection.name, seq)
     if derived == "base62":
         return call.base62_id(collection.name, seq)
-    return generate(collection.key_schema, _seed(call, collection.name, seq), pointer="/key")
+    key = _generated(collection.key_schema, _seed(call, collection.name, seq), "/key")
+    return key if key is not MISSING else call.base62_id(collection.name, seq)
 
 
 def _merge(base: Any, over: Any) -> Any:
@@ -192,7 +195,7 @@ def _merge(base: Any, over: Any) -> Any:
 
 def _fresh(call: Call, collection: Collection, seq: int, body: Any) -> dict:
     """A new item: generated values for the schema, the body over them, times from the clock."""
-    generated = generate(collection.schema, _seed(call, collection.name, seq))
+    generated = _generated(collection.schema, _seed(call, collection.name, seq), "", {})
     if not isinstance(generated, dict):
         generated = {}
     now = rfc3339_micros(call.now(seq))
@@ -231,7 +234,7 @@ def fit(value: Any, response: ResponseSpec | None, seed: str) -> Any:
     value = _without_write_only(schema, value)
     if response.validator.is_valid(value):
         return value
-    base = generate(schema, seed)
+    base = _generated(schema, seed, "", value)
     if not (isinstance(value, dict) and isinstance(base, dict)):
         return base
     result = base
@@ -271,11 +274,14 @@ def _headers(documented: ResponseSpec | None, seed: str) -> dict[str, str]:
     return headers
 
 
-def _generated(schema: dict, seed: str, pointer: str) -> Any:
+def _generated(schema: dict, seed: str, pointer: str, fallback: Any = MISSING) -> Any:
+    """A generated value, or `fallback` for a schema no value satisfies (the answer is then checked
+    against the document like any other, and a mismatch names the field)."""
     try:
         return generate(schema, seed, pointer=pointer)
-    except GenerationError:
-        return MISSING
+    except GenerationError as error:
+        log.warning("cannot generate a value: %s", error)
+        return fallback
 
 
 # --- handlers ----------------------------------------------------------------------------------------
@@ -515,7 +521,7 @@ def _other(call: Call) -> Reply:
         return Reply(code, None, _headers(documented, seed))
     value = _example(call, documented)
     if value is MISSING or not documented.validator.is_valid(value):
-        value = generate(documented.validator.schema, seed)
+        value = _generated(documented.validator.schema, seed, "", value if value is not MISSING else {})
     return Reply(code, value, _headers(documented, seed))
 
 
@@ -575,7 +581,7 @@ def render_error(error: MockError, context: ErrorContext) -> Reply:
         return Reply(status, {"type": "about:blank", "title": _phrase(status), "status": status,
                               "detail": message}, headers)
     seed = f"{context.determinism.seed}|error|{operation.operation_id}|{status}"
-    body = generate(documented.validator.schema, seed)
+    body = _generated(documented.validator.schema, seed, "", {})
     if isinstance(body, dict):
         filled = dict(body)
         for name, prop in properties_of(documented.validator.schema).items():

@@ -384,3 +384,48 @@ def test_x_mock_unique_and_normalize_are_rules_of_the_document(tmp_path):
     path.write_text(text.replace("x-mock-unique: [email]", "x-mock-unique: [mail]"))
     with pytest.raises(SpecError, match="x-mock-unique: 'mail' names no property"):
         create_app(Settings(specs=(("shop", path),)))
+
+
+def test_a_schema_no_value_satisfies_is_a_clear_answer_not_a_crash(tmp_path):
+    spec = tmp_path / "odd.yaml"
+    spec.write_text("""
+openapi: 3.1.0
+info: {title: Odd, version: "1"}
+servers: [{url: /odd}]
+paths:
+  /things:
+    post:
+      operationId: createThing
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, properties: {name: {type: string}}}
+      responses:
+        "201":
+          description: Created.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, never]
+                properties:
+                  id: {type: integer}
+                  never: {type: integer, minimum: 5, maximum: 1}
+  /things/{id}:
+    get:
+      operationId: getThing
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200":
+          description: The thing.
+          content:
+            application/json:
+              schema: {type: object, properties: {id: {type: integer}}}
+        "404": {description: Not found.}
+""")
+    client = create_app(Settings(specs=(("odd", spec),))).test_client()
+    answer = client.post("/odd/things", json={"name": "x"})
+    # no value meets `never`: the answer says which field breaks the document, and the mock stays up
+    assert answer.status_code == 500 and "never" in answer.get_json()["detail"]
+    assert client.get("/odd/things/1").status_code in (200, 404)
