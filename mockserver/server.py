@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -64,7 +65,7 @@ def _strict_channel():
     class StrictParser(HTTPRequestParser):
         def parse_header(self, header_plus: bytes) -> None:
             try:
-                super().parse_header(header_plus)
+                super().parse_header(_dashed(header_plus))
             except ValueError:  # int() of thousands of digits; a ParsingError is no ValueError
                 raise ParsingError("Content-Length is invalid") from None
             if "CONTENT_LENGTH" in self.headers and (self.chunked or "TRANSFER_ENCODING" in self.headers):
@@ -74,6 +75,25 @@ def _strict_channel():
         parser_class = StrictParser
 
     return StrictChannel
+
+
+_NAME = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]+):", re.M)
+
+
+def _dashed(header_plus: bytes) -> bytes:
+    """A header whose name has an underscore (`api_key`, as documents declare) is kept, as if written
+    with dashes: waitress drops it, since `api_key` and `api-key` are one WSGI variable. Where both
+    are sent, the underscore one is still dropped, so nothing can pose as the other."""
+    if b"_" not in header_plus:
+        return header_plus
+    names = {found.group(1).lower() for found in _NAME.finditer(header_plus)}
+
+    def dash(found: re.Match) -> bytes:
+        name = found.group(1)
+        dashed = name.replace(b"_", b"-")
+        return found.group(0) if b"_" not in name or dashed.lower() in names else dashed + b":"
+
+    return _NAME.sub(dash, header_plus)
 
 
 class ControlError(AssertionError):

@@ -429,3 +429,16 @@ paths:
     # no value meets `never`: the answer says which field breaks the document, and the mock stays up
     assert answer.status_code == 500 and "never" in answer.get_json()["detail"]
     assert client.get("/odd/things/1").status_code in (200, 404)
+
+
+def test_a_header_named_with_an_underscore_reaches_the_mock_over_waitress(tmp_path):
+    spec = tmp_path / "keys.yaml"
+    spec.write_text(SHOP.read_text().replace("apiKey: {type: apiKey, in: header, name: X-Shop-Key}",
+                                             "apiKey: {type: apiKey, in: header, name: api_key}"))
+    with mockserver.run(specs=[("keys", spec)], api_keys=[("keys", "good")]) as server:
+        base = server.url("keys")
+        assert requests.get(base + "/products", headers={"api_key": "good"}, timeout=5).status_code == 200
+        assert requests.get(base + "/products", headers={"api_key": "bad"}, timeout=5).status_code == 401
+        # `api-key` beside `api_key`: one WSGI variable; the underscore one is dropped, never merged
+        both = requests.get(base + "/products", headers={"api-key": "bad", "api_key": "good"}, timeout=5)
+        assert both.status_code == 401
