@@ -38,7 +38,8 @@ function request()
   elseif mode == "amp-reject" then
     return wrk.format("POST", nil, headers, '{"appName":"Bench App","name":"-bad-","orgId":"' .. ORG .. '"}')
   elseif mode == "ap-reject" then
-    return wrk.format("POST", nil, headers, '{"displayName":42,"externalId":"ext-' .. tag .. '"}')
+    -- an object: Activepieces coerces a number to a string (ajv's coerceTypes), never an object
+    return wrk.format("POST", nil, headers, '{"displayName":{"n":42},"externalId":"ext-' .. tag .. '"}')
   else
     return wrk.format("GET", nil, headers)
   end

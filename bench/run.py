@@ -62,6 +62,98 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or sys.exit("bench: wrk is still not on PATH")
 
 
+PRISM_VERSION = "5.14.2"  # the newest @stoplight/prism-cli that runs on Node 20
+PRISM_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mockserver-bench" / "prism"
+
+
+def ensure_prism() -> str | None:
+    """Prism's CLI, installed with npm into a cache folder outside the repository (PRISM_DIR) when
+    missing; None, saying why, where node or npm is missing (the Prism rows are then skipped)."""
+    binary = PRISM_DIR / "node_modules" / ".bin" / "prism"
+    if not shutil.which("node"):
+        print("bench: node is not installed: the Prism rows are skipped", flush=True)
+        return None
+    if binary.exists():
+        out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60)
+        if out.stdout.strip() == PRISM_VERSION:
+            return str(binary)
+    if not shutil.which("npm"):
+        print("bench: npm is not installed: the Prism rows are skipped", flush=True)
+        return None
+    print(f"bench: installing @stoplight/prism-cli@{PRISM_VERSION} with npm into {PRISM_DIR} ...", flush=True)
+    PRISM_DIR.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run(["npm", "install", "--prefix", str(PRISM_DIR), "--no-audit", "--no-fund", "--no-save",
+                          f"@stoplight/prism-cli@{PRISM_VERSION}"], capture_output=True, text=True, timeout=600)
+    if out.returncode != 0 or not binary.exists():
+        print(f"bench: `npm install @stoplight/prism-cli@{PRISM_VERSION}` failed: the Prism rows are skipped\n"
+              f"{out.stderr[-2000:]}", flush=True)
+        return None
+    return str(binary)
+
+
+def bench_spec() -> dict:
+    """The Ampersand create as a small OpenAPI 3.1 document: the request's constraints of
+    openapi/ampersand.yaml's createProject (required, lengths, the name's pattern), its API-key
+    header, and its 201 (the Project schema, an example of the same size as our answer). Prism
+    serves it; the mock mounts it too (`--spec`), for the create on an API added with no code."""
+    timestamp = {"type": "string", "format": "date-time",
+                 "pattern": "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{0,5}[1-9])?Z$"}
+    flag = {"type": "object", "additionalProperties": False, "required": ["value"]}
+    project = {
+        "type": "object", "additionalProperties": False, "required": ["id", "name", "appName", "orgId", "createTime"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*[a-z0-9]$"},
+            "appName": {"type": "string"}, "orgId": {"type": "string"},
+            "createTime": timestamp, "updateTime": timestamp,
+            "entitlements": {"type": "object", "additionalProperties": False,
+                             "required": ["brandingRemoval", "logRetentionDays"],
+                             "properties": {"brandingRemoval": {**flag, "properties": {"value": {"type": "boolean"}}},
+                                            "logRetentionDays": {**flag, "properties": {
+                                                "value": {"type": "integer", "minimum": 0}}}}},
+        },
+    }
+    example = {"id": "7d3c3e1e-2f4b-4d4f-9a8b-2b7f1a0c9e11", "name": "p-bench", "appName": "Bench App",
+               "orgId": ORG, "createTime": "2025-01-01T00:00:01.123Z", "updateTime": "2025-01-01T00:00:01.123Z",
+               "entitlements": {"brandingRemoval": {"value": False}, "logRetentionDays": {"value": 30}}}
+    problem = {"description": "A problem.", "content": {"application/problem+json": {"schema": {
+        "type": "object", "required": ["type", "title", "status", "detail"],
+        "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                       "detail": {"type": "string"}}}}}}
+    create = {
+        "operationId": "createProject",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["appName", "name", "orgId"],
+            "properties": {
+                "appName": {"type": "string", "minLength": 1, "maxLength": 128},
+                "name": {"type": "string", "minLength": 2, "maxLength": 128,
+                         "pattern": "^[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]$"},
+                "orgId": {"type": "string", "minLength": 1}}}}}},
+        "responses": {"201": {"description": "The new project.",
+                              "content": {"application/json": {"schema": project, "example": example}}},
+                      **{code: problem for code in ("400", "401", "409", "415", "422")}},
+    }
+    return {"openapi": "3.1.0", "info": {"title": "bench", "version": "1.0"},
+            "security": [{"APIKeyHeader": []}],
+            "paths": {"/v1/projects": {"post": create}},
+            "components": {"securitySchemes": {"APIKeyHeader": {"type": "apiKey", "in": "header",
+                                                                "name": "X-Api-Key"}}}}
+
+
+def write_bench_spec(folder: Path) -> Path:
+    path = folder / "bench.json"
+    path.write_text(json.dumps(bench_spec(), indent=1))
+    return path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def mockserver_command() -> list[str]:
     script = Path(sys.executable).parent / "mockserver"
     return [str(script)] if script.exists() else [sys.executable, "-m", "mockserver"]
@@ -70,18 +162,37 @@ def mockserver_command() -> list[str]:
 class Server:
     """A server process on a free loopback port: it prints `... listening on http://HOST:PORT`."""
 
-    def __init__(self, name: str, command: list[str], env: dict | None = None, cwd: Path = ROOT) -> None:
+    def __init__(self, name: str, command: list[str], env: dict | None = None, cwd: Path = ROOT,
+                 port: int | None = None) -> None:
+        """`port`: where the server will listen, polled until it accepts a connection; its stdout
+        (Prism logs there) goes to the log file then, never to a pipe that would fill. Without it,
+        the server prints `... listening on http://HOST:PORT` first."""
         self.name = name
         self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=self.log,
-                                        env={**os.environ, **(env or {})})
-        line = read_line(self.process, timeout=20)
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE if port is None else self.log,
+                                        stderr=self.log, env={**os.environ, **(env or {})})
+        line = read_line(self.process, timeout=20) if port is None else self._wait_for(port, timeout=60)
+        self.ready_ms = (time.perf_counter() - self.started) * 1000
         match = re.search(r"http://([\d.]+):(\d+)", line)
         if not match:
             self.stop()
             sys.exit(f"bench: {name} did not start: {line!r}")
         self.host, self.port = match.group(1), int(match.group(2))
         self.url = f"http://{self.host}:{self.port}"
+
+    def _wait_for(self, port: int, timeout: float) -> str:
+        import socket
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return f"http://127.0.0.1:{port}"
+            except OSError:
+                time.sleep(0.01)
+        self.log.seek(0)
+        return self.log.read()[-2000:].decode(errors="replace")
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -144,10 +255,23 @@ class Load:
     socket_errors: int
     cpu_us: float  # server CPU (user + system) per request
     log_lines: int = 0
+    rounds: list[float] = field(default_factory=list)  # req/s of each round, when several were run
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
+
+
+def combined(loads: list[Load]) -> Load:
+    """Rounds of one server and scenario as one: requests over seconds, the median round's p50 and p99."""
+    if len(loads) == 1:
+        return loads[0]
+    requests = sum(load.requests for load in loads)
+    return Load(requests, sum(load.seconds for load in loads), statistics.median(load.p50_ms for load in loads),
+                statistics.median(load.p99_ms for load in loads), sum(load.status_errors for load in loads),
+                sum(load.socket_errors for load in loads),
+                sum(load.cpu_us * load.requests for load in loads) / max(requests, 1),
+                sum(load.log_lines for load in loads), [load.rps for load in loads])
 
 
 def wrk(binary: str, server: Server, path: str, mode: str, key: str, run: str, seconds: int,
@@ -166,6 +290,14 @@ def wrk(binary: str, server: Server, path: str, mode: str, key: str, run: str, s
                 server.log_lines() - lines)
 
 
+# Prism at its fastest with everything on: request validation and its response check are always
+# on, `--errors` makes a response that breaks the spec an error (as the mock's self-check does).
+# It logs warnings only: at its default level (info) it prints five lines a request, which halves
+# its throughput and puts its p99 past 150 ms (bench/results.md); the mock logs no request either.
+PRISM_FLAGS = ["--errors", "--verboseLevel", "warn"]
+SPEC_BASE = "/bench"  # where the mock mounts bench_spec() (`--spec bench=... --base bench=/bench`)
+
+
 @dataclass
 class Scenario:
     name: str
@@ -173,19 +305,34 @@ class Scenario:
     path: str
     expect: str  # "ok": every answer 2xx; "error": every answer 4xx
     key: str = ""
+    rounds: int = 1  # measured rounds, the servers taking turns in each
+    prism_path: str | None = None  # where Prism serves it (None: Prism does not take part)
+    ours_path: str | None = None  # where the mock serves it, when not at `path`
     results: dict[str, Load] = field(default_factory=dict)
 
+    def path_for(self, server: str) -> str:
+        if server == "prism":
+            return self.prism_path or self.path
+        if server == "floor":
+            return self.path
+        return self.ours_path or self.path
 
-def scenarios(mocks: list[Server], tag: str) -> list[Scenario]:
+
+def scenarios(mocks: list[Server], tag: str, args: argparse.Namespace, spec: bool = False) -> list[Scenario]:
     found = [
-        Scenario("Ampersand create (201)", "amp-create", "/v1/projects", "ok", f"bench-amp-{tag}"),
+        Scenario("Ampersand create (201)", "amp-create", "/v1/projects", "ok", f"bench-amp-{tag}",
+                 rounds=args.rounds, prism_path="/v1/projects"),
         Scenario("Activepieces create (201)", "ap-create", "/api/v1/projects", "ok", f"sk-bench-ap-{tag}"),
         Scenario("Activepieces get by id (200)", "get", "", "ok", f"sk-bench-get-{tag}"),
         Scenario("Ampersand rejected create (422)", "amp-reject", "/v1/projects", "error", f"bench-rej-{tag}"),
         Scenario("Activepieces rejected create (400)", "ap-reject", "/api/v1/projects", "error",
                  f"sk-bench-rej-{tag}"),
     ]
-    get = found[2]
+    if spec:  # the same create on the document bench_spec() writes, mounted with `--spec` (no code)
+        found.insert(1, Scenario("create on a `--spec` API (201)", "amp-create", "/v1/projects", "ok",
+                                 f"bench-spec-{tag}", rounds=args.rounds, prism_path="/v1/projects",
+                                 ours_path=SPEC_BASE + "/v1/projects"))
+    get = next(s for s in found if s.mode == "get")
     for server in mocks:  # ids are a function of (seed, tenant, seq): the same path on every mock
         status, body = request(server.host, server.port, "POST", "/api/v1/projects", {"displayName": "Got"},
                                {"Authorization": f"Bearer {get.key}"})
@@ -195,20 +342,27 @@ def scenarios(mocks: list[Server], tag: str) -> list[Scenario]:
     return found
 
 
-def run_load(wrk_binary: str, servers: list[Server], args: argparse.Namespace) -> list[Scenario]:
-    """Every scenario against every server (the floor first), back to back; the order rotates from
-    one scenario to the next so that no server always runs first or last."""
+def run_load(wrk_binary: str, servers: list[Server], args: argparse.Namespace, spec: bool = False) -> list[Scenario]:
+    """Every scenario against every server taking part (Prism only where it serves the scenario),
+    back to back, warmed up once, then measured in rounds; the order rotates from one scenario and
+    round to the next so that no server always runs first or last."""
     tag = str(int(time.time()))
-    found = scenarios([s for s in servers if s.name != "floor"], tag)
+    found = scenarios([s for s in servers if s.name not in ("floor", "prism")], tag, args, spec)
+    if args.only:
+        found = [scenario for scenario in found if args.only.lower() in scenario.name.lower()]
     for index, scenario in enumerate(found):
-        shift = index % len(servers)
-        turn = servers[shift:] + servers[:shift]
-        for server in turn:
-            wrk(wrk_binary, server, scenario.path, scenario.mode, scenario.key, f"w{index}", args.warmup,
-                args.connections, args.wrk_threads)
-        for server in turn:
-            scenario.results[server.name] = wrk(wrk_binary, server, scenario.path, scenario.mode, scenario.key,
-                                                f"m{index}", args.duration, args.connections, args.wrk_threads)
+        taking = [s for s in servers if s.name != "prism" or scenario.prism_path is not None]
+        for server in taking:
+            wrk(wrk_binary, server, scenario.path_for(server.name), scenario.mode, scenario.key, f"w{index}",
+                args.warmup, args.connections, args.wrk_threads)
+        measured: dict[str, list[Load]] = {server.name: [] for server in taking}
+        for round_no in range(scenario.rounds):
+            shift = (index + round_no) % len(taking)
+            for server in taking[shift:] + taking[:shift]:
+                measured[server.name].append(wrk(wrk_binary, server, scenario.path_for(server.name), scenario.mode,
+                                                 scenario.key, f"m{index}-{round_no}", args.duration,
+                                                 args.connections, args.wrk_threads))
+        scenario.results = {server.name: combined(measured[server.name]) for server in taking}
         for name, load in scenario.results.items():
             if name == "floor":
                 continue
@@ -223,7 +377,8 @@ def run_load(wrk_binary: str, servers: list[Server], args: argparse.Namespace) -
 
 # --- start-up, create_app, memory (each in a fresh interpreter) ----------------------------------
 
-def startup_ms(runs: int = 5, env: dict | None = None) -> tuple[float, float, float]:
+def startup_ms(runs: int = 5, env: dict | None = None, extra: list[str] = (),
+               path: str = "/v1/projects") -> tuple[float, float, float]:
     """Medians of: launch -> the `listening` line, launch -> the first 201, and the CPU time the
     server process used until then (steadier than wall time when other processes share the cores).
     The package's bytecode is compiled first, as any earlier run would have left it (without it,
@@ -235,13 +390,13 @@ def startup_ms(runs: int = 5, env: dict | None = None) -> tuple[float, float, fl
     listening, created, cpu = [], [], []
     for _ in range(runs):
         started = time.perf_counter()
-        process = subprocess.Popen([*mockserver_command(), "serve", "--port", "0"], cwd=ROOT,
+        process = subprocess.Popen([*mockserver_command(), "serve", "--port", "0", *extra], cwd=ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
         try:
             line = read_line(process, timeout=20)
             listening.append(time.perf_counter() - started)
             host, port = re.search(r"http://([\d.]+):(\d+)", line).groups()
-            status, _ = request(host, int(port), "POST", "/v1/projects",
+            status, _ = request(host, int(port), "POST", path,
                                 {"appName": "App", "name": "first", "orgId": ORG}, {"X-Api-Key": "start"})
             created.append(time.perf_counter() - started)
             fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -395,7 +550,8 @@ def machine(wrk_binary: str | None) -> dict[str, str]:
 
 
 TARGETS = {
-    "create_rps": 0.90, "create_p99": 1.2, "startup_ms": 300, "create_app_ms": 30, "memory_mb": 100, "reset_ms": 20,
+    "prism_rps": 1.2, "create_rps": 0.90, "create_p99": 1.2,
+    "startup_ms": 300, "create_app_ms": 30, "memory_mb": 100, "reset_ms": 20,
 }
 
 
@@ -403,7 +559,7 @@ def verdict(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
-def report(args, found, start, app_times, memory, info) -> str:
+def report(args, found, start, app_times, memory, info, prism=None, spec_start=None) -> str:
     lines = []
     v = versions()
     lines.append(f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {info['commit']}: "
@@ -425,9 +581,40 @@ def report(args, found, start, app_times, memory, info) -> str:
         logged = sum(s.results["ours"].log_lines for s in found)
         lines.append("")
         lines.append(f"Server log lines written during the load: {logged}.")
+        against = [scenario for scenario in found if "prism" in scenario.results]
+        if against:
+            lines += ["", f"Against Prism {prism['version']} (`prism mock {' '.join(PRISM_FLAGS)}`, serving the "
+                      "document the bench writes: the Ampersand create's constraints, API key and 201), "
+                      f"{args.rounds} rounds of {args.duration} s, the three servers taking turns in each round "
+                      "(req/s: all rounds' requests over their time; p50/p99: the median round's):", "",
+                      "| scenario | ours req/s | Prism req/s | floor req/s | ours/Prism | ours/floor | ours p99 ms | "
+                      "Prism p99 ms | floor p99 ms | CPU µs/req ours | Prism | floor | "
+                      "rounds, req/s ours / Prism / floor |",
+                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+            for scenario in against:
+                r = scenario.results
+                o, p, f = r["ours"], r["prism"], r["floor"]
+                per_round = "; ".join(f"{a:,.0f} / {b:,.0f} / {c:,.0f}"
+                                      for a, b, c in zip(o.rounds or [o.rps], p.rounds or [p.rps], f.rounds or [f.rps],
+                                                         strict=False))
+                lines.append(f"| {scenario.name} | {o.rps:,.0f} | {p.rps:,.0f} | {f.rps:,.0f} | {o.rps / p.rps:.2f} | "
+                             f"{o.rps / f.rps:.2f} | {o.p99_ms:.1f} | {p.p99_ms:.1f} | {f.p99_ms:.1f} | "
+                             f"{o.cpu_us:.0f} | {p.cpu_us:.0f} | {f.cpu_us:.0f} | {per_round} |")
+            lines.append("")
+            lines.append(f"Prism: launch to listening {prism['ready_ms']:.0f} ms; RSS after the load: ours "
+                         f"{prism['rss_ours']:.0f} MB (holding every project the load created), Prism "
+                         f"{prism['rss_prism']:.0f} MB, the floor {prism['rss_floor']:.0f} MB.")
     lines += ["", "| figure | value | target | met |", "|---|---:|---:|---|"]
     if found:
-        for scenario in found[:2]:
+        for scenario in found:
+            ours, rival = scenario.results["ours"], scenario.results.get("prism")
+            if rival is None:
+                continue
+            lines.append(f"| {scenario.name}: throughput ours/Prism | {ours.rps / rival.rps:.2f} | >= 1.2 | "
+                         f"{verdict(ours.rps / rival.rps >= TARGETS['prism_rps'])} |")
+            lines.append(f"| {scenario.name}: p99 ours / Prism's | {ours.p99_ms:.1f} / {rival.p99_ms:.1f} ms | "
+                         f"<= 1.0 | {verdict(ours.p99_ms <= rival.p99_ms)} |")
+        for scenario in [s for s in found if s.name.startswith(("Ampersand create", "Activepieces create"))]:
             ours, floor = scenario.results["ours"], scenario.results["floor"]
             lines.append(f"| {scenario.name}: throughput ours/floor | {ours.rps / floor.rps:.2f} | >= 0.90 | "
                          f"{verdict(ours.rps / floor.rps >= TARGETS['create_rps'])} |")
@@ -438,6 +625,9 @@ def report(args, found, start, app_times, memory, info) -> str:
         lines.append(f"| start-up: launch to first 201 (median of 5) | {start[1]:.0f} ms | < 300 ms | "
                      f"{verdict(start[1] < TARGETS['startup_ms'])} |")
         lines.append(f"| start-up: CPU time of the server until its first 201 (median of 5) | {start[2]:.0f} ms | | |")
+    if spec_start:
+        lines.append(f"| start-up with `--spec` (the bench's document): launch to its first 201 (median of 5) | "
+                     f"{spec_start[1]:.0f} ms | < 300 ms | {verdict(spec_start[1] < TARGETS['startup_ms'])} |")
     if app_times:
         lines.append(f"| import mockserver (fresh interpreter) | {app_times['import_ms']:.0f} ms | | |")
         lines.append(f"| first `create_app()` (loads and compiles the specs) | {app_times['first_ms']:.1f} ms | "
@@ -589,6 +779,10 @@ def main() -> int:
     parser.add_argument("--tune", action="store_true", help="measure waitress thread counts instead")
     parser.add_argument("--tune-threads", type=int, nargs="+", default=[1, 2, 4, 8, 16])
     parser.add_argument("--before", metavar="DIR", help="compare with the package in DIR (a checkout) instead")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="measured rounds of the scenarios Prism takes part in (the others: one)")
+    parser.add_argument("--only", metavar="TEXT", help="only the load scenarios whose name holds TEXT")
+    parser.add_argument("--no-prism", action="store_true", help="leave Prism out")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -611,22 +805,38 @@ def main() -> int:
             write_section(name, text)
         return 0
 
-    found = []
+    found, prism, spec_start = [], None, None
+    folder = Path(tempfile.mkdtemp(prefix="mockserver-bench-"))
+    spec = write_bench_spec(folder)
+    with_spec = ["--spec", f"bench={spec}", "--base", f"bench={SPEC_BASE}"]
     if not args.skip_load:
-        print("bench: load, 5 scenarios x (the floor, the mock) ...", flush=True)
-        floor = Server("floor", [sys.executable, str(BENCH / "floor_app.py"), "--threads", str(args.threads)])
-        ours = Server("ours", [*mockserver_command(), "serve", "--port", "0", "--threads", str(args.threads)])
+        prism_binary = None if args.no_prism else ensure_prism()
+        print("bench: load: 6 scenarios x (the floor, the mock" + (", Prism" if prism_binary else "") + ") ...",
+              flush=True)
+        servers = [Server("floor", [sys.executable, str(BENCH / "floor_app.py"), "--threads", str(args.threads)]),
+                   Server("ours", [*mockserver_command(), "serve", "--port", "0", "--threads", str(args.threads),
+                                   *with_spec])]
         try:
-            found = run_load(wrk_binary, [floor, ours], args)
+            if prism_binary:
+                port = free_port()
+                servers.append(Server("prism", [prism_binary, "mock", *PRISM_FLAGS, "--port", str(port),
+                                                "--host", "127.0.0.1", str(spec)], cwd=folder, port=port))
+                prism = {"ready_ms": servers[-1].ready_ms, "version": PRISM_VERSION}
+            found = run_load(wrk_binary, servers, args, spec=True)
+            for server in servers:
+                if prism is not None:
+                    prism[f"rss_{server.name}"] = server.rss_mb()
         finally:
-            ours.stop()
-            floor.stop()
+            for server in servers:
+                server.stop()
     print("bench: start-up, create_app, memory ...", flush=True)
     start = startup_ms()
+    spec_start = startup_ms(extra=with_spec, path=SPEC_BASE + "/v1/projects")
+    shutil.rmtree(folder, ignore_errors=True)
     app_times = child("create-app")
     os.environ["BENCH_PROJECTS"] = str(args.projects)
     memory = child("memory")
-    text = report(args, found, start, app_times, memory, machine(wrk_binary))
+    text = report(args, found, start, app_times, memory, machine(wrk_binary), prism, spec_start)
     print()
     print(text)
     if not args.no_write:
