@@ -43,6 +43,7 @@ class Exchange:
     error: str | None = None
     fault: dict | None = None  # the fault applied (admin.yaml's JournalEntry.fault), set by the faults
     abandoned: bool = False  # a reset ended this request's delay: no answer, and no journal entry
+    request: Any = None  # the werkzeug request (headers, environ, body), for the faults and the journal
 
 
 Interceptor = Callable[[Exchange, Operation, Mount], Reply | None]

@@ -172,9 +172,10 @@ class Faults:
 
     def intercept(self, exchange: Exchange, operation: Operation, mount: Mount) -> Reply | None:
         """Apply `Prefer` and the matching rules to one validated request."""
-        if not self._rules and "Prefer" not in request.headers:
+        current = exchange.request if exchange.request is not None else request
+        if not self._rules and "Prefer" not in current.headers:
             return None  # the common case, without the lock (reading the list reference is atomic)
-        outcome = preferred(request.headers.getlist("Prefer"), operation, exchange)
+        outcome = preferred(current.headers.getlist("Prefer"), operation, exchange)
         with self._lock:
             for rule in self._rules:
                 if not rule.matches(exchange) or (rule.decides and outcome.decided):
@@ -197,28 +198,28 @@ class Faults:
             if self._slots is None or not self._slots.acquire(blocking=False):
                 raise DelaysExhausted(self.max_delays, exchange)
             try:
-                ended, waited_ms = self._hold(outcome.delay_ms, wake)
+                ended, waited_ms = self._hold(outcome.delay_ms, wake, current.environ)
             finally:
                 self._slots.release()
             if ended == "reset":  # the test that asked for it is over: no answer, no journal entry
                 exchange.abandoned = True
-                request.environ[DROP] = True
+                current.environ[DROP] = True
                 raise InjectedFault(_placeholder(operation))
             if ended == "client gone":
                 exchange.warnings.append(f"the client gave up after {waited_ms} ms of the {outcome.delay_ms} ms "
                                          "delay and got no answer")
         if outcome.drop:
-            request.environ[DROP] = True
+            current.environ[DROP] = True
             raise InjectedFault(_placeholder(operation))  # rendered, then discarded by drop_connections
         if outcome.status is not None:
             raise InjectedFault(outcome.status)
         return None
 
-    def _hold(self, delay_ms: int, wake: threading.Event) -> tuple[str, int]:
+    def _hold(self, delay_ms: int, wake: threading.Event, environ: dict) -> tuple[str, int]:
         """Wait `delay_ms`, less if a reset wakes us or (under waitress) the client disconnects."""
-        gone = request.environ.get("waitress.client_disconnected")
+        gone = environ.get("waitress.client_disconnected")
         with self._settled:
-            self._held[id(request.environ)] = gone
+            self._held[id(environ)] = gone
             self._settled.notify_all()
         start = time.monotonic()
         deadline = start + delay_ms / 1000

@@ -111,7 +111,7 @@ class Journal:
         dropped = bool(fault and fault["drop"])
         hide = _Masker(self._secrets_of(exchange))
         truncated = []
-        body = hide.data(_request_body(exchange.body))
+        body = hide.data(_request_body(exchange))
         if len(body) > self.field_cap:
             body, truncated = body[:self.field_cap], ["body"]
         response = b""
@@ -304,10 +304,12 @@ def _shown(raw: bytes, cut: bool) -> tuple[Any, bool]:
         return raw.decode("utf-8", "replace"), False
 
 
-def _request_body(raw: bytes) -> bytes:
-    if not raw and has_request_context():
+def _request_body(exchange: Exchange) -> bytes:
+    raw = exchange.body
+    current = exchange.request if exchange.request is not None else request if has_request_context() else None
+    if not raw and current is not None:
         try:  # not read by the pipeline (it stopped before the body): read it now, within the limit
-            raw = request.get_data(cache=True)
+            raw = current.get_data(cache=True)
         except HTTPException:
             raw = b""
     return raw

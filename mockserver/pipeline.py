@@ -11,10 +11,11 @@ import functools
 import logging
 import math
 import re
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import Rule
 
@@ -53,19 +54,59 @@ def mount(app: Flask, runtime: Runtime, target: Mount) -> None:
         endpoint = f"{target.vendor.name}:{spec_path}"
 
         def view(_operations=operations, **path_params: str) -> Response:
-            return handle(runtime, target, _operations, path_params)
+            return handle(runtime, target, _operations, path_params, request._get_current_object())
+
+        view.spec_route = (target, operations)  # what the lean dispatch (`lean_dispatch`) calls directly
 
         # methods=None: every method, QUERY and made-up ones too, reaches the vendor's 405 with `Allow`
         # (a Flask rule lists its methods, and werkzeug's own 405 names them all in a generic body).
         for path, name in ((rule, endpoint), (rule.rstrip("/") + "/", endpoint + "/")):
             app.url_map.add(Rule(path, endpoint=name, methods=None))
             app.view_functions[name] = view
+    if "mockserver.lean" not in app.extensions:
+        app.extensions["mockserver.lean"] = True
+        app.wsgi_app = lean_dispatch(app, runtime, app.wsgi_app)
+
+
+def lean_dispatch(app: Flask, runtime: Runtime, flask_wsgi: Callable) -> Callable:
+    """The WSGI app in front of Flask's: a request the app's URL map routes to a spec operation is
+    handled here, without Flask's request context, dispatch and finalizing (about a third of a
+    create's time, bench/results.md); the control API, the page, and every request no spec route
+    takes go on to Flask, as do the errors the pipeline raises (Flask's error handlers answer them,
+    in a request context made then). What Flask would add on that path (no hooks, signals or
+    sessions are used) is nothing, so the answers are the same bytes."""
+    views, config = app.view_functions, app.config
+
+    def wsgi(environ: dict, start_response: Callable) -> Any:
+        try:
+            endpoint, path_params = app.url_map.bind_to_environ(environ).match()
+        except Exception:  # no route (404), a redirect, a 405 of another rule: Flask answers
+            return flask_wsgi(environ, start_response)
+        route = getattr(views.get(endpoint), "spec_route", None)
+        if route is None or route[0].control:  # the control API's own steps read Flask's request
+            return flask_wsgi(environ, start_response)
+        request = app.request_class(environ)
+        request.max_content_length = config["MAX_CONTENT_LENGTH"]
+        request.max_form_memory_size = config["MAX_FORM_MEMORY_SIZE"]
+        request.max_form_parts = config["MAX_FORM_PARTS"]
+        try:
+            response = handle(runtime, route[0], route[1], path_params, request)
+        except Exception as error:  # as Flask's dispatch does, within the `except` (for log.exception)
+            with app.request_context(environ):
+                try:
+                    answer = app.handle_user_exception(error)
+                except Exception as unhandled:
+                    answer = app.handle_exception(unhandled)
+                response = app.finalize_request(answer)
+        return response(environ, start_response)
+
+    return wsgi
 
 
 def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
-           path_params: dict[str, str]) -> Response:
-    if runtime.settings.cors and not target.control and is_preflight():
-        return preflight(operations)
+           path_params: dict[str, str], request: Request) -> Response:
+    if runtime.settings.cors and not target.control and is_preflight(request):
+        return preflight(request, operations)
     vendor = target.vendor
     exchange = Exchange(
         vendor=vendor.name,
@@ -74,6 +115,7 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
         query=request.args.to_dict(flat=False),
         headers=dict(request.headers),
         body=b"",
+        request=request,
     )
     operation: Operation | None = None
     try:
@@ -83,18 +125,18 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
         operation = pick_operation(operations, request.method, request.path)
         exchange.operation_id = operation.operation_id
         exchange.tenant = vendor.authenticate(operation) if vendor.authenticate \
-            else authenticate(operation, vendor, runtime.allowed_keys.get(vendor.name))
+            else authenticate(request, operation, vendor, runtime.allowed_keys.get(vendor.name))
         if vendor.read_body:
-            path_values, query = read_parameters(operation, path_params)
+            path_values, query = read_parameters(operation, path_params, request)
             body = vendor.read_body(operation)
         else:
-            body = parse_body(operation, runtime.settings.max_body_bytes, exchange)
-            path_values, query = read_parameters(operation, path_params)
+            body = parse_body(request, operation, runtime.settings.max_body_bytes, exchange)
+            path_values, query = read_parameters(operation, path_params, request)
             if operation.coerce_types and body is not MISSING:
                 body = coerce_types(body, operation.body_schema, operation.coerce_types, exchange.warnings,
                                     itself=False)
-            validate_body(operation, body)
-            body = drop_unknown(getattr(body_media(operation), "schema", operation.body_schema), body,
+            validate_body(request, operation, body)
+            body = drop_unknown(getattr(body_media(request, operation), "schema", operation.body_schema), body,
                                 exchange.warnings)
         reply = None
         for intercept in () if target.control else runtime.interceptors:
@@ -125,12 +167,12 @@ CORS_MAX_AGE = "86400"
 CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "*"}
 
 
-def is_preflight() -> bool:
+def is_preflight(request: Request) -> bool:
     return (request.method == "OPTIONS" and "Origin" in request.headers
             and "Access-Control-Request-Method" in request.headers)
 
 
-def preflight(operations: dict[str, Operation]) -> Response:
+def preflight(request: Request, operations: dict[str, Operation]) -> Response:
     """204 naming the path's methods and allowing the headers asked for."""
     methods = sorted({*operations, *(["HEAD"] if "GET" in operations else [])})
     response = Response(status="204 No Content")
@@ -159,7 +201,7 @@ def pick_operation(operations: dict[str, Operation], method: str, path: str) -> 
     return operation
 
 
-def authenticate(operation: Operation, vendor: Vendor, allowed: frozenset[str] | None) -> Tenant:
+def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed: frozenset[str] | None) -> Tenant:
     """The tenant is (vendor, credential): the first credential a security scheme finds. Every
     credential presented must be accepted: one refused is a 401 even beside an accepted one (a real
     service checks what it is given). `allowed` (from `--api-key`) narrows which values are accepted."""
@@ -168,7 +210,7 @@ def authenticate(operation: Operation, vendor: Vendor, allowed: frozenset[str] |
     accepted: str | None = None
     presented = False
     for name, scheme in operation.security:
-        value = read_credential(scheme)
+        value = credentials.read_credential(scheme, request)
         if value is None:
             continue
         presented = True
@@ -187,11 +229,7 @@ def authenticate(operation: Operation, vendor: Vendor, allowed: frozenset[str] |
     raise Unauthorized(f"no credential; send {expected}")
 
 
-def read_credential(scheme: dict) -> str | None:
-    return credentials.read_credential(scheme, request)
-
-
-def parse_body(operation: Operation, limit: int, exchange: Exchange) -> Any:
+def parse_body(request: Request, operation: Operation, limit: int, exchange: Exchange) -> Any:
     """The JSON body, or MISSING when the operation takes none."""
     if operation.body_schema is None:
         return MISSING
@@ -218,13 +256,15 @@ def parse_body(operation: Operation, limit: int, exchange: Exchange) -> Any:
     return bodies.decode_body(raw, request.mimetype, media, request.content_type or "")
 
 
-def body_media(operation: Operation) -> MediaSpec | None:
+def body_media(request: Request, operation: Operation) -> MediaSpec | None:
     """The declared media type this request's body is read and validated as (None: the JSON one)."""
     return bodies.pick_media(operation.body_media, request.mimetype) if operation.body_media else None
 
 
-def read_parameters(operation: Operation, path_params: dict[str, str]) -> tuple[dict, dict]:
-    """Path and query parameters, converted to their schema's type and validated."""
+def read_parameters(operation: Operation, path_params: dict[str, str],
+                    request: Request = request) -> tuple[dict, dict]:  # type: ignore[assignment]
+    """Path and query parameters, converted to their schema's type and validated (the control API
+    calls it too, under Flask: `request` is then Flask's)."""
     values: dict[str, dict[str, Any]] = {"path": {}, "query": {}}
     issues: list[Issue] = []
     for param in operation.parameters:
@@ -275,10 +315,10 @@ def coerce(raw: Any, schema: dict) -> Any:
     return raw
 
 
-def validate_body(operation: Operation, body: Any) -> None:
+def validate_body(request: Request, operation: Operation, body: Any) -> None:
     if operation.body_validator is None or body is MISSING:
         return
-    media = body_media(operation)
+    media = body_media(request, operation)
     if isinstance(body, bytes):  # binary: only its size, already checked, and the schema's lengths
         issues = bodies.size_issues(body, media.schema if media else {})
     else:
@@ -453,4 +493,4 @@ def unrouted(runtime: Runtime, target: Mount) -> Response:
 
 
 
-__all__ = ["add_cors", "handle", "mount", "mount_at", "observe_http_error", "unrouted"]
+__all__ = ["add_cors", "handle", "lean_dispatch", "mount", "mount_at", "observe_http_error", "unrouted"]
