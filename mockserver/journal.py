@@ -96,6 +96,8 @@ class Journal:
         self._secret_values = frozenset(value for value in secret_values if value)  # the admin token
         self._lock = threading.Lock()
         self._entries: deque[_Kept] = deque()
+        self._pending: deque[tuple[int, float, Exchange]] = deque()  # (id, ended, exchange), entries not built yet
+        self._pending_bytes = 0  # their bodies' bytes, before masking and cutting
         self._bytes = 0
         self._dropped = 0
         self._next_id = 1
@@ -103,15 +105,59 @@ class Journal:
     # --- recording -------------------------------------------------------------------------------
 
     def record(self, exchange: Exchange) -> None:
-        """The observer: one entry per finished exchange."""
+        """The observer: one entry per finished exchange. Only the raw exchange is kept here (with the
+        request's body, read now if the pipeline did not); its entry is built when the journal is
+        read (`_settle`), and never for the exchanges that would have been dropped by then."""
         if exchange.abandoned or self.capacity == 0:
             return
         ended = time.time()
+        exchange.body = _request_body(exchange)
+        exchange.request = None  # the request (its environ, its connection) is not kept alive here
+        raw_bytes = len(exchange.body) + len(exchange.response_bytes)
+        with self._lock:
+            self._pending.append((self._next_id, ended, exchange))
+            self._next_id += 1
+            self._pending_bytes += raw_bytes
+            if len(self._pending) + len(self._entries) > self.capacity:  # the oldest can no longer stay
+                if self._entries:
+                    self._bytes -= self._entries.popleft().size
+                else:
+                    self._pending_bytes -= _raw_size(self._pending.popleft()[2])
+                self._dropped += 1
+            if self._pending_bytes > self.byte_capacity:  # big bodies: build (and cut) them now
+                self._settle()
+
+    def _settle(self) -> None:
+        """Build the entries of the pending exchanges (the lock held), with the result recording each
+        one at once would have had: the kept entries are the newest run within both bounds, so they
+        are built newest first, and the older ones dropped unbuilt once the bounds are passed."""
+        if not self._pending:
+            return
+        pending, self._pending, self._pending_bytes = self._pending, deque(), 0
+        built: list[_Kept] = []
+        size = 0
+        while pending:
+            kept = self._build(*pending.pop())
+            if len(built) + 1 > self.capacity or size + kept.size > self.byte_capacity:
+                self._dropped += len(pending) + 1 + len(self._entries)
+                self._entries.clear()
+                self._bytes = 0
+                break
+            built.append(kept)
+            size += kept.size
+        built.reverse()
+        self._entries.extend(built)
+        self._bytes += size
+        while self._entries and (len(self._entries) > self.capacity or self._bytes > self.byte_capacity):
+            self._bytes -= self._entries.popleft().size
+            self._dropped += 1
+
+    def _build(self, entry_id: int, ended: float, exchange: Exchange) -> _Kept:
         fault = exchange.fault
         dropped = bool(fault and fault["drop"])
         hide = _Masker(self._secrets_of(exchange))
         truncated = []
-        body = hide.data(_request_body(exchange))
+        body = hide.data(exchange.body)
         if len(body) > self.field_cap:
             body, truncated = body[:self.field_cap], ["body"]
         response = b""
@@ -147,14 +193,7 @@ class Journal:
             "truncated": truncated,
         }
         size = len(body) + len(response) + ENTRY_OVERHEAD + _text_size(meta)
-        with self._lock:
-            kept = _Kept(self._next_id, exchange.tenant, exchange.started, meta, body, response, size)
-            self._next_id += 1
-            self._entries.append(kept)
-            self._bytes += size
-            while self._entries and (len(self._entries) > self.capacity or self._bytes > self.byte_capacity):
-                self._bytes -= self._entries.popleft().size
-                self._dropped += 1
+        return _Kept(entry_id, exchange.tenant, exchange.started, meta, body, response, size)
 
     def _secrets_of(self, exchange: Exchange) -> set[str]:
         """Every credential the request carried (whatever header or parameter it was read from), the
@@ -187,6 +226,7 @@ class Journal:
         limit = limit or DEFAULT_PAGE
         since_time = _timestamp(since) if since else None
         with self._lock:
+            self._settle()
             kept = list(self._entries)
             stats = {"capacity": self.capacity, "bytes": self._bytes, "byteCapacity": self.byte_capacity,
                      "dropped": self._dropped}
@@ -223,16 +263,21 @@ class Journal:
             after = page["next"]
 
     def __len__(self) -> int:
-        return len(self._entries)
+        with self._lock:
+            self._settle()
+            return len(self._entries)
 
     @property
     def bytes(self) -> int:
         """What the kept entries count against `byte_capacity`."""
-        return self._bytes
+        with self._lock:
+            self._settle()
+            return self._bytes
 
     def clear(self, vendor: str | None = None, credential: str | None = None) -> int:
         """Forget everything, one vendor's entries, or one tenant's. Returns how many went."""
         with self._lock:
+            self._settle()
             before = len(self._entries)
             if vendor is None:
                 self._entries.clear()
@@ -313,6 +358,10 @@ def _request_body(exchange: Exchange) -> bytes:
         except HTTPException:
             raw = b""
     return raw
+
+
+def _raw_size(exchange: Exchange) -> int:
+    return len(exchange.body) + len(exchange.response_bytes)
 
 
 def _cap(text: str) -> str:

@@ -325,3 +325,36 @@ def test_an_issue_message_that_quotes_a_credential_is_masked(client):
     client.post("/api/v1/projects", json={"displayName": {"k": key}}, headers={"Authorization": f"Bearer {key}"})
     entry = only(client)
     assert entry["issues"] and key not in str(entry)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_entries_built_when_read_are_those_recorded_one_by_one(seed):
+    """The journal builds an entry when it is read (`_settle`), not per request: whatever the reads
+    in between, the kept entries, bytes and drops are those of building each one at once."""
+    import random
+
+    from mockserver.exchange import Exchange
+    from mockserver.journal import Journal
+
+    rng = random.Random(seed)
+    capacity, budget = rng.choice([(5, 64 * 1024), (50, 8 * 1024), (1000, 4 * 1024)])
+    lazy, eager = Journal(capacity, byte_capacity=budget), Journal(capacity, byte_capacity=budget)
+    for n in range(300):
+        body = b'{"name":"' + b"x" * rng.choice([0, 10, 200, 900, 3000, 9000]) + b'"}'
+        for kept in (lazy, eager):
+            exchange = Exchange("shop", "POST", f"/things/{n}", {"q": [str(n)]}, {"X-Api-Key": "secret-key-1"}, body,
+                                started=1_700_000_000 + n, operation_id="create", status=201,
+                                response_bytes=b'{"id":%d}' % n)
+            kept.record(exchange)
+        len(eager)  # a read: settles what is pending
+        if rng.random() < 0.05:
+            len(lazy)
+    assert len(lazy) == len(eager) and lazy.bytes == eager.bytes
+
+    def comparable(journal):
+        page = journal.page(limit=capacity)
+        for entry in page["requests"]:
+            entry.pop("durationMs")
+        return page
+
+    assert comparable(lazy) == comparable(eager)
