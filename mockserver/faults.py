@@ -133,7 +133,7 @@ class Faults:
         operations = _candidates(mounts, vendor, operation_id)
         if status is not None:
             for operation in operations:
-                if status not in operation.error_statuses():
+                if not operation.documents_error(status):
                     raise FaultError(f"status {status} is not an error {_name(operation)} documents "
                                      f"(it documents {_statuses(operation)})")
         with self._lock:
@@ -297,7 +297,7 @@ def preferred(headers: Iterable[str], operation: Operation, exchange: Exchange) 
             name, _, value = item.split(";", 1)[0].strip().partition("=")
             name, value = name.strip().lower(), value.strip().strip('"')
             if name == "code":
-                if not _DIGITS.fullmatch(value) or int(value) not in operation.error_statuses():
+                if not _DIGITS.fullmatch(value) or not operation.documents_error(int(value)):
                     raise PreferenceRefused(f"Prefer: code={_shown(value)}: {_name(operation)} documents no such error "
                                             f"status (it documents {_statuses(operation)})", exchange)
                 outcome.status = int(value)
@@ -371,4 +371,5 @@ def _name(operation: Operation) -> str:
 
 
 def _statuses(operation: Operation) -> str:
-    return ", ".join(map(str, operation.error_statuses())) or "none"
+    ranges = [code for code in operation.responses if code == "default" or code.endswith("XX")]
+    return ", ".join([*map(str, operation.error_statuses()), *ranges]) or "none"

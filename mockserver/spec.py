@@ -117,6 +117,11 @@ class Operation:
     def error_statuses(self) -> list[int]:
         return sorted(int(code) for code in self.responses if code.isdigit() and int(code) >= 400)
 
+    def documents_error(self, status: int) -> bool:
+        """Whether an error status is documented: by itself, by its range (`5XX`) or by `default`."""
+        return 400 <= status <= 599 and (str(status) in self.responses or f"{status // 100}XX" in self.responses
+                                         or "default" in self.responses)
+
 
 @dataclass(frozen=True)
 class Spec:

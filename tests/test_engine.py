@@ -442,3 +442,44 @@ def test_a_header_named_with_an_underscore_reaches_the_mock_over_waitress(tmp_pa
         # `api-key` beside `api_key`: one WSGI variable; the underscore one is dropped, never merged
         both = requests.get(base + "/products", headers={"api-key": "bad", "api_key": "good"}, timeout=5)
         assert both.status_code == 401
+
+
+def test_faults_and_prefer_take_any_error_a_default_response_documents(tmp_path):
+    spec = tmp_path / "pets.yaml"
+    spec.write_text("""
+openapi: 3.0.3
+info: {title: Pets, version: "1"}
+servers: [{url: /pets-api}]
+paths:
+  /pets:
+    post:
+      operationId: addPet
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, required: [name], properties: {id: {type: integer}, name: {type: string}}}
+      responses:
+        "200":
+          description: Added.
+          content:
+            application/json:
+              schema: {type: object, properties: {id: {type: integer}, name: {type: string}}}
+        default:
+          description: Unexpected error.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [code, message]
+                properties: {code: {type: string}, message: {type: string}}
+""")
+    client = create_app(Settings(specs=(("pets", spec),))).test_client()
+    rule = client.post("/__mock/faults", json={"vendor": "pets", "operationId": "addPet", "status": 503, "times": 1})
+    assert rule.status_code == 201
+    injected = client.post("/pets-api/pets", json={"name": "Rex"})
+    assert injected.status_code == 503 and injected.get_json() == {"code": "503", "message": "injected 503"}
+    assert client.post("/pets-api/pets", json={"name": "Rex"}).status_code == 200
+    preferred = client.post("/pets-api/pets", json={"name": "Rex"}, headers={"Prefer": "code=429"})
+    assert preferred.status_code == 429 and preferred.get_json()["code"] == "429"
+    assert client.post("/pets-api/pets", json={"name": "Rex"}, headers={"Prefer": "code=200"}).status_code == 400
