@@ -237,8 +237,13 @@ def fit(value: Any, response: ResponseSpec | None, seed: str) -> Any:
     base = _generated(schema, seed, "", value)
     if not (isinstance(value, dict) and isinstance(base, dict)):
         return base
+    return _keep_valid(base, value, response)
+
+
+def _keep_valid(base: dict, fields: dict, response: ResponseSpec) -> dict:
+    """`base` with each of `fields` set where the result stays valid for the response."""
     result = base
-    for name, item in value.items():
+    for name, item in fields.items():
         trial = dict(result, **{name: item})
         if response.validator.is_valid(trial):
             result = trial
@@ -597,17 +602,8 @@ def render_error(error: MockError, context: ErrorContext) -> Reply:
                 if name in properties_of(documented.validator.schema):
                     filled[name] = [{"in": issue.location, "name": issue.dotted or issue.location,
                                      "detail": issue.message} for issue in error.issues]
-        body = filled if documented.validator.is_valid(filled) else _only_valid(body, filled, documented)
+        body = filled if documented.validator.is_valid(filled) else _keep_valid(body, filled, documented)
     return Reply(status, body, headers)
-
-
-def _only_valid(base: dict, filled: dict, documented: ResponseSpec) -> dict:
-    result = base
-    for name, value in filled.items():
-        trial = dict(result, **{name: value})
-        if documented.validator.is_valid(trial):
-            result = trial
-    return result
 
 
 def _message(error: MockError) -> str:
