@@ -11,48 +11,26 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
+from mockserver.answers import documented_headers, fit, generated, render_error, success
 from mockserver.determinism import rfc3339_micros
 from mockserver.errors import (
     MISSING,
     Conflict,
     EntityNotFound,
-    InjectedFault,
     Issue,
-    MalformedBody,
-    MethodNotAllowed,
-    MockError,
-    PayloadTooLarge,
-    RouteNotFound,
-    Unauthorized,
-    UnsupportedMediaType,
     ValidationFailed,
 )
-from mockserver.generate import GenerationError, generate
 from mockserver.inference import Collection, Role, infer, properties_of, without_required
 from mockserver.spec import Operation, ResponseSpec, Spec
 from mockserver.store import Record
-from mockserver.vendors.base import Call, ErrorContext, Reply, StateFormat, Vendor, recognize
+from mockserver.vendors.base import Call, Reply, StateFormat, Vendor, recognize
 
-log = logging.getLogger("mockserver")
 KEY_INDEX = "key"
 MAX_KEY_TRIES = 64  # generated keys taken by client-chosen ones: try the next sequence numbers
-_PROBLEM = "application/problem+json"
-
-# Which documented status an error takes, in order of preference; the error's own status otherwise.
-_STATUS_CHOICES: list[tuple[type, tuple[int, ...]]] = [
-    (ValidationFailed, (422, 400)),
-    (MalformedBody, (400, 422)),
-    (Conflict, (409,)),
-    (EntityNotFound, (404,)),
-    (RouteNotFound, (404,)),
-    (Unauthorized, (401, 403)),
-]
-_MESSAGE_FIELDS = ("message", "detail", "error", "description", "msg", "reason")
 
 
 def build_vendor(spec: Spec) -> Vendor:
@@ -179,7 +157,7 @@ def _new_key(call: Call, collection: Collection, seq: int) -> Any:
         return call.uuid4(collection.name, seq)
     if derived == "base62":
         return call.base62_id(collection.name, seq)
-    key = _generated(collection.key_schema, _seed(call, collection.name, seq), "/key")
+    key = generated(collection.key_schema, _seed(call, collection.name, seq), "/key")
     return key if key is not MISSING else call.base62_id(collection.name, seq)
 
 
@@ -195,15 +173,15 @@ def _merge(base: Any, over: Any) -> Any:
 
 def _fresh(call: Call, collection: Collection, seq: int, body: Any) -> dict:
     """A new item: generated values for the schema, the body over them, times from the clock."""
-    generated = _generated(collection.schema, _seed(call, collection.name, seq), "", {})
-    if not isinstance(generated, dict):
-        generated = {}
+    made = generated(collection.schema, _seed(call, collection.name, seq), "", {})
+    if not isinstance(made, dict):
+        made = {}
     now = rfc3339_micros(call.now(seq))
     for name, prop in properties_of(collection.schema).items():
-        if name in generated and isinstance(prop, dict) and prop.get("format") == "date-time" \
+        if name in made and isinstance(prop, dict) and prop.get("format") == "date-time" \
                 and prop.get("type", "string") == "string" and "pattern" not in prop:
-            generated[name] = now
-    return _merge(generated, body if isinstance(body, dict) else {})
+            made[name] = now
+    return _merge(made, body if isinstance(body, dict) else {})
 
 
 def _hide(body: Any, hidden: frozenset[str]) -> Any:
@@ -217,76 +195,11 @@ def _hide(body: Any, hidden: frozenset[str]) -> Any:
     return body
 
 
-def _without_write_only(schema: dict, value: Any) -> Any:
-    if not isinstance(value, dict):
-        return value
-    hidden = {name for name, prop in properties_of(schema).items()
-              if isinstance(prop, dict) and prop.get("writeOnly")}
-    return {name: item for name, item in value.items() if name not in hidden} if hidden else value
-
-
-def fit(value: Any, response: ResponseSpec | None, seed: str) -> Any:
-    """The value as the documented response wants it: as it is when valid; else generated for the
-    response schema, with each of the value's fields kept where the result stays valid."""
-    if response is None or response.validator is None:
-        return None
-    schema = response.validator.schema
-    value = _without_write_only(schema, value)
-    if response.validator.is_valid(value):
-        return value
-    base = _generated(schema, seed, "", value)
-    if not (isinstance(value, dict) and isinstance(base, dict)):
-        return base
-    return _keep_valid(base, value, response)
-
-
-def _keep_valid(base: dict, fields: dict, response: ResponseSpec) -> dict:
-    """`base` with each of `fields` set where the result stays valid for the response."""
-    result = base
-    for name, item in fields.items():
-        trial = dict(result, **{name: item})
-        if response.validator.is_valid(trial):
-            result = trial
-    return result
-
-
-def _success(operation: Operation) -> tuple[int, ResponseSpec | None]:
-    codes = sorted(int(code) for code in operation.responses if code.isdigit() and code.startswith("2"))
-    if codes:
-        return codes[0], operation.responses[str(codes[0])]
-    if "2XX" in operation.responses:
-        return 200, operation.responses["2XX"]
-    return 200, operation.responses.get("default")
-
-
 def _reply(call: Call, value: Any, seed: str, status: int | None = None) -> Reply:
-    code, documented = _success(call.operation)
+    code, documented = success(call.operation)
     code = status or code
     body = fit(value, documented, seed) if code != 204 else None
-    return Reply(code, body, _headers(documented, seed))
-
-
-def _headers(documented: ResponseSpec | None, seed: str) -> dict[str, str]:
-    """Documented response headers, with their example or a generated value."""
-    headers: dict[str, str] = {}
-    for name, header in (documented.headers if documented else {}).items():
-        if not isinstance(header, dict) or name.lower() in ("content-type", "content-length"):
-            continue
-        schema = header.get("schema") or {"type": "string"}
-        value = header["example"] if "example" in header else _generated(schema, seed, f"/headers/{name}")
-        if value is not MISSING:
-            headers[name] = value if isinstance(value, str) else json.dumps(value)
-    return headers
-
-
-def _generated(schema: dict, seed: str, pointer: str, fallback: Any = MISSING) -> Any:
-    """A generated value, or `fallback` for a schema no value satisfies (the answer is then checked
-    against the document like any other, and a mismatch names the field)."""
-    try:
-        return generate(schema, seed, pointer=pointer)
-    except GenerationError as error:
-        log.warning("cannot generate a value: %s", error)
-        return fallback
+    return Reply(code, body, documented_headers(documented, seed))
 
 
 # --- handlers ----------------------------------------------------------------------------------------
@@ -462,7 +375,7 @@ def _list(call: Call, role: Role, collection: Collection) -> Reply:
     page = items[start:start + limit] if limit is not None else items[start:]
     following = start + len(page) if start + len(page) < total else None
     seed = _seed(call, collection.name, call.store.sequence(call.tenant))
-    _, documented = _success(call.operation)
+    _, documented = success(call.operation)
     body = _list_body(documented, page, total, following, call, role)
     return _reply(call, body, seed)
 
@@ -520,14 +433,14 @@ def _list_body(documented: ResponseSpec | None, page: list, total: int, followin
 
 def _other(call: Call) -> Reply:
     """Not a collection operation: the example the request prefers, the documented one, or generated."""
-    code, documented = _success(call.operation)
+    code, documented = success(call.operation)
     seed = f"{_seed(call, call.operation.operation_id, call.store.sequence(call.tenant))}"
     if code == 204 or documented is None or documented.validator is None:
-        return Reply(code, None, _headers(documented, seed))
+        return Reply(code, None, documented_headers(documented, seed))
     value = _example(call, documented)
     if value is MISSING or not documented.validator.is_valid(value):
-        value = _generated(documented.validator.schema, seed, "", value if value is not MISSING else {})
-    return Reply(code, value, _headers(documented, seed))
+        value = generated(documented.validator.schema, seed, "", value if value is not MISSING else {})
+    return Reply(code, value, documented_headers(documented, seed))
 
 
 _PREFER_EXAMPLE = re.compile(r"(?:^|[,;\s])example=\"?([^\",;\s]+)")
@@ -548,80 +461,3 @@ def _example(call: Call, documented: ResponseSpec) -> Any:
     return MISSING
 
 
-# --- errors ------------------------------------------------------------------------------------------
-
-def _error_status(error: MockError, operation: Operation | None) -> int:
-    """The status the document gives this error: a preferred one it lists, else the usual one when a
-    range or `default` covers it, else another 4xx it lists, else the usual one."""
-    status = error.status
-    if operation is None:
-        return status
-    choices = next((choices for kind, choices in _STATUS_CHOICES if isinstance(error, kind)), (status,))
-    for choice in choices:
-        if str(choice) in operation.responses:
-            return choice
-    if f"{status // 100}XX" in operation.responses or "default" in operation.responses:
-        return status
-    if isinstance(error, ValidationFailed) and any(issue.location == "path" for issue in error.issues) \
-            and "404" in operation.responses:
-        return 404  # a malformed id names nothing
-    fallbacks = (400, 422, 404) if isinstance(error, (ValidationFailed, MalformedBody, Conflict)) else ()
-    return next((code for code in fallbacks if str(code) in operation.responses), status)
-
-
-def render_error(error: MockError, context: ErrorContext) -> Reply:
-    """The error in the shape the operation documents for its status (or `default`); problem+json
-    where the document declares none."""
-    operation = context.operation
-    status = error.status if isinstance(error, InjectedFault) else _error_status(error, operation)
-    headers: dict[str, str] = {}
-    if isinstance(error, MethodNotAllowed):
-        headers["Allow"] = ", ".join(error.allowed)
-    message = _message(error)
-    documented = operation.response(status) if operation is not None else None
-    if documented is None or documented.validator is None:
-        if documented is not None:  # documented without a body
-            return Reply(status, None, headers)
-        headers["Content-Type"] = _PROBLEM
-        return Reply(status, {"type": "about:blank", "title": _phrase(status), "status": status,
-                              "detail": message}, headers)
-    seed = f"{context.determinism.seed}|error|{operation.operation_id}|{status}"
-    body = _generated(documented.validator.schema, seed, "", {})
-    if isinstance(body, dict):
-        filled = dict(body)
-        for name, prop in properties_of(documented.validator.schema).items():
-            kind = prop.get("type") if isinstance(prop, dict) else None
-            if name.lower() in _MESSAGE_FIELDS and kind in ("string", None):
-                filled[name] = message
-            elif name.lower() == "title" and kind in ("string", None):
-                filled[name] = _phrase(status)
-            elif name.lower() in ("status", "code", "statuscode", "status_code"):
-                filled[name] = status if kind == "integer" else str(status)
-        if isinstance(error, ValidationFailed):
-            for name in ("issues", "errors", "details"):
-                if name in properties_of(documented.validator.schema):
-                    filled[name] = [{"in": issue.location, "name": issue.dotted or issue.location,
-                                     "detail": issue.message} for issue in error.issues]
-        body = filled if documented.validator.is_valid(filled) else _keep_valid(body, filled, documented)
-    return Reply(status, body, headers)
-
-
-def _message(error: MockError) -> str:
-    if isinstance(error, ValidationFailed) and error.issues:
-        return "; ".join(issue.message for issue in error.issues[:5])
-    if isinstance(error, EntityNotFound):
-        return f"{error.entity_type} {error.entity_id!r} not found"
-    if isinstance(error, UnsupportedMediaType):
-        return f"unsupported media type {error.content_type or '(none)'}"
-    if isinstance(error, PayloadTooLarge):
-        return "the request body is too large"
-    return error.message or _phrase(error.status)
-
-
-def _phrase(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"

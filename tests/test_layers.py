@@ -22,6 +22,7 @@ LAYERS = [
     ["store.memory", "store.sqlite"],
     ["store"],
     ["vendors.base"],
+    ["answers"],
     ["vendors", "vendors.activepieces", "vendors.ampersand", "exchange", "engine"],
     ["faults"],
     ["journal"],

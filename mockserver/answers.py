@@ -1,0 +1,185 @@
+"""Answers in the shapes a document declares: a value fitted to the documented response, its
+documented headers, and errors with the operation's documented status and body schema (problem+json
+where the document declares none). Used by the engine for any API mounted with no code."""
+
+from __future__ import annotations
+
+import json
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from mockserver.errors import (
+    MISSING,
+    Conflict,
+    EntityNotFound,
+    InjectedFault,
+    MalformedBody,
+    MethodNotAllowed,
+    MockError,
+    PayloadTooLarge,
+    RouteNotFound,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from mockserver.generate import GenerationError, generate
+from mockserver.inference import properties_of
+from mockserver.spec import Operation, ResponseSpec
+from mockserver.vendors.base import ErrorContext, Reply
+
+log = logging.getLogger("mockserver")
+_PROBLEM = "application/problem+json"
+
+# Which documented status an error takes, in order of preference; the error's own status otherwise.
+_STATUS_CHOICES: list[tuple[type, tuple[int, ...]]] = [
+    (ValidationFailed, (422, 400)),
+    (MalformedBody, (400, 422)),
+    (Conflict, (409,)),
+    (EntityNotFound, (404,)),
+    (RouteNotFound, (404,)),
+    (Unauthorized, (401, 403)),
+]
+_MESSAGE_FIELDS = ("message", "detail", "error", "description", "msg", "reason")
+
+
+def _without_write_only(schema: dict, value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    hidden = {name for name, prop in properties_of(schema).items()
+              if isinstance(prop, dict) and prop.get("writeOnly")}
+    return {name: item for name, item in value.items() if name not in hidden} if hidden else value
+
+
+def fit(value: Any, response: ResponseSpec | None, seed: str) -> Any:
+    """The value as the documented response wants it: as it is when valid; else generated for the
+    response schema, with each of the value's fields kept where the result stays valid."""
+    if response is None or response.validator is None:
+        return None
+    schema = response.validator.schema
+    value = _without_write_only(schema, value)
+    if response.validator.is_valid(value):
+        return value
+    base = generated(schema, seed, "", value)
+    if not (isinstance(value, dict) and isinstance(base, dict)):
+        return base
+    return _keep_valid(base, value, response)
+
+
+def _keep_valid(base: dict, fields: dict, response: ResponseSpec) -> dict:
+    """`base` with each of `fields` set where the result stays valid for the response."""
+    result = base
+    for name, item in fields.items():
+        trial = dict(result, **{name: item})
+        if response.validator.is_valid(trial):
+            result = trial
+    return result
+
+
+def success(operation: Operation) -> tuple[int, ResponseSpec | None]:
+    codes = sorted(int(code) for code in operation.responses if code.isdigit() and code.startswith("2"))
+    if codes:
+        return codes[0], operation.responses[str(codes[0])]
+    if "2XX" in operation.responses:
+        return 200, operation.responses["2XX"]
+    return 200, operation.responses.get("default")
+
+
+def documented_headers(documented: ResponseSpec | None, seed: str) -> dict[str, str]:
+    """Documented response headers, with their example or a generated value."""
+    headers: dict[str, str] = {}
+    for name, header in (documented.headers if documented else {}).items():
+        if not isinstance(header, dict) or name.lower() in ("content-type", "content-length"):
+            continue
+        schema = header.get("schema") or {"type": "string"}
+        value = header["example"] if "example" in header else generated(schema, seed, f"/headers/{name}")
+        if value is not MISSING:
+            headers[name] = value if isinstance(value, str) else json.dumps(value)
+    return headers
+
+
+def generated(schema: dict, seed: str, pointer: str, fallback: Any = MISSING) -> Any:
+    """A generated value, or `fallback` for a schema no value satisfies (the answer is then checked
+    against the document like any other, and a mismatch names the field)."""
+    try:
+        return generate(schema, seed, pointer=pointer)
+    except GenerationError as error:
+        log.warning("cannot generate a value: %s", error)
+        return fallback
+
+
+# --- errors ------------------------------------------------------------------------------------------
+
+def _error_status(error: MockError, operation: Operation | None) -> int:
+    """The status the document gives this error: a preferred one it lists, else the usual one when a
+    range or `default` covers it, else another 4xx it lists, else the usual one."""
+    status = error.status
+    if operation is None:
+        return status
+    choices = next((choices for kind, choices in _STATUS_CHOICES if isinstance(error, kind)), (status,))
+    for choice in choices:
+        if str(choice) in operation.responses:
+            return choice
+    if f"{status // 100}XX" in operation.responses or "default" in operation.responses:
+        return status
+    if isinstance(error, ValidationFailed) and any(issue.location == "path" for issue in error.issues) \
+            and "404" in operation.responses:
+        return 404  # a malformed id names nothing
+    fallbacks = (400, 422, 404) if isinstance(error, (ValidationFailed, MalformedBody, Conflict)) else ()
+    return next((code for code in fallbacks if str(code) in operation.responses), status)
+
+
+def render_error(error: MockError, context: ErrorContext) -> Reply:
+    """The error in the shape the operation documents for its status (or `default`); problem+json
+    where the document declares none."""
+    operation = context.operation
+    status = error.status if isinstance(error, InjectedFault) else _error_status(error, operation)
+    headers: dict[str, str] = {}
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.allowed)
+    message = _message(error)
+    documented = operation.response(status) if operation is not None else None
+    if documented is None or documented.validator is None:
+        if documented is not None:  # documented without a body
+            return Reply(status, None, headers)
+        headers["Content-Type"] = _PROBLEM
+        return Reply(status, {"type": "about:blank", "title": _phrase(status), "status": status,
+                              "detail": message}, headers)
+    seed = f"{context.determinism.seed}|error|{operation.operation_id}|{status}"
+    body = generated(documented.validator.schema, seed, "", {})
+    if isinstance(body, dict):
+        filled = dict(body)
+        for name, prop in properties_of(documented.validator.schema).items():
+            kind = prop.get("type") if isinstance(prop, dict) else None
+            if name.lower() in _MESSAGE_FIELDS and kind in ("string", None):
+                filled[name] = message
+            elif name.lower() == "title" and kind in ("string", None):
+                filled[name] = _phrase(status)
+            elif name.lower() in ("status", "code", "statuscode", "status_code"):
+                filled[name] = status if kind == "integer" else str(status)
+        if isinstance(error, ValidationFailed):
+            for name in ("issues", "errors", "details"):
+                if name in properties_of(documented.validator.schema):
+                    filled[name] = [{"in": issue.location, "name": issue.dotted or issue.location,
+                                     "detail": issue.message} for issue in error.issues]
+        body = filled if documented.validator.is_valid(filled) else _keep_valid(body, filled, documented)
+    return Reply(status, body, headers)
+
+
+def _message(error: MockError) -> str:
+    if isinstance(error, ValidationFailed) and error.issues:
+        return "; ".join(issue.message for issue in error.issues[:5])
+    if isinstance(error, EntityNotFound):
+        return f"{error.entity_type} {error.entity_id!r} not found"
+    if isinstance(error, UnsupportedMediaType):
+        return f"unsupported media type {error.content_type or '(none)'}"
+    if isinstance(error, PayloadTooLarge):
+        return "the request body is too large"
+    return error.message or _phrase(error.status)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
