@@ -43,12 +43,24 @@ _STATUS_CHOICES: list[tuple[type, tuple[int, ...]]] = [
 _MESSAGE_FIELDS = ("message", "detail", "error", "description", "msg", "reason")
 
 
-def _without_write_only(schema: dict, value: Any) -> Any:
+def without_write_only(schema: Any, value: Any, depth: int = 0) -> Any:
+    """The value with every `writeOnly` property the schema marks left out, at any depth (through
+    allOf/oneOf/anyOf branches and array items): an answer never shows what only a request may carry."""
+    if depth > 32 or not isinstance(schema, dict):
+        return value
+    if isinstance(value, list):
+        items = schema.get("items")
+        return [without_write_only(items, item, depth + 1) for item in value] if isinstance(items, dict) else value
     if not isinstance(value, dict):
         return value
-    hidden = {name for name, prop in properties_of(schema).items()
-              if isinstance(prop, dict) and prop.get("writeOnly")}
-    return {name: item for name, item in value.items() if name not in hidden} if hidden else value
+    props = properties_of(schema)
+    kept = {}
+    for name, item in value.items():
+        prop = props.get(name)
+        if isinstance(prop, dict) and prop.get("writeOnly"):
+            continue
+        kept[name] = without_write_only(prop, item, depth + 1) if isinstance(prop, dict) else item
+    return kept
 
 
 def fit(value: Any, response: ResponseSpec | None, seed: str) -> Any:
@@ -57,7 +69,7 @@ def fit(value: Any, response: ResponseSpec | None, seed: str) -> Any:
     if response is None or response.validator is None:
         return None
     schema = response.validator.schema
-    value = _without_write_only(schema, value)
+    value = without_write_only(schema, value)
     if response.validator.is_valid(value):
         return value
     base = generated(schema, seed, "", value)

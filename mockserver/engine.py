@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from mockserver.answers import documented_headers, fit, generated, render_error, success
+from mockserver.answers import documented_headers, fit, generated, render_error, success, without_write_only
 from mockserver.determinism import rfc3339_micros
 from mockserver.errors import (
     MISSING,
@@ -438,9 +438,24 @@ def _other(call: Call) -> Reply:
     if code == 204 or documented is None or documented.validator is None:
         return Reply(code, None, documented_headers(documented, seed))
     value = _example(call, documented)
+    if value is not MISSING:
+        value = without_write_only(documented.validator.schema, value)
     if value is MISSING or not documented.validator.is_valid(value):
-        value = generated(documented.validator.schema, seed, "", value if value is not MISSING else {})
+        value = _without_secrets(documented, seed, generated(documented.validator.schema, seed, "",
+                                                             value if value is not MISSING else {}))
     return Reply(code, value, documented_headers(documented, seed))
+
+
+def _without_secrets(documented: ResponseSpec, seed: str, value: Any, tries: int = 8) -> Any:
+    """A generated answer without `writeOnly` fields: the value stripped of them when that stays valid,
+    else another draw that does (a `oneOf` branch that requires none), else the value as it is."""
+    schema = documented.validator.schema
+    for attempt in range(tries + 1):
+        candidate = value if attempt == 0 else generated(schema, f"{seed}#{attempt}", "", None)
+        stripped = without_write_only(schema, candidate)
+        if stripped is not None and documented.validator.is_valid(stripped):
+            return stripped
+    return value
 
 
 _PREFER_EXAMPLE = re.compile(r"(?:^|[,;\s])example=\"?([^\",;\s]+)")

@@ -597,9 +597,11 @@ class _Resolver:
             if len(node) == 1:
                 return target
             siblings = {key: self._node(value, base, stack, (), (*where, key), seen)
+                        if not _extension_key(key, where) else value
                         for key, value in node.items() if key != "$ref"}
             return {**target, **siblings} if isinstance(target, dict) else siblings
-        return {key: self._node(value, base, stack, (), (*where, key), seen) for key, value in node.items()}
+        return {key: self._node(value, base, stack, (), (*where, key), seen) if not _extension_key(key, where)
+                else value for key, value in node.items()}
 
     def _follow(self, ref: str, base: Path, stack: tuple, chain: tuple, where: tuple, seen: set) -> Any:
         file, fragment = self._locate(ref, base, where)
@@ -662,6 +664,19 @@ class _Resolver:
 
     def _name(self, file: Path) -> Path:
         return self.shown.get(file, file)
+
+
+# Objects whose keys are names the author chose (a property called `x-rate`), not extensions.
+_NAME_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "schemas", "responses",
+                        "parameters", "examples", "headers", "securitySchemes", "links", "callbacks",
+                        "pathItems", "requestBodies", "paths", "content", "encoding", "variables", "mapping",
+                        "dependentSchemas", "webhooks"})
+
+
+def _extension_key(key: Any, where: tuple) -> bool:
+    """An `x-` extension: its content is the tool's it is for (docs pages, markdown `$ref`s), so its
+    references are not followed."""
+    return isinstance(key, str) and key.startswith("x-") and not (where and where[-1] in _NAME_MAPS)
 
 
 def _recursive_components(graph: dict[str, set[str]]) -> dict[str, frozenset]:

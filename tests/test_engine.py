@@ -483,3 +483,73 @@ paths:
     preferred = client.post("/pets-api/pets", json={"name": "Rex"}, headers={"Prefer": "code=429"})
     assert preferred.status_code == 429 and preferred.get_json()["code"] == "429"
     assert client.post("/pets-api/pets", json={"name": "Rex"}, headers={"Prefer": "code=200"}).status_code == 400
+
+
+def test_an_empty_form_is_a_form_without_fields(tmp_path):
+    spec = tmp_path / "search.yaml"
+    spec.write_text("""
+openapi: 3.0.3
+info: {title: Search, version: "1"}
+servers: [{url: /s}]
+paths:
+  /records:
+    post:
+      operationId: search
+      requestBody:
+        content:
+          application/x-www-form-urlencoded:
+            schema: {type: object, required: [criteria], properties: {criteria: {type: string}}}
+      responses:
+        "200":
+          description: Found.
+          content:
+            application/json:
+              schema: {type: array, items: {type: object}}
+        "400": {description: Bad input.}
+""")
+    client = create_app(Settings(specs=(("search", spec),))).test_client()
+    form = "application/x-www-form-urlencoded"
+    assert client.post("/s/records", data="", content_type=form).status_code == 400  # `criteria` is missing
+    assert client.post("/s/records", data="criteria=x", content_type=form).status_code == 200
+    assert client.post("/s/records").status_code == 200  # no body at all: the body is optional
+
+
+def test_write_only_properties_are_never_answered_at_any_depth():
+    from mockserver.answers import without_write_only
+
+    schema = {"type": "object", "properties": {
+        "name": {"type": "string"}, "secret": {"type": "string", "writeOnly": True},
+        "source": {"oneOf": [{"type": "object", "properties": {"cvc": {"type": "string", "writeOnly": True},
+                                                                "last4": {"type": "string"}}}]},
+        "cards": {"type": "array", "items": {"type": "object", "properties": {"pin": {"writeOnly": True}}}}}}
+    value = {"name": "a", "secret": "s", "source": {"cvc": "123", "last4": "4242"}, "cards": [{"pin": 1, "x": 2}]}
+    assert without_write_only(schema, value) == {"name": "a", "source": {"last4": "4242"}, "cards": [{"x": 2}]}
+
+
+def test_a_generated_answer_picks_a_shape_without_write_only_fields(tmp_path):
+    spec = tmp_path / "pay.yaml"
+    spec.write_text("""
+openapi: 3.1.0
+info: {title: Pay, version: "1"}
+servers: [{url: /pay}]
+paths:
+  /payments/{id}/source:
+    get:
+      operationId: getSource
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: The source.
+          content:
+            application/json:
+              schema:
+                oneOf:
+                  - {type: object, required: [object, cvc], properties: {object: {const: card},
+                     cvc: {type: string, writeOnly: true}}, additionalProperties: false}
+                  - {type: object, required: [object, iban], properties: {object: {const: bank},
+                     iban: {type: string}}, additionalProperties: false}
+""")
+    client = create_app(Settings(specs=(("pay", spec),))).test_client()
+    for n in range(6):  # whatever the draw, a card would have to show its cvc: the answer is a bank
+        answer = client.get(f"/pay/payments/{n}/source")
+        assert answer.status_code == 200 and "cvc" not in answer.get_json()
