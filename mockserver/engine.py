@@ -74,7 +74,7 @@ def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection,
     def restore(obj: dict, call: Call, seq: int) -> tuple[Record, dict]:
         given = obj.get(collection.key_property, MISSING) if collection.key_property else MISSING
         key = given if given is not MISSING else _new_key(call, collection, seq)
-        value = _fresh(call, collection, seq, _normalized(collection, obj))
+        value = _fresh(call, collection, seq, normalized(collection, obj))
         if collection.key_property:
             value[collection.key_property] = key
         return {"id": store_id(key), "seq": seq, "object": value}, _unique(collection, key, value)
@@ -244,7 +244,7 @@ def _with_defaults(call: Call, body: dict) -> dict:
 _NORMALIZE = {"lowercase": str.lower, "uppercase": str.upper, "trim": str.strip}
 
 
-def _normalized(collection: Collection, value: dict) -> dict:
+def normalized(collection: Collection, value: dict) -> dict:
     """`x-mock-normalize`: the values as the API stores them (`name` lowercased, ...)."""
     if not collection.normalize:
         return value
@@ -255,27 +255,39 @@ def _normalized(collection: Collection, value: dict) -> dict:
     return value
 
 
-def _unique(collection: Collection, key: Any, value: dict) -> dict[str, str | None]:
-    """The store's unique keys of an item: its key, and each `x-mock-unique` combination."""
-    keys: dict[str, str | None] = {KEY_INDEX: store_id(key)}
-    for names in collection.unique:
+def unique_keys(collection: Collection, value: dict) -> dict[str, str | None]:
+    """The store's keys of an item's `x-mock-unique` rules: a property's text value as it is, a
+    combination as a JSON list; None (not indexed) where a value is missing."""
+    keys: dict[str, str | None] = {}
+    for index, names in collection.unique:
         values = [value.get(name) for name in names]
-        keys[",".join(names)] = None if None in values else json.dumps(values, separators=(",", ":"))
+        if None in values:
+            keys[index] = None
+        elif len(values) == 1:
+            keys[index] = store_id(values[0])
+        else:
+            keys[index] = json.dumps(values)
     return keys
+
+
+def _unique(collection: Collection, key: Any, value: dict) -> dict[str, str | None]:
+    """The store's unique keys of an item: its key, and each `x-mock-unique` rule."""
+    return {KEY_INDEX: store_id(key), **unique_keys(collection, value)}
 
 
 def _clash(collection: Collection, error: Conflict, value: dict) -> Conflict:
     """A conflict naming the properties and the values taken."""
     if error.index == KEY_INDEX:
         return Conflict(collection.key_property or KEY_INDEX, store_id(value.get(collection.key_property)))
-    names = error.index.split(",")
+    names = dict(collection.unique).get(error.index, (error.index,))
+    if len(names) == 1:
+        return Conflict(names[0], value.get(names[0]))
     shown = ", ".join(f"{name} {value.get(name)!r}" for name in names)
-    return Conflict(error.index, [value.get(name) for name in names],
-                    f"{collection.name}: {shown} already exists" if len(names) > 1 else f"{shown} already exists")
+    return Conflict(error.index, [value.get(name) for name in names], f"{collection.name}: {shown} already exists")
 
 
 def _create(call: Call, role: Role, collection: Collection) -> Reply:
-    body = _normalized(collection, _with_defaults(call, call.body if isinstance(call.body, dict) else {}))
+    body = normalized(collection, _with_defaults(call, call.body if isinstance(call.body, dict) else {}))
     name = _store_name(collection, call)
     given = body.get(collection.key_property, MISSING) if collection.key_property else MISSING
     record = None
@@ -327,10 +339,10 @@ def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Repl
     fields = {name: value for name, value in call.query.items() if name in props}
     current = _existing(call, collection, key)
     if merge:
-        value = _merge(current["object"], _normalized(collection, {**body, **fields}))
+        value = _merge(current["object"], normalized(collection, {**body, **fields}))
     else:
         value = _merge(_fresh(call, collection, current["seq"], {}),
-                       _normalized(collection, {**_with_defaults(call, body), **fields}))
+                       normalized(collection, {**_with_defaults(call, body), **fields}))
     if collection.key_property:
         value[collection.key_property] = key
 

@@ -43,7 +43,7 @@ class Collection:
     key_schema: dict  # the key's schema (the property's, else the path parameter's)
     scope: tuple[str, ...]  # the collection path's parameters: one collection per parent
     schema: dict  # an item as the API answers it
-    unique: tuple[tuple[str, ...], ...] = ()  # `x-mock-unique`: property combinations unique in the collection
+    unique: tuple[tuple[str, tuple[str, ...]], ...] = ()  # `x-mock-unique`: (index, properties) unique together
     normalize: tuple[tuple[str, str], ...] = ()  # `x-mock-normalize`: (property, how) applied when stored
 
 
@@ -118,6 +118,20 @@ def _forced(spec: Spec, path: str, method: str, operation: Operation, wanted: An
     return Role(wanted, collection, by_body=path == collection.path and wanted in ("replace", "merge"))
 
 
+_INFERRED: dict[int, tuple[Spec, dict[str, Role]]] = {}  # id(spec) -> (spec, roles): specs live for the process
+
+
+def collection_named(spec: Spec, name: str) -> Collection:
+    """A collection of the spec by name, with the rules its document declares (inferred once)."""
+    found = _INFERRED.get(id(spec))
+    if found is None or found[0] is not spec:
+        found = _INFERRED[id(spec)] = (spec, infer(spec))
+    for role in found[1].values():
+        if role.collection is not None and role.collection.name == name:
+            return role.collection
+    raise InferenceError(f"{spec.source}: no collection {name!r}")
+
+
 def _segments(path: str) -> list[str]:
     return [part for part in path.split("/") if part]
 
@@ -159,20 +173,24 @@ def _collections(spec: Spec) -> list[Collection]:
     return found
 
 
-def _rules(spec: Spec, path: str, props: dict) -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, str], ...]]:
-    """`x-mock-unique` (a list of property names or of lists of them) and `x-mock-normalize` (property ->
-    lowercase, uppercase or trim) on the collection's path item."""
+def _rules(spec: Spec, path: str, props: dict) -> tuple[tuple, tuple[tuple[str, str], ...]]:
+    """`x-mock-unique` (a list of: a property name, a list of them, or `{index, properties}` to name
+    the store's index) and `x-mock-normalize` (property -> lowercase, uppercase or trim) on the
+    collection's path item."""
     where = f"{spec.source}: {path}"
     unique_node = _extension(spec, path, None, "x-mock-unique") or []
     if not isinstance(unique_node, list):
         raise InferenceError(f"{where}: x-mock-unique must be a list of property names or of lists of them")
     unique = []
     for entry in unique_node:
+        index = None
+        if isinstance(entry, dict):
+            index, entry = entry.get("index"), entry.get("properties")
         names = (entry,) if isinstance(entry, str) else tuple(entry) if isinstance(entry, list) else ()
         if not names or not all(isinstance(name, str) and name in props for name in names):
             raise InferenceError(f"{where}: x-mock-unique: {entry!r} names no property of the items "
                                  f"(they have {', '.join(sorted(props))})")
-        unique.append(names)
+        unique.append((index if isinstance(index, str) and index else ",".join(names), names))
     normalize_node = _extension(spec, path, None, "x-mock-normalize") or {}
     if not isinstance(normalize_node, dict) or not all(
             name in props and how in NORMALIZERS for name, how in normalize_node.items()):

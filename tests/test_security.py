@@ -145,8 +145,8 @@ def operations(vendor: str):
     for path, item in doc["paths"].items():
         shared = item.get("parameters", [])
         for method, operation in item.items():
-            if method == "parameters":
-                continue
+            if method not in ("get", "put", "post", "delete", "patch", "head", "options", "trace"):
+                continue  # `parameters`, `x-mock-*` rules
             params = shared + operation.get("parameters", [])
             body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("example")
             yield (operation["operationId"], method.upper(), prefix.rstrip("/") + path,
@@ -314,8 +314,8 @@ def admin_operations():
     prefix = doc["servers"][0]["url"].rstrip("/")
     for path, item in doc["paths"].items():
         for method, operation in item.items():
-            if method == "parameters":
-                continue
+            if method not in ("get", "put", "post", "delete", "patch", "head", "options", "trace"):
+                continue  # `parameters`, `x-mock-*` rules
             open_ = operation.get("security", doc.get("security")) == []
             body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("example")
             yield operation["operationId"], method.upper(), prefix + re.sub(r"\{[^}]+\}", "x", path), body, open_

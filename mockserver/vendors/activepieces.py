@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from http import HTTPStatus
 
 from mockserver.determinism import iso_millis
+from mockserver.engine import unique_keys
 from mockserver.errors import (
     BadRequest,
     Conflict,
@@ -26,6 +28,8 @@ from mockserver.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from mockserver.inference import Collection, collection_named
+from mockserver.spec import load_spec, specs_dir
 from mockserver.store import Record
 from mockserver.store.base import Unique
 from mockserver.vendors.base import Call, ErrorContext, Reply, StateFormat, Vendor, micros, recognize
@@ -82,6 +86,12 @@ def render(call: Call, record: Record) -> dict:
     return project
 
 
+@functools.cache
+def projects() -> Collection:
+    """The project collection with the rule activepieces.yaml declares (`externalId` unique per platform)."""
+    return collection_named(load_spec(specs_dir() / VENDOR.spec_file, VENDOR.name), COLLECTION)
+
+
 # --- handlers ----------------------------------------------------------------------------------
 
 def create_project(call: Call) -> Reply:
@@ -95,7 +105,7 @@ def create_project(call: Call) -> Reply:
                 "tasks": PLAN_DEFAULTS["tasks"], "teamMembers": PLAN_DEFAULTS["teamMembers"],
                 "created": now, "updated": now, "planUpdated": now}
 
-    record = call.store.insert(call.tenant, COLLECTION, build, {"externalId": external_id})
+    record = call.store.insert(call.tenant, COLLECTION, build, unique_keys(projects(), body))
     return Reply(201, render(call, record))
 
 
@@ -143,7 +153,7 @@ def update_project(call: Call) -> Reply:
             new["planUpdated"] = now
         return new
 
-    unique = {"externalId": external_id} if external_id is not None else {}
+    unique = unique_keys(projects(), {"externalId": external_id}) if external_id is not None else {}
     record = call.store.update(call.tenant, COLLECTION, current["id"], change, unique)
     if record is None:  # deleted meanwhile
         raise EntityNotFound("project", call.path["id"])
@@ -194,7 +204,7 @@ def restore(project: dict, call: Call, seq: int) -> tuple[Record, Unique]:
               "teamMembers": plan.get("teamMembers", PLAN_DEFAULTS["teamMembers"]),
               "created": created, "updated": micros(project["updated"]) if "updated" in project else created,
               "planUpdated": micros(plan["updated"]) if "updated" in plan else created}
-    return record, {"externalId": record["externalId"]}
+    return record, unique_keys(projects(), record)
 
 
 def sequence_of(projects: list[dict], call: Call, sequence: int) -> list[int | None]:

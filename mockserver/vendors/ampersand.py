@@ -3,10 +3,11 @@ additions (`subsystem`, `time`, `requestId`, `remedy`, and `issues[]` for valida
 
 from __future__ import annotations
 
-import json
+import functools
 from http import HTTPStatus
 
 from mockserver.determinism import rfc3339_nano
+from mockserver.engine import normalized, unique_keys
 from mockserver.errors import (
     MISSING,
     BadRequest,
@@ -20,6 +21,8 @@ from mockserver.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from mockserver.inference import Collection, collection_named
+from mockserver.spec import load_spec, specs_dir
 from mockserver.store import Record
 from mockserver.store.base import Unique
 from mockserver.vendors.base import Call, ErrorContext, Reply, StateFormat, Vendor, micros, recognize
@@ -50,23 +53,23 @@ def render(record: Record, entitlements: bool = False) -> dict:
     return project
 
 
-def name_key(org_id: str, name: str) -> str:
-    """The unique key of a name: names are unique per org, compared lowercased."""
-    return json.dumps([org_id, name.lower()])
+@functools.cache
+def projects() -> Collection:
+    """The project collection with the rules ampersand.yaml declares (`name` lowercased, unique per org)."""
+    return collection_named(load_spec(specs_dir() / VENDOR.spec_file, VENDOR.name), COLLECTION)
 
 
 # --- handlers ----------------------------------------------------------------------------------
 
 def create_project(call: Call) -> Reply:
-    body = call.body
-    name = body["name"].lower()
+    body = normalized(projects(), call.body)
 
     def build(seq: int) -> Record:
         now = call.now(seq)
-        return {"id": call.uuid4("project", seq), "seq": seq, "name": name, "appName": body["appName"],
+        return {"id": call.uuid4("project", seq), "seq": seq, "name": body["name"], "appName": body["appName"],
                 "orgId": body["orgId"], "created": now, "updated": now}
 
-    record = call.store.insert(call.tenant, COLLECTION, build, {"name": name_key(body["orgId"], name)})
+    record = call.store.insert(call.tenant, COLLECTION, build, unique_keys(projects(), body))
     return Reply(201, render(record, entitlements=True))
 
 
@@ -89,14 +92,12 @@ def update_project(call: Call) -> Reply:
         raise ValidationFailed([Issue("body", ("project", path), "required",
                                       f"value not found for mask '{path}'") for path in missing])
     current = _existing(call)
-    changes = {path: values[path] for path in mask}
-    if "name" in changes:
-        changes["name"] = changes["name"].lower()
+    changes = normalized(projects(), {path: values[path] for path in mask})
 
     def change(old: Record, seq: int) -> Record:
         return dict(old, **changes, updated=call.now(seq))
 
-    unique = {"name": name_key(current["orgId"], changes["name"])} if "name" in changes else {}
+    unique = unique_keys(projects(), {**current, **changes}) if "name" in changes else {}
     record = call.store.update(call.tenant, COLLECTION, current["id"], change, unique)
     if record is None:  # gone meanwhile
         raise EntityNotFound("project", call.path["projectIdOrName"])
@@ -108,7 +109,7 @@ def _existing(call: Call) -> Record:
     wanted = call.path["projectIdOrName"]
     record = call.store.get(call.tenant, COLLECTION, wanted)
     if record is None:
-        name = wanted.lower()
+        name = normalized(projects(), {"name": wanted})["name"]
         record = next((r for r in call.store.scan(call.tenant, COLLECTION) if r["name"] == name), None)
     if record is None:
         raise EntityNotFound("project", wanted)
@@ -127,7 +128,7 @@ def restore(project: dict, call: Call, seq: int) -> tuple[Record, Unique]:
               "updated": micros(project["updateTime"]) if "updateTime" in project else created,
               "brandingRemoval": entitlements.get("brandingRemoval", {}).get("value", BRANDING_REMOVAL),
               "logRetentionDays": entitlements.get("logRetentionDays", {}).get("value", LOG_RETENTION_DAYS)}
-    return record, {"name": name_key(record["orgId"], record["name"])}
+    return record, unique_keys(projects(), record)
 
 
 def sequence_of(projects: list[dict], call: Call, sequence: int) -> list[int | None]:
