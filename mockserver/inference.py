@@ -330,6 +330,15 @@ def _list_role(operation: Operation, collection: Collection) -> Role:
     return Role("list", collection, tuple(filters), Paging(**paging))
 
 
+def defaults(schema: dict, *path: str) -> dict[str, Any]:
+    """The `default` of each property of the object at `path` (property names) in the schema: what
+    the document says a new item holds where nothing else sets it."""
+    for name in path:
+        schema = properties_of(schema).get(name, {})
+    return {name: prop["default"] for name, prop in properties_of(schema).items()
+            if isinstance(prop, dict) and "default" in prop}
+
+
 _NOT_SCHEMAS = frozenset({"enum", "const", "default", "example", "examples"})  # values, not subschemas
 _NAMED = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})  # name -> subschema
 

@@ -28,7 +28,7 @@ from mockserver.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from mockserver.inference import Collection, collection_named
+from mockserver.inference import Collection, collection_named, defaults
 from mockserver.spec import load_spec, specs_dir
 from mockserver.store import Record
 from mockserver.store.base import Unique
@@ -36,14 +36,12 @@ from mockserver.vendors.base import Call, ErrorContext, Reply, StateFormat, Vend
 
 COLLECTION = "projects"
 DAY_US = 86_400_000_000
-# The plan every platform project gets (DEFAULT_PLATFORM_PLAN of the seed era).
-PLAN_DEFAULTS = {"flowPlanName": "platform", "minimumPollingInterval": 5, "connections": 100,
-                 "teamMembers": 100, "tasks": 50000, "tasksPerDay": None, "stripeSubscriptionId": None}
 
 
 # --- rendering ---------------------------------------------------------------------------------
 
 def render(call: Call, record: Record) -> dict:
+    project_defaults, plan, usage = new_project()
     seq, project_id = record["seq"], record["id"]
     created = iso_millis(record["created"])
     project = {
@@ -53,7 +51,7 @@ def render(call: Call, record: Record) -> dict:
         "ownerId": call.base62_id("owner", 0),
         "displayName": record["displayName"],
         "notifyStatus": record["notifyStatus"],
-        "type": "PLATFORM_MANAGED",
+        "type": project_defaults["type"],
         "platformId": call.base62_id("platform", 0),
     }
     if record.get("externalId") is not None:
@@ -63,24 +61,24 @@ def render(call: Call, record: Record) -> dict:
         "created": created,
         "updated": iso_millis(record["planUpdated"]),
         "projectId": project_id,
-        "stripeSubscriptionId": PLAN_DEFAULTS["stripeSubscriptionId"],
+        "stripeSubscriptionId": plan["stripeSubscriptionId"],
         "subscriptionStartDatetime": created,
-        "flowPlanName": PLAN_DEFAULTS["flowPlanName"],
-        "minimumPollingInterval": PLAN_DEFAULTS["minimumPollingInterval"],
-        "connections": PLAN_DEFAULTS["connections"],
+        "flowPlanName": plan["flowPlanName"],
+        "minimumPollingInterval": plan["minimumPollingInterval"],
+        "connections": plan["connections"],
         "teamMembers": record["teamMembers"],
         "tasks": record["tasks"],
-        "tasksPerDay": PLAN_DEFAULTS["tasksPerDay"],
+        "tasksPerDay": plan["tasksPerDay"],
     }
     project["usage"] = {
         "id": call.base62_id("usage", seq),
         "created": created,
         "updated": created,
         "projectId": project_id,
-        "consumedTasks": 0,
-        "connections": 0,
-        "teamMembers": 1,
-        "consumedTasksToday": 0,
+        "consumedTasks": usage["consumedTasks"],
+        "connections": usage["connections"],
+        "teamMembers": usage["teamMembers"],
+        "consumedTasksToday": usage["consumedTasksToday"],
         "nextResetDatetime": iso_millis(record["created"] + 30 * DAY_US),
     }
     return project
@@ -92,6 +90,14 @@ def projects() -> Collection:
     return collection_named(load_spec(specs_dir() / VENDOR.spec_file, VENDOR.name), COLLECTION)
 
 
+@functools.cache
+def new_project() -> tuple[dict, dict, dict]:
+    """What a new project holds, as the spec's `default`s say: the project's own (notifyStatus, type),
+    its plan's (the platform plan of the seed era) and its usage's (nothing consumed, one member)."""
+    schema = projects().schema
+    return defaults(schema), defaults(schema, "plan"), defaults(schema, "usage")
+
+
 # --- handlers ----------------------------------------------------------------------------------
 
 def create_project(call: Call) -> Reply:
@@ -101,8 +107,8 @@ def create_project(call: Call) -> Reply:
     def build(seq: int) -> Record:
         now = call.now(seq)
         return {"id": call.base62_id("project", seq), "seq": seq, "displayName": body["displayName"],
-                "externalId": external_id, "notifyStatus": "ALWAYS",
-                "tasks": PLAN_DEFAULTS["tasks"], "teamMembers": PLAN_DEFAULTS["teamMembers"],
+                "externalId": external_id, "notifyStatus": new_project()[0]["notifyStatus"],
+                "tasks": new_project()[1]["tasks"], "teamMembers": new_project()[1]["teamMembers"],
                 "created": now, "updated": now, "planUpdated": now}
 
     record = call.store.insert(call.tenant, COLLECTION, build, unique_keys(projects(), body))
@@ -199,9 +205,9 @@ def restore(project: dict, call: Call, seq: int) -> tuple[Record, Unique]:
     plan = project.get("plan", {})
     record = {"id": project.get("id") or call.base62_id("project", seq), "seq": seq,
               "displayName": project["displayName"], "externalId": project.get("externalId"),
-              "notifyStatus": project.get("notifyStatus", "ALWAYS"),
-              "tasks": plan.get("tasks", PLAN_DEFAULTS["tasks"]),
-              "teamMembers": plan.get("teamMembers", PLAN_DEFAULTS["teamMembers"]),
+              "notifyStatus": project.get("notifyStatus", new_project()[0]["notifyStatus"]),
+              "tasks": plan.get("tasks", new_project()[1]["tasks"]),
+              "teamMembers": plan.get("teamMembers", new_project()[1]["teamMembers"]),
               "created": created, "updated": micros(project["updated"]) if "updated" in project else created,
               "planUpdated": micros(plan["updated"]) if "updated" in plan else created}
     return record, unique_keys(projects(), record)

@@ -21,7 +21,7 @@ from mockserver.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from mockserver.inference import Collection, collection_named
+from mockserver.inference import Collection, collection_named, defaults
 from mockserver.spec import load_spec, specs_dir
 from mockserver.store import Record
 from mockserver.store.base import Unique
@@ -29,10 +29,6 @@ from mockserver.vendors.base import Call, ErrorContext, Reply, StateFormat, Vend
 
 COLLECTION = "projects"
 UPDATE_MASKS = ("appName", "name")
-# Entitlements come from the plan, which the API does not expose: a project gets these unless a state
-# import sets its own. The retention is a guess (Ampersand publishes no default), documented in the spec.
-BRANDING_REMOVAL = False
-LOG_RETENTION_DAYS = 30
 
 
 def render(record: Record, entitlements: bool = False) -> dict:
@@ -47,8 +43,8 @@ def render(record: Record, entitlements: bool = False) -> dict:
     if entitlements:
         # Go's encoding/json: both members are struct values, so both appear whenever the object does.
         project["entitlements"] = {
-            "brandingRemoval": {"value": record.get("brandingRemoval", BRANDING_REMOVAL)},
-            "logRetentionDays": {"value": record.get("logRetentionDays", LOG_RETENTION_DAYS)},
+            "brandingRemoval": {"value": record.get("brandingRemoval", entitlement_defaults()[0])},
+            "logRetentionDays": {"value": record.get("logRetentionDays", entitlement_defaults()[1])},
         }
     return project
 
@@ -57,6 +53,14 @@ def render(record: Record, entitlements: bool = False) -> dict:
 def projects() -> Collection:
     """The project collection with the rules ampersand.yaml declares (`name` lowercased, unique per org)."""
     return collection_named(load_spec(specs_dir() / VENDOR.spec_file, VENDOR.name), COLLECTION)
+
+
+@functools.cache
+def entitlement_defaults() -> tuple[bool, int]:
+    """(brandingRemoval, logRetentionDays) a project has unless a state import sets its own: the
+    spec's `default`s (the plan is not in the API; the retention is a guess, the spec says so)."""
+    return (defaults(projects().schema, "entitlements", "brandingRemoval")["value"],
+            defaults(projects().schema, "entitlements", "logRetentionDays")["value"])
 
 
 # --- handlers ----------------------------------------------------------------------------------
@@ -126,8 +130,8 @@ def restore(project: dict, call: Call, seq: int) -> tuple[Record, Unique]:
     record = {"id": project.get("id") or call.uuid4("project", seq), "seq": seq, "name": project["name"],
               "appName": project["appName"], "orgId": project["orgId"], "created": created,
               "updated": micros(project["updateTime"]) if "updateTime" in project else created,
-              "brandingRemoval": entitlements.get("brandingRemoval", {}).get("value", BRANDING_REMOVAL),
-              "logRetentionDays": entitlements.get("logRetentionDays", {}).get("value", LOG_RETENTION_DAYS)}
+              "brandingRemoval": entitlements.get("brandingRemoval", {}).get("value", entitlement_defaults()[0]),
+              "logRetentionDays": entitlements.get("logRetentionDays", {}).get("value", entitlement_defaults()[1])}
     return record, unique_keys(projects(), record)
 
 
