@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mockserver.answers import documented_headers, fit, generated, render_error, success, without_write_only
-from mockserver.determinism import rfc3339_micros
+from mockserver.determinism import iso_millis, rfc3339_micros, rfc3339_nano
 from mockserver.errors import (
     MISSING,
     Conflict,
@@ -25,7 +25,7 @@ from mockserver.errors import (
     ValidationFailed,
 )
 from mockserver.inference import Collection, Role, infer, properties_of, without_required
-from mockserver.spec import Operation, ResponseSpec, Spec
+from mockserver.spec import Operation, ResponseSpec, Spec, compile_schema
 from mockserver.store import Record
 from mockserver.vendors.base import Call, Reply, StateFormat, Vendor, recognize
 
@@ -176,12 +176,26 @@ def _fresh(call: Call, collection: Collection, seq: int, body: Any) -> dict:
     made = generated(collection.schema, _seed(call, collection.name, seq), "", {})
     if not isinstance(made, dict):
         made = {}
-    now = rfc3339_micros(call.now(seq))
+    now = call.now(seq)
     for name, prop in properties_of(collection.schema).items():
-        if name in made and isinstance(prop, dict) and prop.get("format") == "date-time" \
-                and prop.get("type", "string") == "string" and "pattern" not in prop:
-            made[name] = now
+        if name in made and isinstance(prop, dict) and prop.get("format") == "date-time":
+            text = clock_text(prop, now)
+            if text is not None:
+                made[name] = text
     return _merge(made, body if isinstance(body, dict) else {})
+
+
+# The ways APIs print a time, in the order tried: the first the property's schema accepts (a `pattern`
+# may ask for milliseconds, as JavaScript prints them, or Go's trimmed fraction) is the one used.
+_TIME_FORMATS = (rfc3339_micros, iso_millis, rfc3339_nano)
+
+
+def clock_text(schema: dict, micros: int) -> str | None:
+    """The tenant's clock as the property's schema wants it printed, or None when no format fits."""
+    if "pattern" not in schema:
+        return rfc3339_micros(micros)
+    validator = compile_schema(schema, "a time property")
+    return next((text for text in (form(micros) for form in _TIME_FORMATS) if validator.is_valid(text)), None)
 
 
 def _hide(body: Any, hidden: frozenset[str]) -> Any:

@@ -553,3 +553,15 @@ paths:
     for n in range(6):  # whatever the draw, a card would have to show its cvc: the answer is a bank
         answer = client.get(f"/pay/payments/{n}/source")
         assert answer.status_code == 200 and "cvc" not in answer.get_json()
+
+
+def test_times_come_from_the_clock_in_the_shape_a_pattern_asks_for():
+    from mockserver.engine import clock_text
+
+    micros = 1_735_689_601_500_000  # 2025-01-01T00:00:01.5Z
+    assert clock_text({"type": "string", "format": "date-time"}, micros) == "2025-01-01T00:00:01.500000Z"
+    millis = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"}
+    assert clock_text(millis, micros) == "2025-01-01T00:00:01.500Z"  # as JavaScript prints it
+    go = {"type": "string", "format": "date-time", "pattern": r"^[^.]+(\.\d*[1-9])?Z$"}
+    assert clock_text(go, micros) == "2025-01-01T00:00:01.5Z"  # as Go's RFC3339Nano prints it
+    assert clock_text({"type": "string", "pattern": "^never$"}, micros) is None
