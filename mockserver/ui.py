@@ -124,20 +124,30 @@ def tenants(runtime: Runtime, columns: dict[str, Columns]) -> list[dict]:
     for tenant in _call(runtime, "exportState", {})["tenants"]:
         vendor, credential = tenant["vendor"], tenant["credential"]
         hide = functools.partial(mask_within, secrets=(credential, runtime.settings.admin_token or ""))
-        collection = runtime.mounts[vendor].vendor.formats[0].collection
+        formats = runtime.mounts[vendor].vendor.formats
+        collection = formats[0].collection
         projects = tenant.get(collection, [])
+        others = [(form.collection, len(tenant.get(form.collection, []))) for form in formats[1:]]
         names = columns[vendor]
         shown.append({
             "vendor": vendor,
             "masked": mask(credential) if credential else "(no credential)",
             "key": tenant_key(vendor, credential),
             "count": len(projects),
+            "label": ", ".join([_counted(collection, len(projects)),
+                                *(_counted(name, count) for name, count in others if count)]),
             "projects": [{"id": hide(project.get("id")),
                           "name": hide(project.get(names.name)) if names.name else None,
                           "created": project.get(names.created) if names.created else None}
                          for project in projects[-PROJECTS_SHOWN:]],
         })
     return shown
+
+
+def _counted(collection: str, count: int) -> str:
+    """`1 project`, `2 projects`, `0 pets`: the collection's name (a path segment) as a count's noun."""
+    plural = collection if collection.endswith("s") else collection + "s"
+    return f"{count} {plural[:-1] if count == 1 else plural}"
 
 
 def tenant_key(vendor: str, credential: str) -> str:

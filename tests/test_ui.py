@@ -252,3 +252,15 @@ def test_a_credential_in_any_header_query_or_body_is_masked_on_the_page(client):
                 headers={"Authorization": f"Bearer {key}", "X-Auth-Token": key, "X-Trace": f"t={key}"})
     text = page(client)
     assert key not in text and "sk-s…" in text
+
+
+def test_an_added_api_tenant_counts_each_of_its_collections(tmp_path):
+    from pathlib import Path
+
+    from mockserver import Settings, create_app
+
+    shop = Path(__file__).parent / "specs" / "shop.yaml"
+    client = create_app(Settings(specs=(("shop", shop),))).test_client()
+    client.post("/v2/customers", json={"username": "ann", "email": "a@b.co"}, headers={"X-Shop-Key": "k"})
+    page = client.get("/__mock/").get_data(as_text=True)
+    assert ">0 products, 1 customer<" in page
