@@ -24,7 +24,7 @@ from mockserver.errors import (
     Issue,
     ValidationFailed,
 )
-from mockserver.inference import Collection, Role, infer, properties_of, without_required
+from mockserver.inference import Collection, Role, defaults, infer, properties_of, without_required
 from mockserver.spec import Operation, ResponseSpec, Spec, compile_schema
 from mockserver.store import Record
 from mockserver.vendors.base import Call, Reply, StateFormat, Vendor, recognize
@@ -65,8 +65,10 @@ def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection,
     if read is None:
         return None
     create = ops.get("create")
-    required = list((spec.operations[create].body_schema or {}).get("required", [])) if create else []
+    create_body = (spec.operations[create].body_schema or {}) if create else {}
+    required = list(create_body.get("required", []))
     schema = {**without_required(collection.schema), "required": required}
+    create_defaults = defaults(create_body)  # filled in as a create would
 
     def export(record: Record, call: Call) -> dict:
         return _hide(record["object"], hidden)
@@ -74,7 +76,7 @@ def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection,
     def restore(obj: dict, call: Call, seq: int) -> tuple[Record, dict]:
         given = obj.get(collection.key_property, MISSING) if collection.key_property else MISSING
         key = given if given is not MISSING else _new_key(call, collection, seq)
-        value = _fresh(call, collection, seq, normalized(collection, obj))
+        value = _fresh(call, collection, seq, normalized(collection, {**create_defaults, **obj}))
         if collection.key_property:
             value[collection.key_property] = key
         return {"id": store_id(key), "seq": seq, "object": value}, _unique(collection, key, value)
