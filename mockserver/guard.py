@@ -74,10 +74,18 @@ def host_check(wsgi_app: Callable, settings: Settings) -> Callable:
     if not is_loopback_bind(settings.host):
         return wsgi_app
     allowed = tuple(settings.allow_hosts)
+    verdicts: dict[str, bool] = {}  # Host header -> allowed: a client sends the same one every time
 
     def app(environ: dict, start_response: Callable) -> Any:
         host = environ.get("HTTP_HOST")
-        if host is None or host_allowed(host, allowed):
+        if host is None:
+            return wsgi_app(environ, start_response)
+        verdict = verdicts.get(host)
+        if verdict is None:
+            verdict = host_allowed(host, allowed)
+            if len(verdicts) < 256:  # bounded: a client making up names gets no memory of them
+                verdicts[host] = verdict
+        if verdict:
             return wsgi_app(environ, start_response)
         name = host_name(host)
         message = (f"Host {host!r} is not a name of this machine: bound to {settings.host}, the mock answers "
