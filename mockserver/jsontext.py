@@ -20,9 +20,11 @@ from typing import Any
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# A number Python may print other than JavaScript: `7.0`, `1e+16` (may also be inside a string:
-# then the slow path merely finds nothing to change).
-_FLOATISH = re.compile(r"\d\.0(?![0-9])|\d[eE][+-]?\d")
+# A number token Python may print other than JavaScript: `7.0`, `1e+16`, `1.5e+20`. In compact JSON a
+# number starts the text or follows `:`, `,` or `[`, and ends it or comes before `,`, `]` or `}`;
+# text inside a string may look the same (then the slow path merely finds nothing to change), but a
+# hex id such as `8e9` inside a UUID no longer sends every answer down it.
+_FLOATISH = re.compile(r"(?:^|[:,\[])-?\d+(?:\.0|(?:\.\d+)?[eE][+-]?\d+)(?=[,\]}]|$)")
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 

@@ -152,3 +152,35 @@ def test_stored_records_of_plain_values_are_left_alone_by_the_garbage_collector(
     store.insert(tenant, "c", lambda seq: {"id": "a", "seq": seq, "name": "n", "n": None, "at": 10**15})
     gc.collect()
     assert not gc.is_tracked(store._tenants[tenant].collections["c"].records["a"])
+
+
+def test_json_out_takes_the_number_path_only_when_it_must_and_prints_the_same():
+    """`jsontext.dumps` re-prints a value only when its text holds a number token Python prints
+    otherwise than JavaScript; the same text as re-printing whenever anything looks like one."""
+    import re
+
+    from mockserver import jsontext
+
+    anything = re.compile(r"\d\.0(?![0-9])|\d[eE][+-]?\d")  # the looser test it replaced
+
+    def plain(value):
+        text = jsontext._encode(value)
+        return jsontext._encode(jsontext.js_numbers(value)) if anything.search(text) else text
+
+    rng = random.Random(7)
+    atoms = [7.0, -0.0, 0.0, 1e16, 1.5e20, 2.0**60, 1e21, 1e-7, 3.25, -12.0, 10**20, "a8e9", "7.0", ":1.0,", True, None]
+
+    def value(depth=0):
+        roll = rng.random()
+        if depth > 3 or roll < 0.3:
+            return rng.choice([*atoms, float(rng.randint(-10**6, 10**6)), rng.random() * 10 ** rng.randint(-10, 25),
+                               str(uuid.UUID(int=rng.getrandbits(128)))])
+        if roll < 0.6:
+            return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        return {str(rng.random())[:5]: value(depth + 1) for _ in range(rng.randint(0, 4))}
+
+    for _ in range(20_000):
+        item = value()
+        assert jsontext.dumps(item) == plain(item), item
+    assert jsontext.dumps({"id": "a9f06de5-4802-43f3-a8e9-e5f0354aad0e", "n": 7.0}) == \
+        '{"id":"a9f06de5-4802-43f3-a8e9-e5f0354aad0e","n":7}'
