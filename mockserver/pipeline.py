@@ -76,15 +76,26 @@ def lean_dispatch(app: Flask, runtime: Runtime, flask_wsgi: Callable) -> Callabl
     in a request context made then). What Flask would add on that path (no hooks, signals or
     sessions are used) is nothing, so the answers are the same bytes."""
     views, config = app.view_functions, app.config
+    # (method, script name, path) -> (route, path parameters) of the spec routes matched lately: the
+    # URL map's answer depends on nothing else here (no host or subdomain rules), and the map is
+    # complete once the app serves. Bounded; a client's own ids fill it, then it stops growing.
+    matched: dict[tuple[str, str, str], tuple[tuple, dict]] = {}
 
     def wsgi(environ: dict, start_response: Callable) -> Any:
-        try:
-            endpoint, path_params = app.url_map.bind_to_environ(environ).match()
-        except Exception:  # no route (404), a redirect, a 405 of another rule: Flask answers
-            return flask_wsgi(environ, start_response)
-        route = getattr(views.get(endpoint), "spec_route", None)
-        if route is None or route[0].control:  # the control API's own steps read Flask's request
-            return flask_wsgi(environ, start_response)
+        key = (environ.get("REQUEST_METHOD", ""), environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
+        known = matched.get(key)
+        if known is None:
+            try:
+                endpoint, path_params = app.url_map.bind_to_environ(environ).match()
+            except Exception:  # no route (404), a redirect, a 405 of another rule: Flask answers
+                return flask_wsgi(environ, start_response)
+            route = getattr(views.get(endpoint), "spec_route", None)
+            if route is None or route[0].control:  # the control API's own steps read Flask's request
+                return flask_wsgi(environ, start_response)
+            if len(matched) < 4096:
+                matched[key] = (route, path_params)
+        else:
+            route, path_params = known[0], dict(known[1])
         request = app.request_class(environ)
         request.max_content_length = config["MAX_CONTENT_LENGTH"]
         request.max_form_memory_size = config["MAX_FORM_MEMORY_SIZE"]
