@@ -407,8 +407,8 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
         payload = reply.body.encode("utf-8")  # a text answer (a vendor's plain-text 404), sent as is
     else:
         payload = _utf8(_encode(reply.body))
-    response = Response(payload, status=reply.status, headers=reply.headers,
-                        content_type=media_type if reply.body is not None else None)
+    response = _Answer(payload, status=reply.status, headers=reply.headers,
+                       content_type=media_type if reply.body is not None else None)
     if reply.body is None:
         response.headers.pop("Content-Type", None)
     response.status = f"{reply.status} {_reason(reply.status)}"
@@ -422,6 +422,29 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
     for observe in runtime.observers:
         observe(exchange)
     return response
+
+
+class _Answer(Response):
+    """An answer sent as werkzeug sends it, the usual case without its per-call work: a copy of
+    the headers scanned for `Location`, and an iterator wrapping the one body chunk."""
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        status = self.status_code
+        if environ.get("REQUEST_METHOD") == "HEAD" or not 200 <= status < 600 or status in (204, 304) \
+                or not isinstance(self.response, list) or not self._plain_headers():
+            return super().__call__(environ, start_response)
+        start_response(self.status, self.headers.to_wsgi_list())
+        return self.response
+
+    def _plain_headers(self) -> bool:
+        """Content-Length set, and nothing werkzeug rewrites (Location, Content-Location)."""
+        length = False
+        for key, _ in self.headers:
+            name = key.lower()
+            if name in ("location", "content-location"):
+                return False
+            length = length or name == "content-length"
+        return length
 
 
 def _utf8(text: str) -> bytes:
