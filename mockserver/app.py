@@ -29,7 +29,7 @@ log = logging.getLogger("mockserver")
 
 def create_app(settings: Settings | None = None, vendors: dict[str, Vendor] | None = None) -> Flask:
     settings = settings or Settings()
-    mounts = _mounts(settings, vendors if vendors is not None else discover())
+    mounts = _mounts(settings, vendors if vendors is not None else discover(), bundled=vendors is None)
     allowed = _allowed_keys(settings, mounts)
 
     app = Flask("mockserver")
@@ -64,8 +64,17 @@ class _JSONProvider(DefaultJSONProvider):
         return super().dumps(jsontext.js_numbers(obj), **kwargs)
 
 
-def _mounts(settings: Settings, vendors: dict[str, Vendor]) -> dict[str, Mount]:
-    """Each vendor (all, or those the settings name) with its spec; every operation needs a handler."""
+def _mounts(settings: Settings, vendors: dict[str, Vendor], bundled: bool = True) -> dict[str, Mount]:
+    """Each vendor (all, or those the settings name) with its spec; every operation needs a handler.
+    A bundled spec with no vendor module is a vendor too, served by the engine: a new vendor can be a
+    YAML file and nothing else."""
+    if bundled:
+        modules = {vendor.spec_file for vendor in vendors.values()}
+        vendors = dict(vendors)
+        for path in sorted(specs_dir().glob("*.yaml")):
+            if path.name not in modules and path.name != admin.SPEC_FILE and path.stem not in vendors:
+                spec = load_spec(path, path.stem)
+                vendors[path.stem] = build_vendor(spec)
     if settings.vendors:
         unknown = set(settings.vendors) - set(vendors)
         if unknown:

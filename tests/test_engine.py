@@ -575,3 +575,20 @@ def test_fixtures_fill_an_added_api_as_a_create_would(tmp_path):
     (seeded,) = client.get("/api/todos", headers={"Authorization": "Bearer tok-1"}).get_json()
     assert seeded["title"] == "Seeded" and seeded["id"] == 1
     assert seeded["done"] is False  # NewTodo's default, as a create gives it (Todo itself declares none)
+
+
+def test_a_new_vendor_can_be_a_yaml_file_and_nothing_else(tmp_path, monkeypatch):
+    import shutil
+
+    from mockserver import app as app_module
+    from mockserver.spec import specs_dir
+
+    for name in ("activepieces.yaml", "ampersand.yaml", "admin.yaml"):
+        shutil.copy(specs_dir() / name, tmp_path / name)
+    shutil.copy(Path(__file__).parent.parent / "examples" / "todo.yaml", tmp_path / "todo.yaml")
+    monkeypatch.setattr(app_module, "specs_dir", lambda: tmp_path)
+    client = create_app(Settings()).test_client()
+    names = [api["name"] for api in client.get("/__mock/health").get_json()["vendors"]]
+    assert names == ["activepieces", "ampersand", "todo"]
+    created = client.post("/api/todos", json={"title": "x"}, headers={"Authorization": "Bearer t"})
+    assert created.status_code == 201 and created.get_json()["id"] == 1
