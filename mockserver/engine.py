@@ -362,8 +362,16 @@ def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Repl
     if collection.key_property:
         value[collection.key_property] = key
 
+    stamps = {name: prop for name, prop in props.items() if _UPDATED.match(name) and isinstance(prop, dict)
+              and prop.get("format") == "date-time" and name not in body}
+
     def change(old: Record, seq: int) -> Record:
-        return {"id": old["id"], "seq": old["seq"], "object": value}
+        changed = dict(value)
+        for name, prop in stamps.items():  # `updatedAt` and the like: the time of this write
+            text = clock_text(prop, call.now(seq))
+            if text is not None:
+                changed[name] = text
+        return {"id": old["id"], "seq": old["seq"], "object": changed}
 
     try:
         record = call.store.update(call.tenant, _store_name(collection, call), current["id"], change,
@@ -373,6 +381,9 @@ def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Repl
     if record is None:  # deleted meanwhile
         raise EntityNotFound(collection.name, str(key))
     return _reply(call, record["object"], _seed(call, collection.name, record["seq"]))
+
+
+_UPDATED = re.compile(r"(?i)^(updated|updated_?at|update_?time|updated_?on|modified|modified_?at|last_?modified)$")
 
 
 def _delete(call: Call, role: Role, collection: Collection) -> Reply:

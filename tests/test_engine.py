@@ -592,3 +592,17 @@ def test_a_new_vendor_can_be_a_yaml_file_and_nothing_else(tmp_path, monkeypatch)
     assert names == ["activepieces", "ampersand", "todo"]
     created = client.post("/api/todos", json={"title": "x"}, headers={"Authorization": "Bearer t"})
     assert created.status_code == 201 and created.get_json()["id"] == 1
+
+
+def test_an_update_moves_updated_at_to_the_time_of_the_write(tmp_path):
+    spec = tmp_path / "notes.yaml"
+    spec.write_text(SHOP.read_text().replace(
+        "        createdAt: {type: string, format: date-time, readOnly: true}\n",
+        "        createdAt: {type: string, format: date-time, readOnly: true}\n"
+        "        updatedAt: {type: string, format: date-time, readOnly: true}\n", 1))
+    client = create_app(Settings(specs=(("shop", spec),))).test_client()
+    product = create_product(client)
+    assert product["createdAt"] == product["updatedAt"] == "2025-01-01T00:00:01.000000Z"
+    changed = client.patch(f"/v2/products/{product['productId']}", json={"price": 2}, headers=KEY).get_json()
+    assert changed["createdAt"] == "2025-01-01T00:00:01.000000Z"
+    assert changed["updatedAt"] == "2025-01-01T00:00:02.000000Z"  # the tenant's clock, one write later
