@@ -21,8 +21,6 @@ from mockserver.errors import (
     MISSING,
     Conflict,
     EntityNotFound,
-    Issue,
-    ValidationFailed,
 )
 from mockserver.inference import Collection, Role, defaults, infer, properties_of, without_required
 from mockserver.spec import Operation, ResponseSpec, Spec, compile_schema
@@ -345,9 +343,8 @@ def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Repl
     body = call.body if isinstance(call.body, dict) else {}
     if role.by_body:
         key = body.get(collection.key_property, MISSING)
-        if key is MISSING:
-            raise ValidationFailed([Issue("body", (collection.key_property,), "required",
-                                          f"{collection.key_property} is required to find the item")])
+        if key is MISSING:  # valid by the schema (the key is optional there), but names no item
+            raise EntityNotFound(collection.name, f"(no {collection.key_property})")
     else:
         key = _key_from_path(call, collection)
     # Query parameters named like properties change them too (`POST /pets/{id}?status=sold`).

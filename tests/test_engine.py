@@ -606,3 +606,51 @@ def test_an_update_moves_updated_at_to_the_time_of_the_write(tmp_path):
     changed = client.patch(f"/v2/products/{product['productId']}", json={"price": 2}, headers=KEY).get_json()
     assert changed["createdAt"] == "2025-01-01T00:00:01.000000Z"
     assert changed["updatedAt"] == "2025-01-01T00:00:02.000000Z"  # the tenant's clock, one write later
+
+
+def test_a_replace_by_body_without_the_key_names_no_item(tmp_path):
+    spec = tmp_path / "pets.yaml"
+    spec.write_text("""
+openapi: 3.0.3
+info: {title: Pets, version: "1"}
+servers: [{url: /p}]
+paths:
+  /pet:
+    put:
+      operationId: updatePet
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Pet"}
+      responses:
+        "200": {description: Updated., content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+        "404": {description: Pet not found.}
+    post:
+      operationId: addPet
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Pet"}
+      responses:
+        "200": {description: Added., content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+  /pet/{petId}:
+    get:
+      operationId: getPet
+      parameters: [{name: petId, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: The pet., content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+        "404": {description: Pet not found.}
+components:
+  schemas:
+    Pet:
+      type: object
+      required: [name]
+      properties: {id: {type: integer}, name: {type: string}}
+""")
+    client = create_app(Settings(specs=(("pets", spec),))).test_client()
+    assert client.put("/p/pet", json={"name": "Rex"}).status_code == 404  # valid, but names no pet
+    pet = client.post("/p/pet", json={"name": "Rex"}).get_json()
+    renamed = client.put("/p/pet", json={"id": pet["id"], "name": "Max"})
+    assert renamed.status_code == 200 and client.get(f"/p/pet/{pet['id']}").get_json()["name"] == "Max"
