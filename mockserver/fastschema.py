@@ -15,6 +15,7 @@ jsonschema.is_valid(x)) is what tests/test_fastschema.py checks against jsonsche
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urljoin
@@ -341,12 +342,27 @@ def _unique_check(value: Any) -> bool:
     return False
 
 
+# The usual spelling of a format that certainly passes its checker: a fresh id or time in every
+# answer (never remembered) is said valid without building a UUID or a calendar. Anything else
+# goes to the checker. A day up to 28 exists in every month; year 0 does not exist.
+_SURELY = {
+    "is_uuid": re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
+    "is_datetime": re.compile(r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+                              r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?Z"),
+}
+
+
 def _format_check(function: Callable[[Any], Any], raises) -> Check:
     """FormatChecker.check, answering instead of raising. Format checks are pure functions of the
     string, and a response repeats its timestamps: short strings' answers are remembered (bounded)."""
     known: dict[str, bool] = {}
+    surely = _SURELY.get(getattr(function, "__name__", ""))
+    if surely is not None and getattr(function, "__module__", "") != "jsonschema._format":
+        surely = None  # only jsonschema's own checkers are known to pass these
 
     def check(value: Any) -> bool:
+        if surely is not None and type(value) is str and surely.fullmatch(value):
+            return True
         short = type(value) is str and len(value) <= 64
         if short:
             found = known.get(value)
