@@ -123,8 +123,8 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
         vendor=vendor.name,
         method=request.method,
         path=request.path,
-        query=request.args.to_dict(flat=False),
-        headers=dict(request.headers),
+        query=request.args.to_dict(flat=False) if request.environ.get("QUERY_STRING") else {},
+        headers=header_dict(request),
         body=b"",
         request=request,
     )
@@ -203,6 +203,21 @@ def add_cors(runtime: Runtime, response: Response) -> Response:
     if runtime.settings.cors:
         response.headers.update(CORS_HEADERS)
     return response
+
+
+def header_dict(request: Request) -> dict[str, str]:
+    """`dict(request.headers)`, read from the WSGI environ in one pass (werkzeug's way looks each
+    name up again). A variable name no server makes (a dash in it) takes werkzeug's way."""
+    found = {}
+    for key, value in request.environ.items():
+        if key.startswith("HTTP_"):
+            if "-" in key:
+                return dict(request.headers)
+            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                found[key[5:].replace("_", "-").title()] = value
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            found[key.replace("_", "-").title()] = value
+    return found
 
 
 def pick_operation(operations: dict[str, Operation], method: str, path: str) -> Operation:
@@ -343,9 +358,12 @@ def validate_body(request: Request, operation: Operation, body: Any) -> None:
 
 def schema_issues(validator, instance: Any, location: str, prefix: tuple) -> list[Issue]:
     """Every schema error as an Issue, the most relevant first."""
+    errors = list(validator.iter_errors(instance))
+    if not errors:
+        return []
     from jsonschema.exceptions import relevance
 
-    errors = sorted(validator.iter_errors(instance), key=relevance, reverse=True)
+    errors.sort(key=relevance, reverse=True)
     issues = []
     for error in errors:
         path = prefix + tuple(error.absolute_path)
