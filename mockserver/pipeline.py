@@ -272,8 +272,11 @@ def parse_body(request: Request, operation: Operation, limit: int, exchange: Exc
         if operation.body_required:
             raise MalformedBody("the request body is empty; send a JSON object", empty=True)
         form = bodies.pick_media(operation.body_media, request.mimetype) if operation.body_media else None
-        if form is not None and bodies.kind_of(form.media_type) in ("form", "multipart"):
+        kind = bodies.kind_of(form.media_type) if form is not None else None
+        if kind in ("form", "multipart"):
             return {}  # an empty form is a form without fields (validated as one), not a missing body
+        if kind == "xml":  # XML has no empty document: a declared XML body that is empty is malformed
+            raise MalformedBody("the XML body is empty: an XML document needs a root element")
         return MISSING
     if not operation.body_media:  # an Operation built by hand: JSON only, as before body_media
         if not _JSON_TYPE.match(request.mimetype or ""):

@@ -654,3 +654,28 @@ components:
     pet = client.post("/p/pet", json={"name": "Rex"}).get_json()
     renamed = client.put("/p/pet", json={"id": pet["id"], "name": "Max"})
     assert renamed.status_code == 200 and client.get(f"/p/pet/{pet['id']}").get_json()["name"] == "Max"
+
+
+def test_an_empty_xml_body_is_malformed_not_absent(tmp_path):
+    spec = tmp_path / "orders.yaml"
+    spec.write_text("""
+openapi: 3.0.3
+info: {title: Orders, version: "1"}
+servers: [{url: /o}]
+paths:
+  /orders:
+    post:
+      operationId: placeOrder
+      requestBody:
+        content:
+          application/xml:
+            schema: {type: object, properties: {qty: {type: integer}}, xml: {name: order}}
+      responses:
+        "200": {description: Placed., content: {application/json: {schema: {type: object}}}}
+        "400": {description: Invalid.}
+""")
+    client = create_app(Settings(specs=(("orders", spec),))).test_client()
+    assert client.post("/o/orders", data="", content_type="application/xml").status_code == 400
+    order = client.post("/o/orders", data="<order><qty>2</qty></order>", content_type="application/xml")
+    assert order.status_code == 200
+    assert client.post("/o/orders").status_code == 200  # no body at all: it is optional
