@@ -277,7 +277,14 @@ class Journal:
     def clear(self, vendor: str | None = None, credential: str | None = None) -> int:
         """Forget everything, one vendor's entries, or one tenant's. Returns how many went."""
         with self._lock:
-            self._settle()
+            went = 0
+            if self._pending and self._keeps_all_pending():  # no entry need be built to know what goes
+                kept = deque(item for item in self._pending
+                             if vendor is not None and not _raw_in_scope(item[2], vendor, credential))
+                went = len(self._pending) - len(kept)
+                self._pending, self._pending_bytes = kept, sum(_raw_size(item[2]) for item in kept)
+            else:
+                self._settle()
             before = len(self._entries)
             if vendor is None:
                 self._entries.clear()
@@ -285,7 +292,17 @@ class Journal:
             else:
                 self._entries = deque(item for item in self._entries if not _in_scope(item, vendor, credential))
             self._bytes = sum(item.size for item in self._entries)
-            return before - len(self._entries)
+            return went + before - len(self._entries)
+
+    def _keeps_all_pending(self) -> bool:
+        """Whether building the pending entries would keep every one of them (the lock held): their
+        sizes' upper bounds fit the byte budget beside the kept entries (the count always fits)."""
+        total = self._bytes
+        for _, _, exchange in self._pending:
+            total += _size_bound(exchange)
+            if total > self.byte_capacity:
+                return False
+        return True
 
 
 class _Masker:
@@ -362,6 +379,29 @@ def _request_body(exchange: Exchange) -> bytes:
 
 def _raw_size(exchange: Exchange) -> int:
     return len(exchange.body) + len(exchange.response_bytes)
+
+
+def _raw_in_scope(exchange: Exchange, vendor: str, credential: str | None) -> bool:
+    """`_in_scope` of the entry this exchange becomes."""
+    if (exchange.vendor or None) != vendor:
+        return False
+    return credential is None or (exchange.tenant is not None and exchange.tenant.credential == credential)
+
+
+def _size_bound(exchange: Exchange) -> int:
+    """At least the size (`_Kept.size`) of the entry this exchange becomes: masking and cutting a body
+    never lengthen it; a masked text is at most 3 characters longer (`***`, a scheme kept), a capped
+    one at most 30 (its `… (N more characters)`)."""
+    response = exchange.response_bytes
+    size = len(exchange.body) + ENTRY_OVERHEAD + len(exchange.path) + 3 + (
+        len(response) if response or exchange.response_body is None
+        else len(jsontext.dumps(exchange.response_body).encode()))
+    size += sum(len(name) + len(value) + 3 for name, values in exchange.query.items() for value in values)
+    for headers in (exchange.headers, exchange.response_headers):
+        size += sum(len(name) + len(value) + 3 for name, value in headers.items())
+    size += sum(len(issue.dotted or issue.location) + len(issue.message) + 60 for issue in exchange.issues[:50])
+    size += sum(len(warning) + 30 for warning in exchange.warnings[:50]) + len(exchange.error or "") + 30
+    return size
 
 
 def _cap(text: str) -> str:

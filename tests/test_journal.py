@@ -327,28 +327,44 @@ def test_an_issue_message_that_quotes_a_credential_is_masked(client):
     assert entry["issues"] and key not in str(entry)
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))
 def test_entries_built_when_read_are_those_recorded_one_by_one(seed):
     """The journal builds an entry when it is read (`_settle`), not per request: whatever the reads
-    in between, the kept entries, bytes and drops are those of building each one at once."""
+    and clears in between, the kept entries, bytes, drops and what each clear removed are those of
+    building each one at once."""
     import random
 
+    from mockserver.errors import Issue
     from mockserver.exchange import Exchange
-    from mockserver.journal import Journal
+    from mockserver.journal import Journal, _size_bound
+    from mockserver.store import Tenant
 
     rng = random.Random(seed)
-    capacity, budget = rng.choice([(5, 64 * 1024), (50, 8 * 1024), (1000, 4 * 1024)])
+    capacity, budget = rng.choice([(5, 64 * 1024), (50, 8 * 1024), (1000, 4 * 1024), (1000, 64 * 1024 * 1024)])
     lazy, eager = Journal(capacity, byte_capacity=budget), Journal(capacity, byte_capacity=budget)
     for n in range(300):
         body = b'{"name":"' + b"x" * rng.choice([0, 10, 200, 900, 3000, 9000]) + b'"}'
+        vendor, key = rng.choice(["shop", "bank"]), rng.choice(["ab", "secret-key-1", "other-key-22"])
+        texts = rng.choice([[], ["w" * rng.choice([1, 2100])]])
+        sent = rng.choice([b'{"id":%d,"key":"%s"}' % (n, key.encode()), b""])
+        answered = rng.choice([None, {"id": n}])
         for kept in (lazy, eager):
-            exchange = Exchange("shop", "POST", f"/things/{n}", {"q": [str(n)]}, {"X-Api-Key": "secret-key-1"}, body,
+            exchange = Exchange(vendor, "POST", f"/things/{n}/{key}", {"q": [str(n)], "key": [key]},
+                                {"X-Api-Key": key, "Authorization": f"Bearer {key}"}, body,
                                 started=1_700_000_000 + n, operation_id="create", status=201,
-                                response_bytes=b'{"id":%d}' % n)
+                                tenant=Tenant(vendor, key), response_bytes=sent, response_body=answered,
+                                warnings=list(texts),
+                                issues=[Issue("body", ("name",), "type", "name: " + texts[0])] if texts else [],
+                                error=texts[0] if texts else None)
+            bound = _size_bound(exchange)
             kept.record(exchange)
+        assert bound >= eager._build(0, 0.0, exchange).size
         len(eager)  # a read: settles what is pending
         if rng.random() < 0.05:
             len(lazy)
+        if rng.random() < 0.03:
+            scope = rng.choice([(None, None), ("shop", None), ("bank", "ab"), ("shop", "secret-key-1")])
+            assert lazy.clear(*scope) == eager.clear(*scope)
     assert len(lazy) == len(eager) and lazy.bytes == eager.bytes
 
     def comparable(journal):
