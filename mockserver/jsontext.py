@@ -80,7 +80,11 @@ def lone_surrogate_path(value: Any) -> tuple | None:
 def loads(raw: bytes) -> Any:
     """Strict JSON from bytes (UTF-8, an optional BOM): no NaN or Infinity, finite numbers only, lone
     surrogates repaired. Raises ValueError (UnicodeDecodeError included) or RecursionError."""
-    value = json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constant, parse_float=_finite)
+    text = raw.decode("utf-8-sig")
+    if text.startswith("\ufeff"):  # a second BOM: json.loads' own error
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    else:  # what json.loads does, without building its decoder each time
+        value = _decode(text)
     return repair_surrogates(value) if has_surrogate_escape(raw) else value
 
 
@@ -93,6 +97,9 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"number {text[:20]} is out of range")
     return value
+
+
+_decode = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite).decode
 
 
 # --- out -------------------------------------------------------------------------------------------
