@@ -89,11 +89,20 @@ def _keep_valid(base: dict, fields: dict, response: ResponseSpec) -> dict:
 
 
 def success(operation: Operation) -> tuple[int, ResponseSpec | None]:
-    codes = sorted(int(code) for code in operation.responses if code.isdigit() and code.startswith("2"))
+    """The status and response an operation answers when all goes well: its lowest 2xx; else `2XX`;
+    else, for an operation that documents only other statuses (a redirect, a 404), the lowest of them;
+    else `default`."""
+    numeric = sorted(int(code) for code in operation.responses if code.isdigit() and 200 <= int(code) <= 599)
+    codes = [code for code in numeric if code < 300]
     if codes:
         return codes[0], operation.responses[str(codes[0])]
     if "2XX" in operation.responses:
         return 200, operation.responses["2XX"]
+    if numeric:
+        return numeric[0], operation.responses[str(numeric[0])]
+    ranges = sorted(code for code in operation.responses if len(code) == 3 and code.endswith("XX") and code[0] in "345")
+    if ranges:
+        return int(ranges[0][0]) * 100, operation.responses[ranges[0]]
     return 200, operation.responses.get("default")
 
 
@@ -175,7 +184,7 @@ def render_error(error: MockError, context: ErrorContext) -> Reply:
                     filled[name] = [{"in": issue.location, "name": issue.dotted or issue.location,
                                      "detail": issue.message} for issue in error.issues]
         body = filled if documented.validator.is_valid(filled) else _keep_valid(body, filled, documented)
-    return Reply(status, body, headers)
+    return Reply(status, body, headers, best_effort=not documented.validator.is_valid(body))
 
 
 def _message(error: MockError) -> str:

@@ -213,7 +213,8 @@ def _reply(call: Call, value: Any, seed: str, status: int | None = None) -> Repl
     code, documented = success(call.operation)
     code = status or code
     body = fit(value, documented, seed) if code != 204 else None
-    return Reply(code, body, documented_headers(documented, seed))
+    unmet = body is not value and body is not None and not documented.validator.is_valid(body)
+    return Reply(code, body, documented_headers(documented, seed), best_effort=unmet)
 
 
 # --- handlers ----------------------------------------------------------------------------------------
@@ -479,6 +480,8 @@ def _other(call: Call) -> Reply:
     if value is MISSING or not documented.validator.is_valid(value):
         value = _without_secrets(documented, seed, generated(documented.validator.schema, seed, "",
                                                              value if value is not MISSING else {}))
+        return Reply(code, value, documented_headers(documented, seed),
+                     best_effort=not documented.validator.is_valid(value))
     return Reply(code, value, documented_headers(documented, seed))
 
 

@@ -37,7 +37,7 @@ from mockserver.errors import (
 from mockserver.exchange import Exchange, Mount
 from mockserver.runtime import Runtime
 from mockserver.settings import CONTROL_PREFIX
-from mockserver.spec import MediaSpec, Operation, flask_rule
+from mockserver.spec import MediaSpec, Operation, flask_rule, path_variables
 from mockserver.store import Tenant
 from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
 
@@ -302,6 +302,9 @@ def read_parameters(operation: Operation, path_params: dict[str, str],
     for param in operation.parameters:
         if param.location == "path":
             raw: Any = path_params.get(param.name, MISSING)
+            if raw is MISSING:  # a name the router could not take has a positional one
+                raw = next((path_params[variable] for variable, name in path_variables(operation.path)
+                            if name == param.name and variable in path_params), MISSING)
         elif param.location == "query":
             items = request.args.getlist(param.name)
             raw = MISSING if not items else (items if param.schema.get("type") == "array" else items[-1])
@@ -412,6 +415,10 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
         and mounted.vendor.undocumented_errors
     if operation is not None and runtime.settings.validate_responses and not unchecked:
         problem = response_problem(operation, documented, reply)
+        if problem and reply.best_effort:
+            log.warning("no valid answer: %s", problem)
+            exchange.warnings.append(f"the document allows no valid answer here: {problem}")
+            problem = None
         if problem:
             log.error("mock bug: %s", problem)
             exchange.error = problem
@@ -491,6 +498,8 @@ def _reason(status: int) -> str:
 def response_problem(operation: Operation, documented, reply: Reply) -> str | None:
     """Why the reply breaks the spec (naming the field), or None."""
     name = f"{operation.vendor} {operation.operation_id}"
+    if not operation.responses:  # documents no answer at all (OpenAPI 3.1 allows it): nothing to check
+        return None
     if documented is None:
         return f"{name}: status {reply.status} is not documented"
     validator = documented.validator

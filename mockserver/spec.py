@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,8 +186,26 @@ def flask_rule(path: str) -> str:
 
     >>> flask_rule("/v1/projects/{projectIdOrName}")
     '/v1/projects/<projectIdOrName>'
+    >>> flask_rule("/a/{id}/{pet-id}/{id}")
+    '/a/<id>/<_p1>/<_p2>'
     """
-    return re.sub(r"\{([^}/]+)\}", r"<\1>", path)
+    names = iter(flask_name for flask_name, _ in path_variables(path))
+    return re.sub(r"\{([^}/]+)\}", lambda _: f"<{next(names)}>", path)
+
+
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@functools.lru_cache(maxsize=4096)
+def path_variables(path: str) -> tuple[tuple[str, str], ...]:
+    """(routing variable, parameter name) of each template of a path. A name the router cannot take
+    (`pet-id`, a name used twice) gets a positional one (`_p1`)."""
+    found, seen = [], set()
+    for index, name in enumerate(re.findall(r"\{([^}/]+)\}", path)):
+        usable = _VARIABLE.fullmatch(name) and name not in seen and not name.startswith("_p")
+        found.append((name if usable else f"_p{index}", name))
+        seen.add(name)
+    return tuple(found)
 
 
 def is_json_media(media_type: str) -> bool:
@@ -213,7 +232,9 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
     version = _version(document, path)
     resolver = _Resolver(path, document)
     resolved = resolver.resolve_root()
-    translate = _From30() if version == "3.0" else _as_is
+    # A 3.1 document keeps its own dialect; only a 3.0-style boolean `exclusiveMinimum`, which 2020-12
+    # would refuse as an invalid schema, is read as its author meant it.
+    translate = _From30() if version == "3.0" else _From30(nullable=False)
     server_url = _server_url(resolved.get("servers"), path)
     server_path = urlsplit(server_url).path.rstrip("/") if "://" in server_url else server_url.rstrip("/")
     if server_path and not server_path.startswith("/"):
@@ -359,10 +380,10 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
     for requirement in security:
         if not isinstance(requirement, dict):
             raise SpecError(f"{where}: a security requirement must be a mapping of scheme names, not {requirement!r}")
-        names = list(requirement)
-        for name in names:
-            if name not in schemes:
-                raise SpecError(f"{where}: unknown security scheme {name!r}")
+        names = [name for name in requirement if name in schemes]
+        for name in requirement:
+            if name not in schemes:  # a slip of the document's: that requirement cannot be checked
+                logging.getLogger("mockserver").warning("%s: unknown security scheme %r is ignored", where, name)
         kept = [name for name in names if _mapping(schemes[name]).get("type") != "mutualTLS"]
         if not kept:
             anonymous = True  # `{}`, or only a TLS client certificate: a mock over HTTP asks for nothing
@@ -454,10 +475,6 @@ def _pick_response(media: dict[str, MediaSpec]) -> MediaSpec | None:
             or next(iter(media.values())))
 
 
-def _as_is(schema: Any) -> Any:
-    return schema
-
-
 # Keywords whose value is a schema, a list of schemas, or a map of schemas (2020-12, and 3.0's subset).
 _ONE_SCHEMA = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
                "unevaluatedItems", "unevaluatedProperties", "additionalItems")
@@ -476,9 +493,10 @@ class _From30:
     `exclusiveMinimum/Maximum: true` moves `minimum/maximum` into it; `false` is dropped. `example`
     stays: 2020-12 ignores unknown keywords. Memoized by identity: resolved schemas are shared."""
 
-    def __init__(self) -> None:
+    def __init__(self, nullable: bool = True) -> None:
         self.done: dict[int, Any] = {}
         self.keep: list[Any] = []  # the memo's keys stay alive, so an id is never reused
+        self.nullable = nullable  # False: a 3.1 document, where `nullable` is no keyword
 
     def __call__(self, schema: Any) -> Any:
         if not isinstance(schema, dict):
@@ -502,8 +520,7 @@ class _From30:
                 del out[exclusive]
                 if flag and bound in out:
                     out[exclusive] = out.pop(bound)
-        nullable = out.pop("nullable", False)
-        if nullable is True:
+        if self.nullable and out.pop("nullable", False) is True:
             out = self._nullable(out)
         self.done[id(schema)] = out
         self.keep.append(schema)

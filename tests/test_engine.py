@@ -424,11 +424,45 @@ paths:
               schema: {type: object, properties: {id: {type: integer}}}
         "404": {description: Not found.}
 """)
-    client = create_app(Settings(specs=(("odd", spec),))).test_client()
+    app = create_app(Settings(specs=(("odd", spec),)))
+    client = app.test_client()
     answer = client.post("/odd/things", json={"name": "x"})
-    # no value meets `never`: the answer says which field breaks the document, and the mock stays up
-    assert answer.status_code == 500 and "never" in answer.get_json()["detail"]
-    assert client.get("/odd/things/1").status_code in (200, 404)
+    # no value meets `never`: the documented status with the best the mock can make, never a 500,
+    # and the journal says which field of the document allows no valid answer
+    assert answer.status_code == 201 and answer.get_json()["name"] == "x"
+    (entry,) = client.get("/__mock/requests?vendor=odd").get_json()["requests"]
+    assert any("never" in warning for warning in entry["warnings"])
+    assert client.get("/odd/things/1").status_code == 200
+
+
+def test_operations_that_document_no_success_or_no_answer_at_all(tmp_path):
+    spec = tmp_path / "edge.yaml"
+    spec.write_text("""
+openapi: 3.1.0
+info: {title: Edge, version: "1"}
+servers: [{url: /e}]
+paths:
+  /gone:
+    get:
+      operationId: gone
+      responses:
+        "410": {description: Gone., content: {application/json: {schema: {type: object, required: [reason],
+                properties: {reason: {type: string}}}}}}
+  /moved:
+    get:
+      operationId: moved
+      responses:
+        "301": {description: Moved., headers: {Location: {schema: {type: string, format: uri}}}}
+  /silent:
+    get:
+      operationId: silent
+""")
+    client = create_app(Settings(specs=(("edge", spec),))).test_client()
+    gone = client.get("/e/gone")
+    assert gone.status_code == 410 and isinstance(gone.get_json()["reason"], str)  # its only documented answer
+    moved = client.get("/e/moved")
+    assert moved.status_code == 301 and moved.headers["Location"]
+    assert client.get("/e/silent").status_code == 200  # documents no answer: a 200, nothing to check
 
 
 def test_a_header_named_with_an_underscore_reaches_the_mock_over_waitress(tmp_path):

@@ -23,6 +23,9 @@ class Reply:
     status: int
     body: Any = None  # None: no body (204)
     headers: dict[str, str] = field(default_factory=dict)
+    # The document allows no valid answer here (a schema no value meets): sent as made, with a
+    # journal warning, instead of a 500 (the fault is the document's, not the client's).
+    best_effort: bool = False
 
 
 @dataclass
