@@ -713,3 +713,10 @@ paths:
     order = client.post("/o/orders", data="<order><qty>2</qty></order>", content_type="application/xml")
     assert order.status_code == 200
     assert client.post("/o/orders").status_code == 200  # no body at all: it is optional
+
+
+def test_an_api_named_with_a_dot_has_its_spec_served(tmp_path):
+    client = create_app(Settings(specs=(("shop.v2", SHOP),))).test_client()
+    served = client.get("/__mock/openapi/shop.v2.yaml")
+    assert served.status_code == 200 and "openapi:" in served.get_data(as_text=True)
+    assert client.get("/__mock/openapi/../shop.v2.yaml").status_code == 404
