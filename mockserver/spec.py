@@ -547,12 +547,13 @@ class _Resolver:
     resolved against the referring file. Remote (http, https) references are never fetched.
 
     Recursion: a `$ref` met again inside its own expansion (a tree of nodes, a linked list) becomes
-    `{}`, the schema that allows anything: each recursive schema is expanded once, then its recursive
-    occurrence accepts any value. Validation and the generator get finite, inlined schemas, at the
-    cost of not checking below the first level of recursion. Schemas that refer to each other in a
-    dense web (a strongly connected component of the graph of refs, common in large public documents)
-    would still expand exponentially, so inside one component at most `RECURSION_DEPTH` schemas are
-    nested before the next one becomes `{}` too. A cycle of bare `$ref`s with nothing in between (A is
+    only its type (`{type: object}`, or `{}` when it names none): each recursive schema is expanded
+    once, then its recursive occurrence accepts any value of that type. Validation and the generator
+    get finite, inlined schemas (a generated `{}` or `[]` there is one the full schema accepts where it
+    requires nothing), at the cost of not checking below the first level of recursion. Schemas that
+    refer to each other in a dense web (a strongly connected component of the graph of refs, common in
+    large public documents) would still expand exponentially, so inside one component at most
+    `RECURSION_DEPTH` schemas are nested before the next one is cut to its type too. A cycle of bare `$ref`s with nothing in between (A is
     B, B is A) has no meaning and is an error.
 
     Expansions are shared, not copied: the result of a `$ref` is cached with the set of refs its
@@ -628,11 +629,11 @@ class _Resolver:
             raise SpecError(f"{self._name(base)}: {_pointer(where)}: circular reference {names}")
         seen.add(key)
         if key in stack:
-            return {}  # the recursive occurrence: see the class's comment
+            return self._stub(file, fragment, ref, base, where)  # the recursive occurrence: see the class's comment
         component = self.component.get(key)
         depth = sum(1 for outer in stack if outer in component) if component else 0
         if depth >= self.RECURSION_DEPTH:
-            return {}  # deep in a web of schemas that refer to each other: see the class's comment
+            return self._stub(file, fragment, ref, base, where)  # deep in a web: see the class's comment
         for outer, at_depth, met, value in self.cache.get(key, ()):
             if at_depth == depth and frozenset(stack) & met == outer:
                 seen.update(met)
@@ -644,6 +645,19 @@ class _Resolver:
         self.cache.setdefault(key, []).append((frozenset(stack) & inner, depth, frozenset(inner), value))
         seen.update(inner)
         return value
+
+    def _stub(self, file: Path, fragment: str, ref: str, base: Path, where: tuple) -> dict:
+        """What stands for a schema where its recursion stops: only its type (an object is `{}`, a list
+        `[]`), so a generated value is still one the full schema accepts where nothing is required."""
+        target = self._pointer(file, fragment, ref, base, where)
+        if not isinstance(target, dict):
+            return {}
+        kind = target.get("type")
+        if kind is None and isinstance(target.get("properties"), dict):
+            kind = "object"
+        if isinstance(kind, str) or (isinstance(kind, list) and all(isinstance(k, str) for k in kind)):
+            return {"type": kind} if not target.get("nullable") else {"type": kind, "nullable": True}
+        return {}
 
     def _locate(self, ref: str, base: Path, where: tuple) -> tuple[Path, str]:
         parts = urlsplit(ref)

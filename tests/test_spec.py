@@ -174,13 +174,13 @@ def test_relative_file_references_resolve_against_the_referring_file(shop):
     assert owner["properties"]["address"]["properties"]["city"] == {"type": "string"}
 
 
-def test_a_recursive_schema_is_expanded_once_then_allows_anything(shop, notes):
+def test_a_recursive_schema_is_expanded_once_then_keeps_only_its_type(shop, notes):
     tree = shop.operations["getTree"].responses["200"].schema
-    assert tree["properties"]["children"]["items"] == {}
+    assert tree["properties"]["children"]["items"] == {"type": "object"}  # any object, as a generated `{}` is
     deep = {"label": "a", "children": [{"label": "b", "children": [{"label": 3}]}]}
     assert shop.operations["getTree"].responses["200"].validator.is_valid(deep)
     assert not shop.operations["getTree"].responses["200"].validator.is_valid({"label": 3})
-    assert notes.operations["createNote"].body_schema["properties"]["next"] == {}
+    assert notes.operations["createNote"].body_schema["properties"]["next"] == {"type": "object"}
 
 
 def test_missing_operation_ids_are_made_from_method_and_path_and_stay_unique(shop, notes):
@@ -278,7 +278,7 @@ def test_an_80_operation_document_loads(tmp_path):
     path.write_text(json.dumps(document))
     spec = load_spec(path, "big")
     assert len(spec.operations) == 80
-    assert spec.operations["getThings7Id"].responses["200"].schema["properties"]["parent"] == {}
+    assert spec.operations["getThings7Id"].responses["200"].schema["properties"]["parent"] == {"type": "object"}
 
 
 EXTERNAL = MINIMAL % ("operationId: a", '{$ref: "parts/a.yaml#/A"}')
@@ -339,8 +339,9 @@ def test_a_dense_web_of_recursive_schemas_loads_finite(tmp_path):
         inner = [depth(sub) for sub in node.get("properties", {}).values()]
         return 1 + max(inner, default=0) if "type" in node else 0
 
-    assert depth(schema) == 4  # three schemas of the web nested, then `{}`; `name` is the fourth level
-    assert spec.operations["getS0"].responses["200"].validator.is_valid({"name": "a", "p0": {"p1": {"p2": 7}}})
+    assert depth(schema) == 4  # three schemas of the web nested, then only the type (`object`)
+    assert spec.operations["getS0"].responses["200"].validator.is_valid({"name": "a", "p0": {"p1": {"p2": {}}}})
+    assert not spec.operations["getS0"].responses["200"].validator.is_valid({"p0": {"p1": {"p2": 7}}})
     assert not spec.operations["getS0"].responses["200"].validator.is_valid({"name": 1})
 
 
