@@ -553,8 +553,8 @@ class _Resolver:
     requires nothing), at the cost of not checking below the first level of recursion. Schemas that
     refer to each other in a dense web (a strongly connected component of the graph of refs, common in
     large public documents) would still expand exponentially, so inside one component at most
-    `RECURSION_DEPTH` schemas are nested before the next one is cut to its type too. A cycle of bare `$ref`s with nothing in between (A is
-    B, B is A) has no meaning and is an error.
+    `RECURSION_DEPTH` schemas are nested before the next one is cut to its type too. A cycle of bare
+    `$ref`s with nothing in between (A is B, B is A) has no meaning and is an error.
 
     Expansions are shared, not copied: the result of a `$ref` is cached with the set of refs its
     expansion met (`seen`), under the part of the stack of refs being expanded that it met and the
