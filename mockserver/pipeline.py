@@ -313,6 +313,10 @@ def read_parameters(operation: Operation, path_params: dict[str, str],
         else:
             continue
         if raw is MISSING:
+            if param.required and param.location == "header" and param.name.lower() == "authorization":
+                # A document that declares the credential as a header parameter (not a security
+                # scheme): without it the caller is not authenticated.
+                raise Unauthorized("no credential; send the Authorization header")
             if param.required:
                 issues.append(Issue(param.location, (param.name,), "required",
                                     f"{param.location} parameter {param.name!r} is required",

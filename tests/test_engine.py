@@ -720,3 +720,23 @@ def test_an_api_named_with_a_dot_has_its_spec_served(tmp_path):
     served = client.get("/__mock/openapi/shop.v2.yaml")
     assert served.status_code == 200 and "openapi:" in served.get_data(as_text=True)
     assert client.get("/__mock/openapi/../shop.v2.yaml").status_code == 404
+
+
+def test_a_required_authorization_header_parameter_is_a_credential(tmp_path):
+    spec = tmp_path / "auth.yaml"
+    spec.write_text("""
+openapi: 3.0.3
+info: {title: Auth, version: "1"}
+servers: [{url: /a}]
+paths:
+  /me:
+    get:
+      operationId: me
+      parameters: [{name: Authorization, in: header, required: true, schema: {type: string}}]
+      responses:
+        "200": {description: Me., content: {application/json: {schema: {type: object}}}}
+        "401": {description: Who are you?}
+""")
+    client = create_app(Settings(specs=(("auth", spec),))).test_client()
+    assert client.get("/a/me").status_code == 401  # missing: not authenticated, not a 400
+    assert client.get("/a/me", headers={"Authorization": "Bearer x"}).status_code == 200
