@@ -19,6 +19,7 @@ from mockserver.answers import documented_headers, fit, generated, render_error,
 from mockserver.determinism import iso_millis, rfc3339_micros, rfc3339_nano
 from mockserver.errors import (
     MISSING,
+    BadRequest,
     Conflict,
     EntityNotFound,
 )
@@ -413,7 +414,7 @@ def _list(call: Call, role: Role, collection: Collection) -> Reply:
     following = start + len(page) if start + len(page) < total else None
     seed = _seed(call, collection.name, call.store.sequence(call.tenant))
     _, documented = success(call.operation)
-    body = _list_body(documented, page, total, following, call, role)
+    body = _list_body(documented, page, total, following)
     return _reply(call, body, seed)
 
 
@@ -449,8 +450,7 @@ _NEXT = re.compile(r"(?i)^(next|nextcursor|next_cursor|nextpagetoken|next_page_t
 _MORE = re.compile(r"(?i)^(hasmore|has_more|more)$")
 
 
-def _list_body(documented: ResponseSpec | None, page: list, total: int, following: int | None, call: Call,
-               role: Role) -> Any:
+def _list_body(documented: ResponseSpec | None, page: list, total: int, following: int | None) -> Any:
     schema = documented.validator.schema if documented and documented.validator else {"type": "array"}
     if schema.get("type") == "array" or "properties" not in schema:
         return page
@@ -503,7 +503,10 @@ _PREFER_EXAMPLE = re.compile(r"(?:^|[,;\s])example=\"?([^\",;\s]+)")
 def _example(call: Call, documented: ResponseSpec) -> Any:
     examples = getattr(documented, "examples", None) or {}
     wanted = _PREFER_EXAMPLE.search(call.headers.get("Prefer", "")) if call.headers else None
-    if wanted and wanted.group(1) in examples:
+    if wanted:
+        if wanted.group(1) not in examples:  # a typo in a test stays loud, as with `Prefer: code=`
+            raise BadRequest(f"Prefer: example={wanted.group(1)}: {call.operation.operation_id} documents no such "
+                             f"example (it documents {', '.join(examples) or 'none'})")
         chosen = examples[wanted.group(1)]
         return chosen.get("value", MISSING) if isinstance(chosen, dict) else MISSING
     example = getattr(documented, "example", MISSING)

@@ -185,6 +185,8 @@ def test_operations_outside_a_collection_answer_their_example(shop):
     assert status.status_code == 200
     assert status.get_json() == {"ok": True, "version": "2.1.0"}
     assert shop.get("/v2/status", headers={"Prefer": "example=degraded"}).get_json()["ok"] is False
+    unknown = shop.get("/v2/status", headers={"Prefer": "example=degarded"})
+    assert unknown.status_code == 400 and "healthy, degraded" in unknown.get_data(as_text=True)
 
 
 def test_documented_response_headers_are_sent(shop):
