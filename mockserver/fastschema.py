@@ -52,11 +52,14 @@ class Unsupported(Exception):
 class FastValidator:
     """A jsonschema validator with a compiled check in front; anything else is the validator's."""
 
-    __slots__ = ("validator", "check")
+    __slots__ = ("validator", "check", "schema")
 
-    def __init__(self, validator: Draft202012Validator, check: Check | None) -> None:
+    def __init__(self, validator: Draft202012Validator, check: Check | None, schema: Any = None) -> None:
         self.validator = validator
         self.check = check
+        # The schema as the document gives it (what values are generated from); the validator may check
+        # a rewritten form of it (OpenAPI's discriminator as JSON Schema).
+        self.schema = validator.schema if schema is None else schema
 
     def iter_errors(self, instance: Any) -> Iterator:
         if self.check is not None and self.check(instance):

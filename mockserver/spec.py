@@ -170,9 +170,41 @@ def compile_schema(schema: dict, where: str) -> Draft202012Validator:
         raise SpecError(f"{where}: invalid schema: {error.message}") from None
     # A compiled yes/no answers for valid instances; jsonschema still produces every error.
     # `Validator`: jsonschema's 2020-12 with ECMA-262 patterns (`$` is the end of the text).
-    found = FastValidator(Validator(schema, format_checker=_FORMATS), compile_check(schema, _FORMATS))
+    checked = discriminated(schema)
+    found = FastValidator(Validator(checked, format_checker=_FORMATS), compile_check(checked, _FORMATS), schema)
     _COMPILED[key] = found
     return found
+
+
+DISCRIMINATOR = "x-mock-discriminator"  # set by the loader: {property, of, branches: [[values], ...]}
+
+
+def discriminated(schema: Any, done: dict | None = None) -> Any:
+    """The schema with OpenAPI's `discriminator` as JSON Schema, for validation: the property is
+    required, names one of the branches (by `mapping`, else by the schema's name), and the value must
+    match that branch. A plain `oneOf` would refuse a value two open branches both accept, and accept
+    one whose discriminator names no branch."""
+    done = {} if done is None else done
+    if isinstance(schema, list):
+        return [discriminated(item, done) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if id(schema) in done:
+        return done[id(schema)]
+    out = {key: discriminated(value, done) if key not in ("enum", "const", "default", "example", "examples")
+           else value for key, value in schema.items()}
+    rule = schema.get(DISCRIMINATOR)
+    if isinstance(rule, dict) and isinstance(out.get(rule.get("of")), list):
+        prop, branches = rule["property"], out.pop(rule["of"])
+        keyed = [(value, branch) for values, branch in zip(rule["branches"], branches, strict=False)
+                 for value in values]
+        out["anyOf"] = branches
+        out["allOf"] = [*out.get("allOf", []),
+                        {"required": [prop], "properties": {prop: {"enum": [value for value, _ in keyed]}}},
+                        *({"if": {"required": [prop], "properties": {prop: {"const": value}}}, "then": branch}
+                          for value, branch in keyed)]
+    done[id(schema)] = out
+    return out
 
 
 def specs_dir() -> Path:
@@ -618,8 +650,12 @@ class _Resolver:
                         if not _extension_key(key, where) else value
                         for key, value in node.items() if key != "$ref"}
             return {**target, **siblings} if isinstance(target, dict) else siblings
-        return {key: self._node(value, base, stack, (), (*where, key), seen) if not _extension_key(key, where)
-                else value for key, value in node.items()}
+        out = {key: self._node(value, base, stack, (), (*where, key), seen) if not _extension_key(key, where)
+               else value for key, value in node.items()}
+        rule = _discriminator_rule(node)
+        if rule is not None:
+            out[DISCRIMINATOR] = rule
+        return out
 
     def _follow(self, ref: str, base: Path, stack: tuple, chain: tuple, where: tuple, seen: set) -> Any:
         file, fragment = self._locate(ref, base, where)
@@ -695,6 +731,28 @@ class _Resolver:
 
     def _name(self, file: Path) -> Path:
         return self.shown.get(file, file)
+
+
+def _discriminator_rule(node: dict) -> dict | None:
+    """For a schema with a `discriminator` over `oneOf`/`anyOf` branches that are `$ref`s: which
+    property values name which branch (the `mapping`'s keys, else the referenced schema's name)."""
+    disc = node.get("discriminator")
+    if not isinstance(disc, dict) or not isinstance(disc.get("propertyName"), str):
+        return None
+    mapping = disc.get("mapping") if isinstance(disc.get("mapping"), dict) else {}
+    for word in ("oneOf", "anyOf"):
+        refs = node.get(word)
+        if isinstance(refs, list) and refs and all(isinstance(b, dict) and isinstance(b.get("$ref"), str)
+                                                   for b in refs):
+            branches = []
+            for branch in refs:
+                ref = branch["$ref"]
+                name = ref.rsplit("/", 1)[-1]
+                named = [key for key, target in mapping.items()
+                         if isinstance(target, str) and (target == ref or target.rsplit("/", 1)[-1] == name)]
+                branches.append(named or [name])
+            return {"property": disc["propertyName"], "of": word, "branches": branches}
+    return None
 
 
 # Objects whose keys are names the author chose (a property called `x-rate`), not extensions.

@@ -742,3 +742,50 @@ paths:
     client = create_app(Settings(specs=(("auth", spec),))).test_client()
     assert client.get("/a/me").status_code == 401  # missing: not authenticated, not a 400
     assert client.get("/a/me", headers={"Authorization": "Bearer x"}).status_code == 200
+
+
+def test_a_discriminator_picks_the_branch_a_value_is_checked_against(tmp_path):
+    spec = tmp_path / "pets.yaml"
+    spec.write_text("""
+openapi: 3.0.3
+info: {title: Pets, version: "1"}
+servers: [{url: /d}]
+paths:
+  /pets:
+    post:
+      operationId: addPet
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              oneOf: [{$ref: "#/components/schemas/Cat"}, {$ref: "#/components/schemas/Dog"}]
+              discriminator: {propertyName: kind, mapping: {kitty: "#/components/schemas/Cat"}}
+      responses:
+        "200":
+          description: Added.
+          content:
+            application/json:
+              schema:
+                oneOf: [{$ref: "#/components/schemas/Cat"}, {$ref: "#/components/schemas/Dog"}]
+                discriminator: {propertyName: kind, mapping: {kitty: "#/components/schemas/Cat"}}
+        "400": {description: Invalid.}
+components:
+  schemas:
+    Cat:
+      type: object
+      required: [kind]
+      properties: {kind: {type: string}, lives: {type: integer}}
+    Dog:
+      type: object
+      required: [kind]
+      properties: {kind: {type: string}, good: {type: boolean}}
+""")
+    client = create_app(Settings(specs=(("pets", spec),))).test_client()
+    # both open branches accept these, so a plain oneOf would refuse them: the discriminator decides
+    assert client.post("/d/pets", json={"kind": "kitty", "lives": 9}).status_code == 200
+    assert client.post("/d/pets", json={"kind": "Dog", "good": True}).status_code == 200  # the schema's name
+    assert client.post("/d/pets", json={"kind": "kitty", "lives": "nine"}).status_code == 400  # checked as a Cat
+    assert client.post("/d/pets", json={"kind": "Cow"}).status_code == 400  # names no branch
+    (entry,) = client.get("/__mock/requests?vendor=pets&limit=1").get_json()["requests"]
+    assert "kind" in entry["error"] and "kitty" in entry["error"]
