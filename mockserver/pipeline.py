@@ -307,6 +307,8 @@ def read_parameters(operation: Operation, path_params: dict[str, str],
                             if name == param.name and variable in path_params), MISSING)
         elif param.location == "query":
             items = request.args.getlist(param.name)
+            if items and param.schema.get("type") == "array":
+                items = _delimited(items, param)
             raw = MISSING if not items else (items if param.schema.get("type") == "array" else items[-1])
         elif param.location == "header":
             raw = request.headers.get(param.name, MISSING)
@@ -333,6 +335,18 @@ def read_parameters(operation: Operation, path_params: dict[str, str],
     if issues:
         raise ValidationFailed(issues)
     return values["path"], values["query"]
+
+
+_DELIMITERS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
+
+
+def _delimited(items: list[str], param) -> list[str]:
+    """A query array as its `style` and `explode` write it: `?a=1&a=2` (form, exploded: the default),
+    or one value split on `,` (`explode: false`), ` ` (spaceDelimited) or `|` (pipeDelimited)."""
+    style = param.style or "form"
+    if (style == "form" and param.explode is not False) or style not in _DELIMITERS:
+        return items
+    return [part for item in items for part in (item.split(_DELIMITERS[style]) if item else [])]
 
 
 def coerce(raw: Any, schema: dict) -> Any:

@@ -789,3 +789,27 @@ components:
     assert client.post("/d/pets", json={"kind": "Cow"}).status_code == 400  # names no branch
     (entry,) = client.get("/__mock/requests?vendor=pets&limit=1").get_json()["requests"]
     assert "kind" in entry["error"] and "kitty" in entry["error"]
+
+
+def test_query_arrays_are_read_as_their_style_and_explode_write_them(tmp_path):
+    spec = tmp_path / "styles.yaml"
+    spec.write_text("""
+openapi: 3.0.3
+info: {title: Styles, version: "1"}
+servers: [{url: /s}]
+paths:
+  /echo:
+    get:
+      operationId: echo
+      parameters:
+        - {name: a, in: query, schema: {type: array, items: {type: integer}}}
+        - {name: b, in: query, explode: false, schema: {type: array, items: {type: integer}}}
+        - {name: c, in: query, style: pipeDelimited, schema: {type: array, items: {type: string}}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "400": {description: bad}
+""")
+    client = create_app(Settings(specs=(("styles", spec),))).test_client()
+    assert client.get("/s/echo?a=1&a=2&b=3,4&c=x|y").status_code == 200
+    assert client.get("/s/echo?b=3,x").status_code == 400  # `x` is no integer: each part is checked
+    assert client.get("/s/echo?a=1,2").status_code == 400  # exploded: one value, `1,2`, no integer
