@@ -310,8 +310,12 @@ def read_parameters(operation: Operation, path_params: dict[str, str],
             if items and param.schema.get("type") == "array":
                 items = _delimited(items, param)
             raw = MISSING if not items else (items if param.schema.get("type") == "array" else items[-1])
+            if raw is MISSING and param.style == "deepObject":
+                raw = _deep_object(request.args, param)
         elif param.location == "header":
             raw = request.headers.get(param.name, MISSING)
+        elif param.location == "cookie":
+            raw = request.cookies.get(param.name, MISSING)
         else:
             continue
         if raw is MISSING:
@@ -347,6 +351,17 @@ def _delimited(items: list[str], param) -> list[str]:
     if (style == "form" and param.explode is not False) or style not in _DELIMITERS:
         return items
     return [part for item in items for part in (item.split(_DELIMITERS[style]) if item else [])]
+
+
+def _deep_object(args, param) -> Any:
+    """`?filter[name]=x&filter[size]=2` (style deepObject) as `{"name": "x", "size": 2}`, each value as
+    its property's type; MISSING when no key of the object was sent."""
+    prefix = f"{param.name}["
+    found = {key[len(prefix):-1]: args.getlist(key)[-1] for key in args if key.startswith(prefix) and key.endswith("]")}
+    if not found:
+        return MISSING
+    props = param.schema.get("properties", {}) if isinstance(param.schema, dict) else {}
+    return {name: coerce(value, props.get(name, {})) for name, value in found.items()}
 
 
 def coerce(raw: Any, schema: dict) -> Any:

@@ -813,3 +813,34 @@ paths:
     assert client.get("/s/echo?a=1&a=2&b=3,4&c=x|y").status_code == 200
     assert client.get("/s/echo?b=3,x").status_code == 400  # `x` is no integer: each part is checked
     assert client.get("/s/echo?a=1,2").status_code == 400  # exploded: one value, `1,2`, no integer
+
+
+def test_deep_object_queries_and_cookie_parameters_are_read_and_checked(tmp_path):
+    spec = tmp_path / "params.yaml"
+    spec.write_text("""
+openapi: 3.0.3
+info: {title: Params, version: "1"}
+servers: [{url: /q}]
+paths:
+  /search:
+    get:
+      operationId: search
+      parameters:
+        - name: filter
+          in: query
+          style: deepObject
+          explode: true
+          schema: {type: object, properties: {size: {type: integer, maximum: 10}, name: {type: string}}}
+        - {name: session, in: cookie, required: true, schema: {type: string, minLength: 3}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "400": {description: bad}
+""")
+    client = create_app(Settings(specs=(("params", spec),))).test_client()
+    client.set_cookie("session", "abcdef")
+    assert client.get("/q/search?filter[size]=2&filter[name]=x").status_code == 200
+    assert client.get("/q/search?filter[size]=20").status_code == 400  # over the property's maximum
+    client.set_cookie("session", "ab")
+    assert client.get("/q/search").status_code == 400  # the cookie is checked against its schema
+    client.delete_cookie("session")
+    assert client.get("/q/search").status_code == 400  # and it is required
