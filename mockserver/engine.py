@@ -123,11 +123,12 @@ def store_id(key: Any) -> str:
     return key if isinstance(key, str) else json.dumps(key, separators=(",", ":"))
 
 
-def _store_name(collection: Collection, call: Call) -> str:
-    """Scoped collections keep one store collection per parent (`pets@["owner-1"]`)."""
+def _store_name(collection: Collection, path: dict[str, Any]) -> str:
+    """Scoped collections keep one store collection per parent (`pets@["owner-1"]`), named from the
+    request's path parameters."""
     if not collection.scope:
         return collection.name
-    parents = [call.path.get(name) for name in collection.scope]
+    parents = [path.get(name) for name in collection.scope]
     return f"{collection.name}@{json.dumps(parents, separators=(',', ':'))}"
 
 
@@ -136,16 +137,8 @@ def _check_parent(call: Call, collection: Collection, parents: dict[str, Collect
     parent = parents.get(collection.path.rsplit("/", 1)[0]) if collection.scope else None
     if parent is None or parent.key_param not in call.path:
         return
-    scoped = _ScopedCall(call, parent)
-    if call.store.get(call.tenant, _store_name(parent, scoped), store_id(call.path[parent.key_param])) is None:
+    if call.store.get(call.tenant, _store_name(parent, call.path), store_id(call.path[parent.key_param])) is None:
         raise EntityNotFound(parent.name, str(call.path[parent.key_param]))
-
-
-class _ScopedCall:
-    """The path of a parent's own collection (its scope is a prefix of the child's)."""
-
-    def __init__(self, call: Call, collection: Collection) -> None:
-        self.path = {name: call.path.get(name) for name in collection.scope}
 
 
 def _new_key(call: Call, collection: Collection, seq: int) -> Any:
@@ -243,7 +236,7 @@ def _key_from_path(call: Call, collection: Collection) -> Any:
 
 
 def _existing(call: Call, collection: Collection, key: Any) -> Record:
-    record = call.store.get(call.tenant, _store_name(collection, call), store_id(key))
+    record = call.store.get(call.tenant, _store_name(collection, call.path), store_id(key))
     if record is None:
         raise EntityNotFound(collection.name, str(key))
     return record
@@ -251,10 +244,8 @@ def _existing(call: Call, collection: Collection, key: Any) -> Record:
 
 def _with_defaults(call: Call, body: dict) -> dict:
     """The request body with the defaults its schema declares for what it leaves out."""
-    declared = properties_of(call.operation.body_schema) if isinstance(call.operation.body_schema, dict) else {}
-    defaults = {name: prop["default"] for name, prop in declared.items()
-                if isinstance(prop, dict) and "default" in prop and name not in body}
-    return {**defaults, **body} if defaults else body
+    schema = call.operation.body_schema
+    return {**defaults(schema), **body} if isinstance(schema, dict) else body
 
 
 _NORMALIZE = {"lowercase": str.lower, "uppercase": str.upper, "trim": str.strip}
@@ -304,7 +295,7 @@ def _clash(collection: Collection, error: Conflict, value: dict) -> Conflict:
 
 def _create(call: Call, role: Role, collection: Collection) -> Reply:
     body = normalized(collection, _with_defaults(call, call.body if isinstance(call.body, dict) else {}))
-    name = _store_name(collection, call)
+    name = _store_name(collection, call.path)
     given = body.get(collection.key_property, MISSING) if collection.key_property else MISSING
     record = None
     for attempt in range(MAX_KEY_TRIES):
@@ -373,7 +364,7 @@ def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Repl
         return {"id": old["id"], "seq": old["seq"], "object": changed}
 
     try:
-        record = call.store.update(call.tenant, _store_name(collection, call), current["id"], change,
+        record = call.store.update(call.tenant, _store_name(collection, call.path), current["id"], change,
                                    _unique(collection, key, value))
     except Conflict as error:
         raise _clash(collection, error, value) from None
@@ -388,13 +379,13 @@ _UPDATED = re.compile(r"(?i)^(updated|updated_?at|update_?time|updated_?on|modif
 def _delete(call: Call, role: Role, collection: Collection) -> Reply:
     key = _key_from_path(call, collection)
     record = _existing(call, collection, key)
-    if not call.store.delete(call.tenant, _store_name(collection, call), record["id"]):
+    if not call.store.delete(call.tenant, _store_name(collection, call.path), record["id"]):
         raise EntityNotFound(collection.name, str(key))
     return _reply(call, record["object"], _seed(call, collection.name, record["seq"]))
 
 
 def _list(call: Call, role: Role, collection: Collection) -> Reply:
-    items = [record["object"] for record in call.store.scan(call.tenant, _store_name(collection, call))]
+    items = [record["object"] for record in call.store.scan(call.tenant, _store_name(collection, call.path))]
     for param, prop in role.filters:
         if param in call.query:
             wanted = call.query[param]

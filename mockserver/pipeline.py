@@ -443,9 +443,9 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
     """Check the reply against the spec, serialize it once, tell the observers (not for the control
     API, which also never gets CORS headers)."""
     documented = operation.response(reply.status) if operation else None
-    mounted = runtime.mounts.get(exchange.vendor)
-    unchecked = documented is None and reply.status >= 400 and mounted is not None \
-        and mounted.vendor.undocumented_errors
+    # An error status the operation does not document, from an API that may answer one (looked up only then).
+    mounted = runtime.mounts.get(exchange.vendor) if documented is None and reply.status >= 400 else None
+    unchecked = mounted is not None and mounted.vendor.undocumented_errors
     if operation is not None and runtime.settings.validate_responses and not unchecked:
         problem = response_problem(operation, documented, reply)
         if problem and reply.best_effort:

@@ -27,6 +27,13 @@ def shop():
     app.extensions["mockserver"].store.close()
 
 
+def mounted(tmp_path: Path, name: str, document: str):
+    """A test client of an app that mounts `document` (the YAML text of a small OpenAPI document) as NAME."""
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(document)
+    return create_app(Settings(specs=((name, path),))).test_client()
+
+
 def create_product(client, headers=KEY, **fields):
     body = {"name": "Dune", "price": 9.5, "category": "books", **fields}
     response = client.post("/v2/products", json=body, headers=headers)
@@ -290,8 +297,7 @@ def test_state_exports_and_imports_every_collection_by_name(shop):
 
 
 def test_int32_and_int64_formats_bound_integers_and_big_ids_are_read_as_integers(tmp_path):
-    spec = tmp_path / "counters.yaml"
-    spec.write_text("""
+    client = mounted(tmp_path, "counters", """
 openapi: 3.0.3
 info: {title: Counters, version: "1"}
 servers: [{url: /c}]
@@ -337,7 +343,6 @@ paths:
         "400": {description: Invalid.}
         "404": {description: Not found.}
 """)
-    client = create_app(Settings(specs=(("counters", spec),))).test_client()
     assert client.post("/c/counters", json={"value": 2**31 - 1}).status_code == 201
     assert client.post("/c/counters", json={"value": 2**31}).status_code == 400  # past int32
     assert client.get(f"/c/counters/{2**63 - 1}").status_code == 404  # an int64, read as one: no such counter
@@ -438,8 +443,7 @@ paths:
 
 
 def test_operations_that_document_no_success_or_no_answer_at_all(tmp_path):
-    spec = tmp_path / "edge.yaml"
-    spec.write_text("""
+    client = mounted(tmp_path, "edge", """
 openapi: 3.1.0
 info: {title: Edge, version: "1"}
 servers: [{url: /e}]
@@ -459,7 +463,6 @@ paths:
     get:
       operationId: silent
 """)
-    client = create_app(Settings(specs=(("edge", spec),))).test_client()
     gone = client.get("/e/gone")
     assert gone.status_code == 410 and isinstance(gone.get_json()["reason"], str)  # its only documented answer
     moved = client.get("/e/moved")
@@ -481,8 +484,7 @@ def test_a_header_named_with_an_underscore_reaches_the_mock_over_waitress(tmp_pa
 
 
 def test_faults_and_prefer_take_any_error_a_default_response_documents(tmp_path):
-    spec = tmp_path / "pets.yaml"
-    spec.write_text("""
+    client = mounted(tmp_path, "pets", """
 openapi: 3.0.3
 info: {title: Pets, version: "1"}
 servers: [{url: /pets-api}]
@@ -510,7 +512,6 @@ paths:
                 required: [code, message]
                 properties: {code: {type: string}, message: {type: string}}
 """)
-    client = create_app(Settings(specs=(("pets", spec),))).test_client()
     rule = client.post("/__mock/faults", json={"vendor": "pets", "operationId": "addPet", "status": 503, "times": 1})
     assert rule.status_code == 201
     injected = client.post("/pets-api/pets", json={"name": "Rex"})
@@ -522,8 +523,7 @@ paths:
 
 
 def test_an_empty_form_is_a_form_without_fields(tmp_path):
-    spec = tmp_path / "search.yaml"
-    spec.write_text("""
+    client = mounted(tmp_path, "search", """
 openapi: 3.0.3
 info: {title: Search, version: "1"}
 servers: [{url: /s}]
@@ -543,7 +543,6 @@ paths:
               schema: {type: array, items: {type: object}}
         "400": {description: Bad input.}
 """)
-    client = create_app(Settings(specs=(("search", spec),))).test_client()
     form = "application/x-www-form-urlencoded"
     assert client.post("/s/records", data="", content_type=form).status_code == 400  # `criteria` is missing
     assert client.post("/s/records", data="criteria=x", content_type=form).status_code == 200
@@ -563,8 +562,7 @@ def test_write_only_properties_are_never_answered_at_any_depth():
 
 
 def test_a_generated_answer_picks_a_shape_without_write_only_fields(tmp_path):
-    spec = tmp_path / "pay.yaml"
-    spec.write_text("""
+    client = mounted(tmp_path, "pay", """
 openapi: 3.1.0
 info: {title: Pay, version: "1"}
 servers: [{url: /pay}]
@@ -585,7 +583,6 @@ paths:
                   - {type: object, required: [object, iban], properties: {object: {const: bank},
                      iban: {type: string}}, additionalProperties: false}
 """)
-    client = create_app(Settings(specs=(("pay", spec),))).test_client()
     for n in range(6):  # whatever the draw, a card would have to show its cvc: the answer is a bank
         answer = client.get(f"/pay/payments/{n}/source")
         assert answer.status_code == 200 and "cvc" not in answer.get_json()
@@ -645,8 +642,7 @@ def test_an_update_moves_updated_at_to_the_time_of_the_write(tmp_path):
 
 
 def test_a_replace_by_body_without_the_key_names_no_item(tmp_path):
-    spec = tmp_path / "pets.yaml"
-    spec.write_text("""
+    client = mounted(tmp_path, "pets", """
 openapi: 3.0.3
 info: {title: Pets, version: "1"}
 servers: [{url: /p}]
@@ -685,7 +681,6 @@ components:
       required: [name]
       properties: {id: {type: integer}, name: {type: string}}
 """)
-    client = create_app(Settings(specs=(("pets", spec),))).test_client()
     assert client.put("/p/pet", json={"name": "Rex"}).status_code == 404  # valid, but names no pet
     pet = client.post("/p/pet", json={"name": "Rex"}).get_json()
     renamed = client.put("/p/pet", json={"id": pet["id"], "name": "Max"})
@@ -693,8 +688,7 @@ components:
 
 
 def test_an_empty_xml_body_is_malformed_not_absent(tmp_path):
-    spec = tmp_path / "orders.yaml"
-    spec.write_text("""
+    client = mounted(tmp_path, "orders", """
 openapi: 3.0.3
 info: {title: Orders, version: "1"}
 servers: [{url: /o}]
@@ -710,7 +704,6 @@ paths:
         "200": {description: Placed., content: {application/json: {schema: {type: object}}}}
         "400": {description: Invalid.}
 """)
-    client = create_app(Settings(specs=(("orders", spec),))).test_client()
     assert client.post("/o/orders", data="", content_type="application/xml").status_code == 400
     order = client.post("/o/orders", data="<order><qty>2</qty></order>", content_type="application/xml")
     assert order.status_code == 200
@@ -725,8 +718,7 @@ def test_an_api_named_with_a_dot_has_its_spec_served(tmp_path):
 
 
 def test_a_required_authorization_header_parameter_is_a_credential(tmp_path):
-    spec = tmp_path / "auth.yaml"
-    spec.write_text("""
+    client = mounted(tmp_path, "auth", """
 openapi: 3.0.3
 info: {title: Auth, version: "1"}
 servers: [{url: /a}]
@@ -739,14 +731,12 @@ paths:
         "200": {description: Me., content: {application/json: {schema: {type: object}}}}
         "401": {description: Who are you?}
 """)
-    client = create_app(Settings(specs=(("auth", spec),))).test_client()
     assert client.get("/a/me").status_code == 401  # missing: not authenticated, not a 400
     assert client.get("/a/me", headers={"Authorization": "Bearer x"}).status_code == 200
 
 
 def test_a_discriminator_picks_the_branch_a_value_is_checked_against(tmp_path):
-    spec = tmp_path / "pets.yaml"
-    spec.write_text("""
+    client = mounted(tmp_path, "pets", """
 openapi: 3.0.3
 info: {title: Pets, version: "1"}
 servers: [{url: /d}]
@@ -781,7 +771,6 @@ components:
       required: [kind]
       properties: {kind: {type: string}, good: {type: boolean}}
 """)
-    client = create_app(Settings(specs=(("pets", spec),))).test_client()
     # both open branches accept these, so a plain oneOf would refuse them: the discriminator decides
     assert client.post("/d/pets", json={"kind": "kitty", "lives": 9}).status_code == 200
     assert client.post("/d/pets", json={"kind": "Dog", "good": True}).status_code == 200  # the schema's name
@@ -792,8 +781,7 @@ components:
 
 
 def test_query_arrays_are_read_as_their_style_and_explode_write_them(tmp_path):
-    spec = tmp_path / "styles.yaml"
-    spec.write_text("""
+    client = mounted(tmp_path, "styles", """
 openapi: 3.0.3
 info: {title: Styles, version: "1"}
 servers: [{url: /s}]
@@ -809,15 +797,13 @@ paths:
         "200": {description: ok, content: {application/json: {schema: {type: object}}}}
         "400": {description: bad}
 """)
-    client = create_app(Settings(specs=(("styles", spec),))).test_client()
     assert client.get("/s/echo?a=1&a=2&b=3,4&c=x|y").status_code == 200
     assert client.get("/s/echo?b=3,x").status_code == 400  # `x` is no integer: each part is checked
     assert client.get("/s/echo?a=1,2").status_code == 400  # exploded: one value, `1,2`, no integer
 
 
 def test_deep_object_queries_and_cookie_parameters_are_read_and_checked(tmp_path):
-    spec = tmp_path / "params.yaml"
-    spec.write_text("""
+    client = mounted(tmp_path, "params", """
 openapi: 3.0.3
 info: {title: Params, version: "1"}
 servers: [{url: /q}]
@@ -836,7 +822,6 @@ paths:
         "200": {description: ok, content: {application/json: {schema: {type: object}}}}
         "400": {description: bad}
 """)
-    client = create_app(Settings(specs=(("params", spec),))).test_client()
     client.set_cookie("session", "abcdef")
     assert client.get("/q/search?filter[size]=2&filter[name]=x").status_code == 200
     assert client.get("/q/search?filter[size]=20").status_code == 400  # over the property's maximum
