@@ -23,18 +23,22 @@ from mockserver.errors import (
     Conflict,
     EntityNotFound,
 )
-from mockserver.inference import Collection, Role, defaults, infer, properties_of, without_required
+from mockserver.inference import Collection, InferenceError, Role, defaults, infer, properties_of, without_required
 from mockserver.spec import Operation, ResponseSpec, Spec, compile_schema
 from mockserver.store import Record
-from mockserver.vendors.base import Call, Reply, StateFormat, Vendor, recognize
+from mockserver.vendors.base import Call, Codec, Overrides, Reply, StateFormat, Vendor, recognize
 
 KEY_INDEX = "key"
 MAX_KEY_TRIES = 64  # generated keys taken by client-chosen ones: try the next sequence numbers
 
 
-def build_vendor(spec: Spec) -> Vendor:
-    """A vendor made from the spec alone: one handler per operation, from its inferred role."""
+def build_vendor(spec: Spec, overrides: Overrides | None = None) -> Vendor:
+    """A vendor made from the spec: one handler per operation, from its inferred role. `overrides`
+    add what the spec cannot say: collections kept in a vendor's own record format, a vendor's steps
+    around the engine's handlers, its error renderer and credential check."""
+    overrides = overrides or Overrides()
     roles = infer(spec)
+    _check_overrides(spec, roles, overrides)
     parents = {role.collection.item_path: role.collection for role in roles.values()
                if role.collection is not None and role.collection.item_path}
     hidden: dict[str, set[str]] = {}  # per collection: what a request may write and no answer shows
@@ -43,22 +47,46 @@ def build_vendor(spec: Spec) -> Vendor:
         if role.collection is not None and isinstance(body, dict):
             hidden.setdefault(role.collection.name, set()).update(
                 name for name, prop in properties_of(body).items() if isinstance(prop, dict) and prop.get("writeOnly"))
-    handlers = {op_id: _handler(spec.operations[op_id], role, parents, frozenset(
-        hidden.get(role.collection.name, ()) if role.collection else ())) for op_id, role in roles.items()}
-    formats = tuple(_state_format(spec, roles, collection, frozenset(hidden.get(collection.name, ())))
+    handlers = {}
+    for op_id, role in roles.items():
+        codec = overrides.codecs.get(role.collection.name) if role.collection else None
+        handlers[op_id] = _coded_handler(spec.operations[op_id], role, parents, codec) if codec else \
+            _handler(spec.operations[op_id], role, parents, frozenset(
+                hidden.get(role.collection.name, ()) if role.collection else ()))
+    for op_id, around in overrides.handlers.items():
+        handlers[op_id] = _around(around, handlers[op_id])
+    formats = tuple(_state_format(spec, roles, collection, frozenset(hidden.get(collection.name, ())),
+                                  overrides.codecs.get(collection.name))
                     for collection in _collections(roles) if not collection.scope)
-    return Vendor(name=spec.vendor, spec_file=str(spec.source), handlers=handlers, render_error=render_error,
-                  collections=tuple(form for form in formats if form is not None), undocumented_errors=True)
+    return Vendor(name=spec.vendor, spec_file=str(spec.source), handlers=handlers,
+                  render_error=overrides.render_error or render_error, accept_credential=overrides.accept_credential,
+                  collections=tuple(form for form in formats if form is not None),
+                  undocumented_errors=overrides.undocumented_errors)
+
+
+def _around(around: Callable[[Call, Callable[[Call], Reply]], Reply],
+            engine: Callable[[Call], Reply]) -> Callable[[Call], Reply]:
+    return lambda call: around(call, engine)
+
+
+def _check_overrides(spec: Spec, roles: dict[str, Role], overrides: Overrides) -> None:
+    """Overrides name what the spec has: a typo would silently leave the engine's behaviour."""
+    names = {collection.name for collection in _collections(roles)}
+    unknown = [f"collection {name!r}" for name in overrides.codecs if name not in names] + \
+        [f"operation {op_id!r}" for op_id in overrides.handlers if op_id not in roles]
+    if unknown:
+        raise InferenceError(f"{spec.source}: overrides name no {', no '.join(unknown)} of the document")
 
 
 def _collections(roles: dict[str, Role]) -> list[Collection]:
     return list({role.collection.name: role.collection for role in roles.values() if role.collection}.values())
 
 
-def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection,
-                  hidden: frozenset[str]) -> StateFormat | None:
+def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection, hidden: frozenset[str],
+                  codec: Codec | None = None) -> StateFormat | None:
     """State export/import of a collection: its objects as the API shows them; an imported object
-    needs what create requires, the rest is generated as a create would."""
+    needs what create requires, the rest is generated as a create would (or, for a collection with
+    a codec, is what the codec gives a new item)."""
     ops = {role.kind: op_id for op_id, role in roles.items() if role.collection == collection and not role.by_body}
     read = ops.get("read") or ops.get("list")
     if read is None:
@@ -70,12 +98,15 @@ def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection,
     create_defaults = defaults(create_body)  # filled in as a create would
 
     def export(record: Record, call: Call) -> dict:
-        return _hide(record["object"], hidden)
+        return codec.show(call, record, "export") if codec else _hide(record["object"], hidden)
 
     def restore(obj: dict, call: Call, seq: int) -> tuple[Record, dict]:
         given = obj.get(collection.key_property, MISSING) if collection.key_property else MISSING
-        key = given if given is not MISSING else _new_key(call, collection, seq)
-        value = _fresh(call, collection, seq, normalized(collection, {**create_defaults, **obj}))
+        key = given if given is not MISSING else _new_key(call, collection, seq, codec)
+        obj = normalized(collection, {**create_defaults, **obj})
+        if codec:
+            return codec.record(call, obj, key, seq), unique_keys(collection, obj)
+        value = _fresh(call, collection, seq, obj)
         if collection.key_property:
             value[collection.key_property] = key
         return {"id": store_id(key), "seq": seq, "object": value}, _unique(collection, key, value)
@@ -88,9 +119,10 @@ def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection,
         if _derived_key(collection) is None:
             return [None] * len(objs)
         return recognize([key if isinstance(key, str) else None for key in keys],
-                         lambda seq: _new_key(call, collection, seq), sequence)
+                         lambda seq: _new_key(call, collection, seq, codec), sequence)
 
-    return StateFormat(collection.name, create, read, export, restore, sequence_of, schema=schema)
+    return StateFormat(collection.name, create, read, export, restore,
+                       codec.sequence_of if codec and codec.sequence_of else sequence_of, schema=schema)
 
 
 def _derived_key(collection: Collection) -> str | None:
@@ -107,8 +139,15 @@ def _derived_key(collection: Collection) -> str | None:
 
 
 def _plain_string(schema: dict) -> bool:
-    return (schema.get("type") in (None, "string") and not {"pattern", "enum", "const", "format"} & set(schema)
-            and schema.get("maxLength", 21) >= 21 and schema.get("minLength", 0) <= 21)
+    """Whether 21-character base62 ids are keys of the schema: a string with no constraint they
+    break (a `pattern` is tried on a few of them)."""
+    if schema.get("type") not in (None, "string") or {"enum", "const", "format"} & set(schema) \
+            or schema.get("maxLength", 21) < 21 or schema.get("minLength", 0) > 21:
+        return False
+    return "pattern" not in schema or all(compile_schema(schema, "a key").is_valid(one) for one in _BASE62_SAMPLES)
+
+
+_BASE62_SAMPLES = ("0" * 21, "9" * 21, "a" * 21, "z" * 21, "A" * 21, "Z" * 21)
 
 
 # --- keys, seeds and stored objects ------------------------------------------------------------------
@@ -141,18 +180,28 @@ def _check_parent(call: Call, collection: Collection, parents: dict[str, Collect
         raise EntityNotFound(parent.name, str(call.path[parent.key_param]))
 
 
-def _new_key(call: Call, collection: Collection, seq: int) -> Any:
-    """A key from the key's schema: the sequence number for integers, a uuid, a 21-character id,
-    else a generated value (unique by the seed; a clash takes the next number)."""
+def _new_key(call: Call, collection: Collection, seq: int, codec: Codec | None = None) -> Any:
+    return _key_maker(collection, codec)(call, seq)
+
+
+def _key_maker(collection: Collection, codec: Codec | None = None) -> Callable[[Call, int], Any]:
+    """How keys are made from the key's schema: the sequence number for integers, a uuid, a
+    21-character id, else a generated value (unique by the seed; a clash takes the next number).
+    Ids are made in the collection's namespace, or the codec's."""
     derived = _derived_key(collection)
+    namespace = codec.item if codec else collection.name
     if derived == "sequence":
-        return seq
+        return lambda call, seq: seq
     if derived == "uuid":
-        return call.uuid4(collection.name, seq)
+        return lambda call, seq: call.uuid4(namespace, seq)
     if derived == "base62":
-        return call.base62_id(collection.name, seq)
-    key = generated(collection.key_schema, _seed(call, collection.name, seq), "/key")
-    return key if key is not MISSING else call.base62_id(collection.name, seq)
+        return lambda call, seq: call.base62_id(namespace, seq)
+
+    def generate_key(call: Call, seq: int) -> Any:
+        key = generated(collection.key_schema, _seed(call, collection.name, seq), "/key")
+        return key if key is not MISSING else call.base62_id(namespace, seq)
+
+    return generate_key
 
 
 def _merge(base: Any, over: Any) -> Any:
@@ -386,6 +435,13 @@ def _delete(call: Call, role: Role, collection: Collection) -> Reply:
 
 def _list(call: Call, role: Role, collection: Collection) -> Reply:
     items = [record["object"] for record in call.store.scan(call.tenant, _store_name(collection, call.path))]
+    seed = _seed(call, collection.name, call.store.sequence(call.tenant))
+    return _reply(call, _listing(call, role, items), seed)
+
+
+def _listing(call: Call, role: Role, items: list) -> Any:
+    """The list answer: the items the query's filters keep, the page its paging asks for, in the
+    documented shape (a bare array, or an envelope with the page, total and next cursor)."""
     for param, prop in role.filters:
         if param in call.query:
             wanted = call.query[param]
@@ -403,10 +459,8 @@ def _list(call: Call, role: Role, collection: Collection) -> Reply:
         start = max(query[paging.page] - paging.page_base, 0) * limit
     page = items[start:start + limit] if limit is not None else items[start:]
     following = start + len(page) if start + len(page) < total else None
-    seed = _seed(call, collection.name, call.store.sequence(call.tenant))
     _, documented = success(call.operation)
-    body = _list_body(documented, page, total, following)
-    return _reply(call, body, seed)
+    return _list_body(documented, page, total, following)
 
 
 def _matches(value: Any, wanted: Any) -> bool:
@@ -457,6 +511,122 @@ def _list_body(documented: ResponseSpec | None, page: list, total: int, followin
         elif _MORE.match(name):
             body[name] = following is not None
     return body
+
+
+# --- collections kept by a codec (a vendor's own record format) ---------------------------------------
+
+def _coded_handler(operation: Operation, role: Role, parents: dict[str, Collection],
+                   codec: Codec) -> Callable[[Call], Reply]:
+    """The handler of an operation on a collection a codec keeps: the engine's roles, keys, unique
+    rules, normalisation and defaults, with the codec's records and objects. What is fixed per
+    operation is worked out here, once, not per request."""
+    collection = role.collection
+    if collection is None or role.kind == "other":
+        return _other
+    status, documented = success(operation)
+    make = {"create": _coded_create, "read": _coded_read, "replace": _coded_change, "merge": _coded_change,
+            "delete": _coded_delete, "list": _coded_list}[role.kind]
+    answer = make(operation, role, collection, codec)
+    if not collection.scope and not (documented and documented.headers):
+        return lambda call: Reply(status, answer(call))
+
+    def handler(call: Call) -> Reply:
+        _check_parent(call, collection, parents)
+        body = answer(call)
+        seed = _seed(call, collection.name, call.store.sequence(call.tenant))
+        return Reply(status, body, documented_headers(documented, seed))
+
+    return handler
+
+
+def _coded_create(operation: Operation, role: Role, collection: Collection, codec: Codec) -> Callable[[Call], Any]:
+    request_defaults = defaults(operation.body_schema) if isinstance(operation.body_schema, dict) else {}
+    keyed = collection.key_property
+    new_key = _key_maker(collection, codec)
+
+    def create(call: Call) -> Any:
+        body = call.body if isinstance(call.body, dict) else {}
+        body = normalized(collection, {**request_defaults, **body} if request_defaults else body)
+        given = body.get(keyed, MISSING) if keyed else MISSING
+        unique = unique_keys(collection, body)
+        if given is not MISSING:  # a key the client chose may be taken; a made one never is
+            unique = {KEY_INDEX: store_id(given), **unique}
+
+        def build(seq: int) -> Record:
+            return codec.record(call, body, given if given is not MISSING else new_key(call, seq), seq)
+
+        try:
+            record = call.store.insert(call.tenant, _store_name(collection, call.path), build, unique)
+        except Conflict as error:
+            raise _clash(collection, error, body) from None
+        return codec.show(call, record, "create")
+
+    return create
+
+
+def _coded_existing(call: Call, collection: Collection, codec: Codec, key: Any) -> Record:
+    record = call.store.get(call.tenant, _store_name(collection, call.path), store_id(key))
+    if record is None:
+        raise EntityNotFound(codec.item, str(key))
+    return record
+
+
+def _coded_read(operation: Operation, role: Role, collection: Collection, codec: Codec) -> Callable[[Call], Any]:
+    def read(call: Call) -> Any:
+        return codec.show(call, _coded_existing(call, collection, codec, call.path[collection.key_param]), "read")
+
+    return read
+
+
+def _coded_change(operation: Operation, role: Role, collection: Collection, codec: Codec) -> Callable[[Call], Any]:
+    if codec.change is None:
+        raise InferenceError(f"{operation.operation_id}: a {role.kind} of {collection.name}, whose codec has no change")
+    request_defaults = defaults(operation.body_schema) if role.kind == "replace" \
+        and isinstance(operation.body_schema, dict) else {}
+    props = properties_of(collection.schema)
+
+    def change(call: Call) -> Any:
+        body = call.body if isinstance(call.body, dict) else {}
+        key = body.get(collection.key_property, MISSING) if role.by_body else call.path[collection.key_param]
+        if key is MISSING:  # valid by the schema (the key is optional there), but names no item
+            raise EntityNotFound(codec.item, f"(no {collection.key_property})")
+        # Query parameters named like properties change them too (`POST /pets/{id}?status=sold`).
+        fields = {name: value for name, value in call.query.items() if name in props}
+        body = normalized(collection, {**request_defaults, **body, **fields})
+        current = _coded_existing(call, collection, codec, key)
+        after = codec.show(call, codec.change(call, current, body, current["seq"]), role.kind)
+        try:
+            record = call.store.update(call.tenant, _store_name(collection, call.path), current["id"],
+                                       lambda old, seq: codec.change(call, old, body, seq),
+                                       unique_keys(collection, after))
+        except Conflict as error:
+            raise _clash(collection, error, after) from None
+        if record is None:  # deleted meanwhile
+            raise EntityNotFound(codec.item, str(key))
+        return codec.show(call, record, role.kind)
+
+    return change
+
+
+def _coded_delete(operation: Operation, role: Role, collection: Collection, codec: Codec) -> Callable[[Call], Any]:
+    silent = success(operation)[0] == 204
+
+    def delete(call: Call) -> Any:
+        key = call.path[collection.key_param]
+        record = _coded_existing(call, collection, codec, key)
+        if not call.store.delete(call.tenant, _store_name(collection, call.path), record["id"]):
+            raise EntityNotFound(codec.item, str(key))
+        return None if silent else codec.show(call, record, "delete")
+
+    return delete
+
+
+def _coded_list(operation: Operation, role: Role, collection: Collection, codec: Codec) -> Callable[[Call], Any]:
+    def list_items(call: Call) -> Any:
+        records = call.store.scan(call.tenant, _store_name(collection, call.path))
+        return _listing(call, role, [codec.show(call, record, "list") for record in records])
+
+    return list_items
 
 
 def _other(call: Call) -> Reply:

@@ -1,7 +1,10 @@
 """Activepieces: platform projects (the v0.14-v0.17 shape of the "Create Project" page).
 
-A project is stored as what cannot be derived (names, settings, times); the API object is
-rendered from it. Each API key is one platform, so the tenant is the platform.
+The engine serves the projects from activepieces.yaml (create, get, update, delete; `externalId`
+unique, the new project's plan and usage as `default`s). What no spec can say is here: a project is
+stored as what cannot be derived (names, settings, times) and rendered with the ids derived from
+its sequence number; Era A's cursors; a blank `externalId` on update; which keys are accepted (each
+is one platform, so the tenant is the platform); and Era A's error shapes.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import functools
 from http import HTTPStatus
 
 from mockserver.determinism import iso_millis
-from mockserver.engine import unique_keys
+from mockserver.engine import build_vendor
 from mockserver.errors import (
     BadRequest,
     Conflict,
@@ -28,19 +31,54 @@ from mockserver.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from mockserver.inference import Collection, collection_named, defaults
+from mockserver.inference import collection_named, defaults
 from mockserver.spec import load_spec, specs_dir
 from mockserver.store import Record
-from mockserver.store.base import Unique
-from mockserver.vendors.base import Call, ErrorContext, Reply, StateFormat, Vendor, micros, recognize
+from mockserver.vendors.base import Call, Codec, ErrorContext, Handler, Overrides, Reply, micros, recognize
 
 COLLECTION = "projects"
 DAY_US = 86_400_000_000
+SPEC = load_spec(specs_dir() / "activepieces.yaml", "activepieces")
 
 
-# --- rendering ---------------------------------------------------------------------------------
+# --- the record and the API object -------------------------------------------------------------
 
-def render(call: Call, record: Record) -> dict:
+@functools.cache
+def new_project() -> tuple[dict, dict, dict]:
+    """What a new project holds, as the spec's `default`s say: the project's own (notifyStatus, type),
+    its plan's (the platform plan of the seed era) and its usage's (nothing consumed, one member)."""
+    schema = collection_named(SPEC, COLLECTION).schema
+    return defaults(schema), defaults(schema, "plan"), defaults(schema, "usage")
+
+
+def record(call: Call, project: dict, key: str, seq: int) -> Record:
+    """What cannot be derived of a project (a create's body, or an imported project): owner, platform,
+    plan and usage ids and the usage are derived; what is absent is what a new project has."""
+    created = micros(project["created"]) if "created" in project else call.now(seq)
+    plan = project.get("plan", {})
+    return {"id": key, "seq": seq, "displayName": project["displayName"], "externalId": project.get("externalId"),
+            "notifyStatus": project.get("notifyStatus", new_project()[0]["notifyStatus"]),
+            "tasks": plan.get("tasks", new_project()[1]["tasks"]),
+            "teamMembers": plan.get("teamMembers", new_project()[1]["teamMembers"]),
+            "created": created, "updated": micros(project["updated"]) if "updated" in project else created,
+            "planUpdated": micros(plan["updated"]) if "updated" in plan else created}
+
+
+def change(call: Call, old: Record, body: dict, seq: int) -> Record:
+    """An update: `updated` moves, and `plan.updated` when the plan changes."""
+    now = call.now(seq)
+    new = dict(old, updated=now)
+    for name in ("displayName", "notifyStatus", "externalId"):
+        if name in body:
+            new[name] = body[name]
+    plan = body.get("plan")
+    if plan:
+        new.update({name: plan[name] for name in ("tasks", "teamMembers") if name in plan})
+        new["planUpdated"] = now
+    return new
+
+
+def show(call: Call, record: Record, kind: str = "read") -> dict:
     project_defaults, plan, usage = new_project()
     seq, project_id = record["seq"], record["id"]
     created = iso_millis(record["created"])
@@ -84,42 +122,21 @@ def render(call: Call, record: Record) -> dict:
     return project
 
 
-@functools.cache
-def projects() -> Collection:
-    """The project collection with the rule activepieces.yaml declares (`externalId` unique per platform)."""
-    return collection_named(load_spec(specs_dir() / VENDOR.spec_file, VENDOR.name), COLLECTION)
+def sequence_of(projects: list[dict], call: Call, sequence: int) -> list[int | None]:
+    """The sequence number each project was made with, found from its plan id (derived from it)."""
+    plan_ids = [project.get("plan", {}).get("id") for project in projects]
+    return recognize(plan_ids, lambda seq: call.base62_id("plan", seq), sequence)
 
 
-@functools.cache
-def new_project() -> tuple[dict, dict, dict]:
-    """What a new project holds, as the spec's `default`s say: the project's own (notifyStatus, type),
-    its plan's (the platform plan of the seed era) and its usage's (nothing consumed, one member)."""
-    schema = projects().schema
-    return defaults(schema), defaults(schema, "plan"), defaults(schema, "usage")
+# --- what the engine cannot do -----------------------------------------------------------------
 
-
-# --- handlers ----------------------------------------------------------------------------------
-
-def create_project(call: Call) -> Reply:
-    body = call.body
-    external_id = body.get("externalId")
-
-    def build(seq: int) -> Record:
-        now = call.now(seq)
-        return {"id": call.base62_id("project", seq), "seq": seq, "displayName": body["displayName"],
-                "externalId": external_id, "notifyStatus": new_project()[0]["notifyStatus"],
-                "tasks": new_project()[1]["tasks"], "teamMembers": new_project()[1]["teamMembers"],
-                "created": now, "updated": now, "planUpdated": now}
-
-    record = call.store.insert(call.tenant, COLLECTION, build, unique_keys(projects(), body))
-    return Reply(201, render(call, record))
-
-
-def list_projects(call: Call) -> Reply:
+def list_projects(call: Call, engine: Handler) -> Reply:
+    """Era A's cursors (`next_<seq>`, `prev_<seq>`, base64) page by sequence number, so a page stays
+    where it was while others create; `externalId` is looked up by its unique index."""
     query = call.query
     if "externalId" in query:
         found = call.store.find(call.tenant, COLLECTION, "externalId", query["externalId"])
-        return Reply(200, {"data": [render(call, found)] if found else [], "next": None, "previous": None})
+        return Reply(200, {"data": [show(call, found)] if found else [], "next": None, "previous": None})
     direction, position = decode_cursor(query.get("cursor"))
     limit = query["limit"]
     if direction == "prev":
@@ -128,55 +145,18 @@ def list_projects(call: Call) -> Reply:
         page = call.store.page(call.tenant, COLLECTION, limit, after=position)
     items = page.items
     return Reply(200, {
-        "data": [render(call, record) for _, record in items],
+        "data": [show(call, record) for _, record in items],
         "next": encode_cursor("next", items[-1][0]) if items and page.more_after else None,
         "previous": encode_cursor("prev", items[0][0]) if items and page.more_before else None,
     })
 
 
-def get_project(call: Call) -> Reply:
-    return Reply(200, render(call, _existing(call)))
-
-
-def update_project(call: Call) -> Reply:
-    body = call.body
-    current = _existing(call)
-    external_id = body.get("externalId")
+def update_project(call: Call, engine: Handler) -> Reply:
+    """The real server treats a blank `externalId` as "not provided"."""
+    external_id = call.body.get("externalId")
     if external_id is not None and not external_id.strip():
-        external_id = None  # the real server treats a blank externalId as "not provided"
-    plan = body.get("plan", {})
-
-    def change(old: Record, seq: int) -> Record:
-        now = call.now(seq)
-        new = dict(old, updated=now)
-        for name in ("displayName", "notifyStatus"):
-            if name in body:
-                new[name] = body[name]
-        if external_id is not None:
-            new["externalId"] = external_id
-        if plan:
-            new.update({name: plan[name] for name in ("tasks", "teamMembers") if name in plan})
-            new["planUpdated"] = now
-        return new
-
-    unique = unique_keys(projects(), {"externalId": external_id}) if external_id is not None else {}
-    record = call.store.update(call.tenant, COLLECTION, current["id"], change, unique)
-    if record is None:  # deleted meanwhile
-        raise EntityNotFound("project", call.path["id"])
-    return Reply(200, render(call, record))
-
-
-def delete_project(call: Call) -> Reply:
-    if not call.store.delete(call.tenant, COLLECTION, call.path["id"]):
-        raise EntityNotFound("project", call.path["id"])
-    return Reply(204)
-
-
-def _existing(call: Call) -> Record:
-    record = call.store.get(call.tenant, COLLECTION, call.path["id"])
-    if record is None:
-        raise EntityNotFound("project", call.path["id"])
-    return record
+        call.body = {name: value for name, value in call.body.items() if name != "externalId"}
+    return engine(call)
 
 
 def encode_cursor(direction: str, seq: int) -> str:
@@ -194,29 +174,6 @@ def decode_cursor(cursor: str | None) -> tuple[str, int | None]:
         pass
     raise ValidationFailed([Issue("query", ("cursor",), "cursor",
                                   "must be a cursor returned by an earlier page", cursor)])
-
-
-# --- state export/import ----------------------------------------------------------------------
-
-def restore(project: dict, call: Call, seq: int) -> tuple[Record, Unique]:
-    """An API-shaped project (validated) as a stored record. Absent values are what a create gives;
-    ids and limits the mock derives (owner, platform, plan and usage ids, usage) are recomputed."""
-    created = micros(project["created"]) if "created" in project else call.now(seq)
-    plan = project.get("plan", {})
-    record = {"id": project.get("id") or call.base62_id("project", seq), "seq": seq,
-              "displayName": project["displayName"], "externalId": project.get("externalId"),
-              "notifyStatus": project.get("notifyStatus", new_project()[0]["notifyStatus"]),
-              "tasks": plan.get("tasks", new_project()[1]["tasks"]),
-              "teamMembers": plan.get("teamMembers", new_project()[1]["teamMembers"]),
-              "created": created, "updated": micros(project["updated"]) if "updated" in project else created,
-              "planUpdated": micros(plan["updated"]) if "updated" in plan else created}
-    return record, unique_keys(projects(), record)
-
-
-def sequence_of(projects: list[dict], call: Call, sequence: int) -> list[int | None]:
-    """The sequence number each project was made with, found from its plan id (derived from it)."""
-    plan_ids = [project.get("plan", {}).get("id") for project in projects]
-    return recognize(plan_ids, lambda seq: call.base62_id("plan", seq), sequence)
 
 
 # --- credentials and errors --------------------------------------------------------------------
@@ -308,19 +265,10 @@ def render_error(error: MockError, context: ErrorContext) -> Reply:
             return Reply(error.status, fastify_error(error.status, error.message or HTTPStatus(error.status).phrase))
 
 
-VENDOR = Vendor(
-    name="activepieces",
-    spec_file="activepieces.yaml",
-    handlers={
-        "createProject": create_project,
-        "listProjects": list_projects,
-        "getProject": get_project,
-        "updateProject": update_project,
-        "deleteProject": delete_project,
-    },
+VENDOR = build_vendor(SPEC, Overrides(
+    codecs={COLLECTION: Codec("project", record, show, change, sequence_of)},
+    handlers={"listProjects": list_projects, "updateProject": update_project},
     render_error=render_error,
     accept_credential=accept_credential,
-    state=StateFormat(COLLECTION, create="createProject", read="getProject",
-                      export=lambda record, call: render(call, record), restore=restore,
-                      sequence_of=sequence_of),
-)
+    undocumented_errors=False,
+))

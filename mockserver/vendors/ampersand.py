@@ -1,5 +1,10 @@
-"""Ampersand: projects of the platform API. Errors are problem+json (RFC 9457) with Ampersand's
-additions (`subsystem`, `time`, `requestId`, `remedy`, and `issues[]` for validation)."""
+"""Ampersand: projects of the platform API.
+
+The engine serves the projects from ampersand.yaml (create, list, get, update; `name` lowercased and
+unique per org, the entitlements' `default`s). What no spec can say is here: a project is stored with
+its times in microseconds and rendered as Go prints them; entitlements come with a create and with a
+get that asks; a path names a project by id or by name; the update mask; and the errors, problem+json
+(RFC 9457) with Ampersand's additions (`subsystem`, `time`, `requestId`, `remedy`, `issues[]`)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import functools
 from http import HTTPStatus
 
 from mockserver.determinism import rfc3339_nano
-from mockserver.engine import normalized, unique_keys
+from mockserver.engine import build_vendor, normalized
 from mockserver.errors import (
     MISSING,
     BadRequest,
@@ -21,17 +26,48 @@ from mockserver.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from mockserver.inference import Collection, collection_named, defaults
+from mockserver.inference import collection_named, defaults, properties_of
 from mockserver.spec import load_spec, specs_dir
 from mockserver.store import Record
-from mockserver.store.base import Unique
-from mockserver.vendors.base import Call, ErrorContext, Reply, StateFormat, Vendor, micros, recognize
+from mockserver.vendors.base import Call, Codec, ErrorContext, Handler, Overrides, Reply, micros
 
 COLLECTION = "projects"
-UPDATE_MASKS = ("appName", "name")
+SPEC = load_spec(specs_dir() / "ampersand.yaml", "ampersand")
+# What `updateMask` may name: the properties the update's `project` declares.
+UPDATE_MASKS = tuple(properties_of(properties_of(SPEC.operations["updateProject"].body_schema)["project"]))
 
 
-def render(record: Record, entitlements: bool = False) -> dict:
+# --- the record and the API object -------------------------------------------------------------
+
+@functools.cache
+def entitlement_defaults() -> tuple[bool, int]:
+    """(brandingRemoval, logRetentionDays) a project has unless a state import sets its own: the
+    spec's `default`s (the plan is not in the API; the retention is a guess, the spec says so)."""
+    schema = collection_named(SPEC, COLLECTION).schema
+    return (defaults(schema, "entitlements", "brandingRemoval")["value"],
+            defaults(schema, "entitlements", "logRetentionDays")["value"])
+
+
+def record(call: Call, project: dict, key: str, seq: int) -> Record:
+    """A project as stored: times in microseconds (printed as Go does), and entitlements only where
+    an import sets them (they cannot be set through the API; each member optional)."""
+    created = micros(project["createTime"]) if "createTime" in project else call.now(seq)
+    stored = {"id": key, "seq": seq, "name": project["name"], "appName": project["appName"],
+              "orgId": project["orgId"], "created": created,
+              "updated": micros(project["updateTime"]) if "updateTime" in project else created}
+    entitlements = project.get("entitlements")
+    if entitlements:
+        stored["brandingRemoval"] = entitlements.get("brandingRemoval", {}).get("value", entitlement_defaults()[0])
+        stored["logRetentionDays"] = entitlements.get("logRetentionDays", {}).get("value", entitlement_defaults()[1])
+    return stored
+
+
+def change(call: Call, old: Record, body: dict, seq: int) -> Record:
+    return dict(old, **body, updated=call.now(seq))
+
+
+def show(call: Call, record: Record, kind: str) -> dict:
+    """Entitlements come with a create (and an export), and with a get that asks for them."""
     project = {
         "id": record["id"],
         "name": record["name"],
@@ -40,7 +76,7 @@ def render(record: Record, entitlements: bool = False) -> dict:
         "createTime": rfc3339_nano(record["created"]),
         "updateTime": rfc3339_nano(record["updated"]),
     }
-    if entitlements:
+    if kind in ("create", "export") or (kind == "read" and call.query.get("includeEntitlements")):
         # Go's encoding/json: both members are struct values, so both appear whenever the object does.
         project["entitlements"] = {
             "brandingRemoval": {"value": record.get("brandingRemoval", entitlement_defaults()[0])},
@@ -49,95 +85,34 @@ def render(record: Record, entitlements: bool = False) -> dict:
     return project
 
 
-@functools.cache
-def projects() -> Collection:
-    """The project collection with the rules ampersand.yaml declares (`name` lowercased, unique per org)."""
-    return collection_named(load_spec(specs_dir() / VENDOR.spec_file, VENDOR.name), COLLECTION)
+# --- what the engine cannot do -----------------------------------------------------------------
+
+def by_id_or_name(call: Call, engine: Handler) -> Reply:
+    """`{projectIdOrName}` is an id, else a name (case-insensitively; the oldest when several orgs
+    share it): a name is turned into its project's id before the engine looks."""
+    wanted = call.path["projectIdOrName"]
+    if call.store.get(call.tenant, COLLECTION, wanted) is None:
+        name = normalized(collection_named(SPEC, COLLECTION), {"name": wanted})["name"]
+        found = next((r for r in call.store.scan(call.tenant, COLLECTION) if r["name"] == name), None)
+        if found is not None:
+            call.path = {**call.path, "projectIdOrName": found["id"]}
+    return engine(call)
 
 
-@functools.cache
-def entitlement_defaults() -> tuple[bool, int]:
-    """(brandingRemoval, logRetentionDays) a project has unless a state import sets its own: the
-    spec's `default`s (the plan is not in the API; the retention is a guess, the spec says so)."""
-    return (defaults(projects().schema, "entitlements", "brandingRemoval")["value"],
-            defaults(projects().schema, "entitlements", "logRetentionDays")["value"])
-
-
-# --- handlers ----------------------------------------------------------------------------------
-
-def create_project(call: Call) -> Reply:
-    body = normalized(projects(), call.body)
-
-    def build(seq: int) -> Record:
-        now = call.now(seq)
-        return {"id": call.uuid4("project", seq), "seq": seq, "name": body["name"], "appName": body["appName"],
-                "orgId": body["orgId"], "created": now, "updated": now}
-
-    record = call.store.insert(call.tenant, COLLECTION, build, unique_keys(projects(), body))
-    return Reply(201, render(record, entitlements=True))
-
-
-def list_projects(call: Call) -> Reply:
-    return Reply(200, [render(record) for record in call.store.scan(call.tenant, COLLECTION)])
-
-
-def get_project(call: Call) -> Reply:
-    return Reply(200, render(_existing(call), entitlements=call.query.get("includeEntitlements", False)))
-
-
-def update_project(call: Call) -> Reply:
+def update_project(call: Call, engine: Handler) -> Reply:
+    """`{"updateMask": [...], "project": {...}}`: only the masked paths are read; an unknown mask is a
+    400, a mask without its value a 422."""
     mask, values = call.body["updateMask"], call.body["project"]
     unknown = [path for path in mask if path not in UPDATE_MASKS]
     if unknown:
         raise BadRequest(f"Invalid update mask: {', '.join(repr(p) for p in unknown)}",
-                         remedy="Allowed masks: 'appName' and 'name'")
+                         remedy=f"Allowed masks: {' and '.join(repr(p) for p in UPDATE_MASKS)}")
     missing = [path for path in dict.fromkeys(mask) if path not in values]
     if missing:
         raise ValidationFailed([Issue("body", ("project", path), "required",
                                       f"value not found for mask '{path}'") for path in missing])
-    current = _existing(call)
-    changes = normalized(projects(), {path: values[path] for path in mask})
-
-    def change(old: Record, seq: int) -> Record:
-        return dict(old, **changes, updated=call.now(seq))
-
-    unique = unique_keys(projects(), {**current, **changes}) if "name" in changes else {}
-    record = call.store.update(call.tenant, COLLECTION, current["id"], change, unique)
-    if record is None:  # gone meanwhile
-        raise EntityNotFound("project", call.path["projectIdOrName"])
-    return Reply(200, render(record))
-
-
-def _existing(call: Call) -> Record:
-    """By id, else by name (case-insensitively; the oldest when several orgs share it)."""
-    wanted = call.path["projectIdOrName"]
-    record = call.store.get(call.tenant, COLLECTION, wanted)
-    if record is None:
-        name = normalized(projects(), {"name": wanted})["name"]
-        record = next((r for r in call.store.scan(call.tenant, COLLECTION) if r["name"] == name), None)
-    if record is None:
-        raise EntityNotFound("project", wanted)
-    return record
-
-
-# --- state export/import ----------------------------------------------------------------------
-
-def restore(project: dict, call: Call, seq: int) -> tuple[Record, Unique]:
-    """An API-shaped project (validated) as a stored record. `entitlements` cannot be set through the
-    API; an import is how a test gives a project its own (each member optional, the rest default)."""
-    created = micros(project["createTime"]) if "createTime" in project else call.now(seq)
-    entitlements = project.get("entitlements", {})
-    record = {"id": project.get("id") or call.uuid4("project", seq), "seq": seq, "name": project["name"],
-              "appName": project["appName"], "orgId": project["orgId"], "created": created,
-              "updated": micros(project["updateTime"]) if "updateTime" in project else created,
-              "brandingRemoval": entitlements.get("brandingRemoval", {}).get("value", entitlement_defaults()[0]),
-              "logRetentionDays": entitlements.get("logRetentionDays", {}).get("value", entitlement_defaults()[1])}
-    return record, unique_keys(projects(), record)
-
-
-def sequence_of(projects: list[dict], call: Call, sequence: int) -> list[int | None]:
-    """The sequence number each project was made with, found from its id (derived from it)."""
-    return recognize([project.get("id") for project in projects], lambda seq: call.uuid4("project", seq), sequence)
+    call.body = {path: values[path] for path in mask}
+    return by_id_or_name(call, engine)
 
 
 # --- credentials and errors --------------------------------------------------------------------
@@ -219,17 +194,9 @@ def _issue(issue: Issue) -> dict:
     return entry
 
 
-VENDOR = Vendor(
-    name="ampersand",
-    spec_file="ampersand.yaml",
-    handlers={
-        "createProject": create_project,
-        "listProjects": list_projects,
-        "getProject": get_project,
-        "updateProject": update_project,
-    },
+VENDOR = build_vendor(SPEC, Overrides(
+    codecs={COLLECTION: Codec("project", record, show, change)},
+    handlers={"getProject": by_id_or_name, "updateProject": update_project},
     render_error=render_error,
-    state=StateFormat(COLLECTION, create="createProject", read="getProject",
-                      export=lambda record, call: render(record, entitlements=True), restore=restore,
-                      sequence_of=sequence_of),
-)
+    undocumented_errors=False,
+))

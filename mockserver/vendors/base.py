@@ -118,6 +118,43 @@ def micros(timestamp: str) -> int:
 
 
 @dataclass(frozen=True)
+class Codec:
+    """How an API keeps one collection's items its own way: a small flat record per item (what cannot
+    be derived), rendered into the API object for each answer. The engine does the rest (keys, unique
+    rules, normalisation, defaults, lookups, statuses, paging, state export/import); a codec's
+    object is the answer as it is (no generated values, no fitting: the pipeline still checks it).
+
+    `record(call, obj, key, seq)`: a create's body (defaults applied, normalised), or an imported API
+    object, as the record stored under `key`; what it leaves out is what a new item has.
+    `show(call, record, kind)`: the API object, for the operation `kind` (an inferred role, or
+    "export"). `change(call, old, body, seq)`: the record after a replace or merge with `body`.
+    `sequence_of(objs, call, sequence)`: as `StateFormat.sequence_of`, when the key does not say."""
+
+    item: str  # what one item is called: the namespace its ids are made in, the entity a 404 names
+    record: Callable[[Call, dict, Any, int], Record]
+    show: Callable[[Call, Record, str], Any]
+    change: Callable[[Call, Record, dict, int], Record] | None = None  # None: items never change
+    sequence_of: Callable[[list[dict], Call, int], list[int | None]] | None = None
+
+
+# A vendor's own step around the engine's handler of an operation: `handler(call, engine)` adds what
+# no spec can say (an update mask, a lookup by name), then hands over to `engine(call)`, or answers.
+Around = Callable[[Call, Handler], Reply]
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What a vendor module adds to the engine (`engine.build_vendor(spec, overrides)`): only what
+    its YAML cannot say."""
+
+    codecs: Mapping[str, Codec] = field(default_factory=dict)  # collection name -> how it is stored
+    handlers: Mapping[str, Around] = field(default_factory=dict)  # operationId -> the vendor's step
+    render_error: Callable[[MockError, ErrorContext], Reply] | None = None  # None: the document's shapes
+    accept_credential: Callable[[str, dict, str], bool] = accept_any
+    undocumented_errors: bool = True  # see `Vendor`; False for a document that documents each error
+
+
+@dataclass(frozen=True)
 class Vendor:
     name: str
     spec_file: str  # in the openapi folder
