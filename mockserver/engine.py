@@ -284,10 +284,11 @@ def _key_from_path(call: Call, collection: Collection) -> Any:
     return call.path[collection.key_param]
 
 
-def _existing(call: Call, collection: Collection, key: Any) -> Record:
+def _existing(call: Call, collection: Collection, key: Any, entity: str | None = None) -> Record:
+    """The item with the key; a 404 naming the entity (default: the collection) when there is none."""
     record = call.store.get(call.tenant, _store_name(collection, call.path), store_id(key))
     if record is None:
-        raise EntityNotFound(collection.name, str(key))
+        raise EntityNotFound(entity or collection.name, str(key))
     return record
 
 
@@ -564,16 +565,9 @@ def _coded_create(operation: Operation, role: Role, collection: Collection, code
     return create
 
 
-def _coded_existing(call: Call, collection: Collection, codec: Codec, key: Any) -> Record:
-    record = call.store.get(call.tenant, _store_name(collection, call.path), store_id(key))
-    if record is None:
-        raise EntityNotFound(codec.item, str(key))
-    return record
-
-
 def _coded_read(operation: Operation, role: Role, collection: Collection, codec: Codec) -> Callable[[Call], Any]:
     def read(call: Call) -> Any:
-        return codec.show(call, _coded_existing(call, collection, codec, call.path[collection.key_param]), "read")
+        return codec.show(call, _existing(call, collection, call.path[collection.key_param], codec.item), "read")
 
     return read
 
@@ -593,7 +587,7 @@ def _coded_change(operation: Operation, role: Role, collection: Collection, code
         # Query parameters named like properties change them too (`POST /pets/{id}?status=sold`).
         fields = {name: value for name, value in call.query.items() if name in props}
         body = normalized(collection, {**request_defaults, **body, **fields})
-        current = _coded_existing(call, collection, codec, key)
+        current = _existing(call, collection, key, codec.item)
         after = codec.show(call, codec.change(call, current, body, current["seq"]), role.kind)
         try:
             record = call.store.update(call.tenant, _store_name(collection, call.path), current["id"],
@@ -613,7 +607,7 @@ def _coded_delete(operation: Operation, role: Role, collection: Collection, code
 
     def delete(call: Call) -> Any:
         key = call.path[collection.key_param]
-        record = _coded_existing(call, collection, codec, key)
+        record = _existing(call, collection, key, codec.item)
         if not call.store.delete(call.tenant, _store_name(collection, call.path), record["id"]):
             raise EntityNotFound(codec.item, str(key))
         return None if silent else codec.show(call, record, "delete")

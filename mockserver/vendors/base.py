@@ -1,7 +1,9 @@
 """What a vendor module provides, and what its handlers receive.
 
-A vendor module defines `VENDOR = Vendor(...)`: its spec file, one handler per operationId, how
-it accepts a credential and how it renders an error. It never touches Flask routing or jsonschema.
+A `Vendor` is a spec file, one handler per operationId, how it accepts a credential and how it
+renders an error. A vendor module defines `VENDOR = engine.build_vendor(spec, Overrides(...))`: the
+engine's handlers with only what the spec cannot say (`Codec`, its steps around them, its error
+renderer). It never touches Flask routing or jsonschema.
 """
 
 from __future__ import annotations
