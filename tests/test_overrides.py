@@ -11,7 +11,7 @@ import pytest
 from mockserver import Settings, create_app
 from mockserver.engine import build_vendor
 from mockserver.inference import InferenceError
-from mockserver.spec import load_spec
+from mockserver.spec import SpecError, load_spec
 from mockserver.store import Tenant
 from mockserver.vendors.base import Codec, Overrides, Reply
 
@@ -67,7 +67,7 @@ paths:
         "404": {description: none}
 components:
   securitySchemes:
-    bearer: {type: http, scheme: bearer}
+    bearer: {type: http, scheme: bearer, x-mock-credential-pattern: "^tok-."}
   schemas:
     Note:
       type: object
@@ -159,3 +159,12 @@ def test_overrides_naming_nothing_in_the_document_stop_start_up(spec):
         build_vendor(spec, Overrides(codecs={"note": Codec("note", record, show, change)}))
     with pytest.raises(InferenceError, match="no operation 'getNotes'"):
         build_vendor(spec, Overrides(handlers={"getNotes": lambda call, engine: Reply(200, {})}))
+
+
+def test_a_security_scheme_declares_the_form_of_its_credentials(app, spec):
+    client = app.test_client()
+    assert client.get("/api/notes", headers={"Authorization": "Bearer tok-2"}).status_code == 200
+    for refused in ("Bearer tok-", "Bearer sk-1"):
+        assert client.get("/api/notes", headers={"Authorization": refused}).status_code == 401, refused
+    with pytest.raises(SpecError, match="refuses a key of that form"):
+        create_app(Settings(api_keys=(("notes", "sk-1"),)), vendors={"notes": build_vendor(spec)})

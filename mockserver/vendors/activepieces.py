@@ -1,10 +1,10 @@
 """Activepieces: platform projects (the v0.14-v0.17 shape of the "Create Project" page).
 
 The engine serves the projects from activepieces.yaml (create, get, update, delete; `externalId`
-unique, the new project's plan and usage as `default`s). What no spec can say is here: a project is
-stored as what cannot be derived (names, settings, times) and rendered with the ids derived from
-its sequence number; Era A's cursors; a blank `externalId` on update; which keys are accepted (each
-is one platform, so the tenant is the platform); and Era A's error shapes.
+unique, the new project's plan and usage as `default`s, keys of the form `sk-...`; each key is one
+platform, so the tenant is the platform). What no spec can say is here: a project is stored as what
+cannot be derived (names, settings, times) and rendered with the ids derived from its sequence
+number; Era A's cursors; a blank `externalId` on update; and Era A's error shapes.
 """
 
 from __future__ import annotations
@@ -178,10 +178,6 @@ def decode_cursor(cursor: str | None) -> tuple[str, int | None]:
 
 # --- credentials and errors --------------------------------------------------------------------
 
-def accept_credential(scheme_name: str, scheme: dict, value: str) -> bool:
-    return value.startswith("sk-") and len(value) > 3
-
-
 def ajv_message(issue: Issue) -> str:
     """Fastify/ajv wording: `body/displayName must be string`."""
     prefix = {"body": "body", "query": "querystring", "path": "params", "header": "headers"}[issue.location]
@@ -269,6 +265,5 @@ VENDOR = build_vendor(SPEC, Overrides(
     codecs={COLLECTION: Codec("project", record, show, change, sequence_of)},
     handlers={"listProjects": list_projects, "updateProject": update_project},
     render_error=render_error,
-    accept_credential=accept_credential,
     undocumented_errors=False,
 ))

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mockserver.determinism import Determinism
+from mockserver.ecma import search
 from mockserver.errors import MockError
 from mockserver.spec import Operation
 from mockserver.store import Record, Store, Tenant
@@ -69,8 +70,13 @@ class ErrorContext:
 Handler = Callable[[Call], Reply]
 
 
-def accept_any(scheme_name: str, scheme: dict, value: str) -> bool:
-    return bool(value)
+CREDENTIAL_PATTERN = "x-mock-credential-pattern"  # on a security scheme: the form its credentials have
+
+
+def accept_declared(scheme_name: str, scheme: dict, value: str) -> bool:
+    """Any credential presented, or where the scheme declares `x-mock-credential-pattern`, one it matches."""
+    pattern = scheme.get(CREDENTIAL_PATTERN)
+    return bool(value) and (pattern is None or search(pattern, value))
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,7 @@ class Overrides:
     codecs: Mapping[str, Codec] = field(default_factory=dict)  # collection name -> how it is stored
     handlers: Mapping[str, Around] = field(default_factory=dict)  # operationId -> the vendor's step
     render_error: Callable[[MockError, ErrorContext], Reply] | None = None  # None: the document's shapes
-    accept_credential: Callable[[str, dict, str], bool] = accept_any
+    accept_credential: Callable[[str, dict, str], bool] = accept_declared
     undocumented_errors: bool = True  # see `Vendor`; False for a document that documents each error
 
 
@@ -162,7 +168,7 @@ class Vendor:
     spec_file: str  # in the openapi folder
     handlers: Mapping[str, Handler]
     render_error: Callable[[MockError, ErrorContext], Reply]
-    accept_credential: Callable[[str, dict, str], bool] = accept_any
+    accept_credential: Callable[[str, dict, str], bool] = accept_declared
     state: StateFormat | None = None  # None: no state export/import for this vendor
     collections: tuple[StateFormat, ...] = ()  # more collections with state, after `state`
     # Whether an error status the operation does not document is still answered (a spec mounted
