@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -26,7 +28,7 @@ from mockserver.errors import (
 from mockserver.inference import Collection, InferenceError, Role, defaults, infer, properties_of, without_required
 from mockserver.spec import Operation, ResponseSpec, Spec, compile_schema
 from mockserver.store import Record
-from mockserver.vendors.base import Call, Codec, Overrides, Reply, StateFormat, Vendor, recognize
+from mockserver.vendors.base import Call, Codec, Cursors, Overrides, Reply, StateFormat, Vendor, recognize
 
 KEY_INDEX = "key"
 MAX_KEY_TRIES = 64  # generated keys taken by client-chosen ones: try the next sequence numbers
@@ -49,10 +51,10 @@ def build_vendor(spec: Spec, overrides: Overrides | None = None) -> Vendor:
                 name for name, prop in properties_of(body).items() if isinstance(prop, dict) and prop.get("writeOnly"))
     handlers = {}
     for op_id, role in roles.items():
-        codec = overrides.codecs.get(role.collection.name) if role.collection else None
-        handlers[op_id] = _coded_handler(spec.operations[op_id], role, parents, codec) if codec else \
-            _handler(spec.operations[op_id], role, parents, frozenset(
-                hidden.get(role.collection.name, ()) if role.collection else ()))
+        name = role.collection.name if role.collection else ""
+        codec, cursors = overrides.codecs.get(name), overrides.cursors.get(name, ENGINE_CURSORS)
+        handlers[op_id] = _coded_handler(spec.operations[op_id], role, parents, codec, cursors) if codec else \
+            _handler(spec.operations[op_id], role, parents, frozenset(hidden.get(name, ())), cursors)
     for op_id, around in overrides.handlers.items():
         handlers[op_id] = _around(around, handlers[op_id])
     formats = tuple(_state_format(spec, roles, collection, frozenset(hidden.get(collection.name, ())),
@@ -72,7 +74,7 @@ def _around(around: Callable[[Call, Callable[[Call], Reply]], Reply],
 def _check_overrides(spec: Spec, roles: dict[str, Role], overrides: Overrides) -> None:
     """Overrides name what the spec has: a typo would silently leave the engine's behaviour."""
     names = {collection.name for collection in _collections(roles)}
-    unknown = [f"collection {name!r}" for name in overrides.codecs if name not in names] + \
+    unknown = [f"collection {name!r}" for name in {*overrides.codecs, *overrides.cursors} if name not in names] + \
         [f"operation {op_id!r}" for op_id in overrides.handlers if op_id not in roles]
     if unknown:
         raise InferenceError(f"{spec.source}: overrides name no {', no '.join(unknown)} of the document")
@@ -262,13 +264,13 @@ def _reply(call: Call, value: Any, seed: str, status: int | None = None) -> Repl
 
 # --- handlers ----------------------------------------------------------------------------------------
 
-def _handler(operation: Operation, role: Role, parents: dict[str, Collection],
-             hidden: frozenset[str]) -> Callable[[Call], Reply]:
+def _handler(operation: Operation, role: Role, parents: dict[str, Collection], hidden: frozenset[str],
+             cursors: Cursors) -> Callable[[Call], Reply]:
     collection = role.collection
     if collection is None or role.kind == "other":
         return _other
-    kinds = {"create": _create, "list": _list, "read": _read, "replace": _replace, "merge": _merge_item,
-             "delete": _delete}
+    kinds = {"create": _create, "list": functools.partial(_list, cursors=cursors), "read": _read,
+             "replace": _replace, "merge": _merge_item, "delete": _delete}
 
     def handler(call: Call) -> Reply:
         _check_parent(call, collection, parents)
@@ -434,34 +436,75 @@ def _delete(call: Call, role: Role, collection: Collection) -> Reply:
     return _reply(call, record["object"], _seed(call, collection.name, record["seq"]))
 
 
-def _list(call: Call, role: Role, collection: Collection) -> Reply:
-    items = [record["object"] for record in call.store.scan(call.tenant, _store_name(collection, call.path))]
-    seed = _seed(call, collection.name, call.store.sequence(call.tenant))
-    return _reply(call, _listing(call, role, items), seed)
+def _list(call: Call, role: Role, collection: Collection, cursors: Cursors) -> Reply:
+    body = _listing(call, role, collection, lambda record: record["object"], cursors)
+    return _reply(call, body, _seed(call, collection.name, call.store.sequence(call.tenant)))
 
 
-def _listing(call: Call, role: Role, items: list) -> Any:
-    """The list answer: the items the query's filters keep, the page its paging asks for, in the
-    documented shape (a bare array, or an envelope with the page, total and next cursor)."""
-    for param, prop in role.filters:
-        if param in call.query:
-            wanted = call.query[param]
-            items = [item for item in items if _matches(item.get(prop, MISSING), wanted)]
-    total = len(items)
-    paging, query = role.paging, call.query
-    start = 0
-    if paging.cursor and query.get(paging.cursor):
-        start = _decode_cursor(query[paging.cursor])
-    elif paging.offset and isinstance(query.get(paging.offset), int):
-        start = max(query[paging.offset], 0)
+def _listing(call: Call, role: Role, collection: Collection, show: Callable[[Record], Any],
+             cursors: Cursors) -> Any:
+    """The list answer: the items the query's filters keep, the page its paging asks for (a cursor,
+    an offset or a page number), in the documented shape (a bare array, or an envelope with the
+    page, total and cursors). Unfiltered pages come from the store page by page, at any size."""
+    query, paging = call.query, role.paging
+    name = _store_name(collection, call.path)
     limit = query.get(paging.limit) if paging.limit else None
     limit = limit if isinstance(limit, int) and limit >= 0 else None
+    position = cursors.read(query[paging.cursor]) if paging.cursor and query.get(paging.cursor) else None
+    after, before = (None, position[1]) if position and position[0] == "prev" else (position and position[1], None)
+    # `x-mock-normalize` applies to what a filter asks for too (a lowercased name is found by any case).
+    wanted = [(prop, _normal(collection, prop, query[param])) for param, prop in role.filters if param in query]
+    start = 0
+    if paging.offset and isinstance(query.get(paging.offset), int):
+        start = max(query[paging.offset], 0)
     if paging.page and isinstance(query.get(paging.page), int) and limit:
         start = max(query[paging.page] - paging.page_base, 0) * limit
-    page = items[start:start + limit] if limit is not None else items[start:]
-    following = start + len(page) if start + len(page) < total else None
+    if not wanted and not start and limit:
+        page = call.store.page(call.tenant, name, limit, after=after, before=before)
+        items = [(seq, show(record)) for seq, record in page.items]
+        more_before, more_after = page.more_before, page.more_after
+        total = functools.partial(call.store.count, call.tenant, name)
+    else:
+        items = [(record["seq"], show(record)) for record in _candidates(call, collection, name, wanted)]
+        for prop, value in wanted:
+            items = [item for item in items if _matches(item[1].get(prop, MISSING), value)]
+        total = functools.partial(len, items)
+        items, more_before, more_after = _window(items, limit, start, after, before)
     _, documented = success(call.operation)
-    return _list_body(documented, page, total, following)
+    return _list_body(documented, [item for _, item in items], total,
+                      cursors.write("next", items[-1][0]) if items and more_after else None,
+                      cursors.write("prev", items[0][0]) if items and more_before else None)
+
+
+def _normal(collection: Collection, prop: str, value: Any) -> Any:
+    if isinstance(value, list):
+        return [normalized(collection, {prop: item})[prop] for item in value]
+    return normalized(collection, {prop: value})[prop]
+
+
+def _candidates(call: Call, collection: Collection, name: str, wanted: list[tuple[str, Any]]) -> list[Record]:
+    """The records a filter may keep: by its unique index when one filters on a unique property (one
+    lookup, at any size), else every record, oldest first."""
+    single = {names[0]: index for index, names in collection.unique if len(names) == 1}
+    for prop, value in wanted:
+        if prop in single and isinstance(value, str):
+            found = call.store.find(call.tenant, name, single[prop], value)
+            return [found] if found is not None else []
+    return list(call.store.scan(call.tenant, name))
+
+
+def _window(items: list[tuple[int, Any]], limit: int | None, start: int, after: int | None,
+            before: int | None) -> tuple[list[tuple[int, Any]], bool, bool]:
+    """A page of (seq, item) pairs in sequence order, as the store pages: from `start`, after seq
+    `after`, or the last ones before seq `before`; and whether items come before and after it."""
+    if before is not None:
+        end = bisect.bisect_left(items, before, key=lambda item: item[0])
+        start = end - limit if limit is not None and end > limit else 0
+    else:
+        if after is not None:
+            start = bisect.bisect_right(items, after, key=lambda item: item[0])
+        end = len(items) if limit is None else min(len(items), start + limit)
+    return items[start:end], start > 0, end < len(items)
 
 
 def _matches(value: Any, wanted: Any) -> bool:
@@ -475,28 +518,37 @@ def _matches(value: Any, wanted: Any) -> bool:
     return any(value == option or str(value) == str(option) for option in options)
 
 
-def _encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{position}".encode()).decode().rstrip("=")
+def _write_cursor(direction: str, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{direction}:{seq}".encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: Any) -> int:
+def _read_cursor(cursor: Any) -> tuple[str, int] | None:
     """Where a cursor this mock gave out points; one it did not give out starts from the beginning
     (the document cannot say what the real API does with it, and it is valid by its schema)."""
     try:
         text = base64.urlsafe_b64decode(str(cursor) + "=" * (-len(str(cursor)) % 4)).decode("ascii")
-        if text.startswith("o:") and text[2:].isdigit():
-            return int(text[2:])
+        direction, _, seq = text.partition(":")
+        if direction in ("next", "prev") and seq.isdigit():
+            return direction, int(seq)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
-    return 0
+    return None
+
+
+ENGINE_CURSORS = Cursors(_write_cursor, _read_cursor)
 
 
 _TOTAL = re.compile(r"(?i)^(total|totalcount|total_count|count|totalitems|total_items|totalresults)$")
 _NEXT = re.compile(r"(?i)^(next|nextcursor|next_cursor|nextpagetoken|next_page_token|cursor|nexttoken)$")
+_PREVIOUS = re.compile(r"(?i)^(previous|prev|previouscursor|previous_cursor|prevcursor|prev_cursor|"
+                       r"previouspagetoken|previous_page_token|prevpagetoken|prev_page_token)$")
 _MORE = re.compile(r"(?i)^(hasmore|has_more|more)$")
 
 
-def _list_body(documented: ResponseSpec | None, page: list, total: int, following: int | None) -> Any:
+def _list_body(documented: ResponseSpec | None, page: list, total: Callable[[], int], following: str | None,
+               preceding: str | None) -> Any:
+    """The page in the documented shape: the array itself, or an envelope whose members are named
+    like the array, a total, the next or previous cursor, or whether more follow."""
     schema = documented.validator.schema if documented and documented.validator else {"type": "array"}
     if schema.get("type") == "array" or "properties" not in schema:
         return page
@@ -506,9 +558,11 @@ def _list_body(documented: ResponseSpec | None, page: list, total: int, followin
         if kind == "array":
             body[name] = page
         elif _TOTAL.match(name):
-            body[name] = total
+            body[name] = total()
         elif _NEXT.match(name):
-            body[name] = _encode_cursor(following) if following is not None else None
+            body[name] = following
+        elif _PREVIOUS.match(name):
+            body[name] = preceding
         elif _MORE.match(name):
             body[name] = following is not None
     return body
@@ -516,8 +570,8 @@ def _list_body(documented: ResponseSpec | None, page: list, total: int, followin
 
 # --- collections kept by a codec (a vendor's own record format) ---------------------------------------
 
-def _coded_handler(operation: Operation, role: Role, parents: dict[str, Collection],
-                   codec: Codec) -> Callable[[Call], Reply]:
+def _coded_handler(operation: Operation, role: Role, parents: dict[str, Collection], codec: Codec,
+                   cursors: Cursors) -> Callable[[Call], Reply]:
     """The handler of an operation on a collection a codec keeps: the engine's roles, keys, unique
     rules, normalisation and defaults, with the codec's records and objects. What is fixed per
     operation is worked out here, once, not per request."""
@@ -526,7 +580,7 @@ def _coded_handler(operation: Operation, role: Role, parents: dict[str, Collecti
         return _other
     status, documented = success(operation)
     make = {"create": _coded_create, "read": _coded_read, "replace": _coded_change, "merge": _coded_change,
-            "delete": _coded_delete, "list": _coded_list}[role.kind]
+            "delete": _coded_delete, "list": functools.partial(_coded_list, cursors=cursors)}[role.kind]
     answer = make(operation, role, collection, codec)
     if not collection.scope and not (documented and documented.headers):
         return lambda call: Reply(status, answer(call))
@@ -615,10 +669,10 @@ def _coded_delete(operation: Operation, role: Role, collection: Collection, code
     return delete
 
 
-def _coded_list(operation: Operation, role: Role, collection: Collection, codec: Codec) -> Callable[[Call], Any]:
+def _coded_list(operation: Operation, role: Role, collection: Collection, codec: Codec,
+                cursors: Cursors) -> Callable[[Call], Any]:
     def list_items(call: Call) -> Any:
-        records = call.store.scan(call.tenant, _store_name(collection, call.path))
-        return _listing(call, role, [codec.show(call, record, "list") for record in records])
+        return _listing(call, role, collection, lambda record: codec.show(call, record, "list"), cursors)
 
     return list_items
 

@@ -13,7 +13,7 @@ from mockserver.engine import build_vendor
 from mockserver.inference import InferenceError
 from mockserver.spec import SpecError, load_spec
 from mockserver.store import Tenant
-from mockserver.vendors.base import Codec, Overrides, Reply
+from mockserver.vendors.base import Codec, Cursors, Overrides, Reply
 
 KEY = {"Authorization": "Bearer tok-1"}
 NOTES = """
@@ -42,10 +42,23 @@ paths:
         "409": {description: taken}
     get:
       operationId: listNotes
+      parameters:
+        - {name: title, in: query, schema: {type: string}}
+        - {name: limit, in: query, schema: {type: integer, minimum: 1}}
+        - {name: cursor, in: query, schema: {type: string}}
       responses:
         "200":
-          description: all
-          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Note"}}}}
+          description: a page
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items, total, next, previous]
+                properties:
+                  items: {type: array, items: {$ref: "#/components/schemas/Note"}}
+                  total: {type: integer}
+                  next: {type: [string, "null"]}
+                  previous: {type: [string, "null"]}
   /notes/{noteId}:
     parameters: [{name: noteId, in: path, required: true, schema: {type: string}}]
     get:
@@ -103,6 +116,15 @@ def around_get(call, engine):
     return engine(call)
 
 
+def write_cursor(direction, seq):
+    return f"{direction}-{seq}"
+
+
+def read_cursor(text):
+    direction, _, seq = text.partition("-")
+    return (direction, int(seq)) if seq.isdigit() else None
+
+
 @pytest.fixture
 def spec(tmp_path: Path):
     path = tmp_path / "notes.yaml"
@@ -113,7 +135,8 @@ def spec(tmp_path: Path):
 @pytest.fixture
 def app(spec):
     vendor = build_vendor(spec, Overrides(codecs={"notes": Codec("note", record, show, change)},
-                                          handlers={"getNote": around_get}))
+                                          handlers={"getNote": around_get},
+                                          cursors={"notes": Cursors(write_cursor, read_cursor)}))
     app = create_app(Settings(), vendors={"notes": vendor})
     yield app
     app.extensions["mockserver"].store.close()
@@ -137,7 +160,7 @@ def test_a_codec_keeps_flat_records_and_the_engine_does_the_rest(app):
     assert client.get("/api/notes/first", headers=KEY).get_json() == note  # the vendor's step
     changed = client.patch(f"/api/notes/{note['id']}", json={"title": "Groceries"}, headers=KEY).get_json()
     assert changed["shouted"] == "GROCERIES"
-    assert client.get("/api/notes", headers=KEY).get_json() == [changed]
+    assert client.get("/api/notes", headers=KEY).get_json()["items"] == [changed]
     assert client.delete(f"/api/notes/{note['id']}", headers=KEY).status_code == 204
     gone = client.get(f"/api/notes/{note['id']}", headers=KEY)
     assert gone.status_code == 404 and "note " in gone.get_json()["detail"]  # the codec's entity
@@ -168,3 +191,22 @@ def test_a_security_scheme_declares_the_form_of_its_credentials(app, spec):
         assert client.get("/api/notes", headers={"Authorization": refused}).status_code == 401, refused
     with pytest.raises(SpecError, match="refuses a key of that form"):
         create_app(Settings(api_keys=(("notes", "sk-1"),)), vendors={"notes": build_vendor(spec)})
+
+
+def test_lists_page_by_sequence_number_in_the_cursor_format_a_vendor_gives(app):
+    client = app.test_client()
+    for title in ("a", "b", "c", "d", "e"):
+        client.post("/api/notes", json={"title": title}, headers=KEY)
+    client.delete(f"/api/notes/{client.get('/api/notes/first', headers=KEY).get_json()['id']}", headers=KEY)
+    first = client.get("/api/notes?limit=2", headers=KEY).get_json()
+    assert ([n["title"] for n in first["items"]], first["total"], first["next"], first["previous"]) == \
+        (["b", "c"], 4, "next-3", None)
+    client.post("/api/notes", json={"title": "f"}, headers=KEY)  # a page stays where it was
+    second = client.get("/api/notes?limit=2&cursor=next-3", headers=KEY).get_json()
+    assert ([n["title"] for n in second["items"]], second["next"], second["previous"]) == \
+        (["d", "e"], "next-5", "prev-4")
+    back = client.get(f"/api/notes?limit=2&cursor={second['previous']}", headers=KEY).get_json()
+    assert ([n["title"] for n in back["items"]], back["previous"]) == (["b", "c"], None)
+    assert client.get("/api/notes?limit=2&cursor=nonsense", headers=KEY).get_json() == {**first, "total": 5}
+    by_title = client.get("/api/notes?title=D", headers=KEY).get_json()  # the unique index, normalised
+    assert [n["title"] for n in by_title["items"]] == ["d"] and by_title["total"] == 1

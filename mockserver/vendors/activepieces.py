@@ -4,7 +4,7 @@ The engine serves the projects from activepieces.yaml (create, get, update, dele
 unique, the new project's plan and usage as `default`s, keys of the form `sk-...`; each key is one
 platform, so the tenant is the platform). What no spec can say is here: a project is stored as what
 cannot be derived (names, settings, times) and rendered with the ids derived from its sequence
-number; Era A's cursors; a blank `externalId` on update; and Era A's error shapes.
+number; Era A's cursor format; a blank `externalId` on update; and Era A's error shapes.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from mockserver.errors import (
 from mockserver.inference import collection_named, defaults
 from mockserver.spec import load_spec, specs_dir
 from mockserver.store import Record
-from mockserver.vendors.base import Call, Codec, ErrorContext, Handler, Overrides, Reply, micros, recognize
+from mockserver.vendors.base import Call, Codec, Cursors, ErrorContext, Handler, Overrides, Reply, micros, recognize
 
 COLLECTION = "projects"
 DAY_US = 86_400_000_000
@@ -130,27 +130,6 @@ def sequence_of(projects: list[dict], call: Call, sequence: int) -> list[int | N
 
 # --- what the engine cannot do -----------------------------------------------------------------
 
-def list_projects(call: Call, engine: Handler) -> Reply:
-    """Era A's cursors (`next_<seq>`, `prev_<seq>`, base64) page by sequence number, so a page stays
-    where it was while others create; `externalId` is looked up by its unique index."""
-    query = call.query
-    if "externalId" in query:
-        found = call.store.find(call.tenant, COLLECTION, "externalId", query["externalId"])
-        return Reply(200, {"data": [show(call, found)] if found else [], "next": None, "previous": None})
-    direction, position = decode_cursor(query.get("cursor"))
-    limit = query["limit"]
-    if direction == "prev":
-        page = call.store.page(call.tenant, COLLECTION, limit, before=position)
-    else:
-        page = call.store.page(call.tenant, COLLECTION, limit, after=position)
-    items = page.items
-    return Reply(200, {
-        "data": [show(call, record) for _, record in items],
-        "next": encode_cursor("next", items[-1][0]) if items and page.more_after else None,
-        "previous": encode_cursor("prev", items[0][0]) if items and page.more_before else None,
-    })
-
-
 def update_project(call: Call, engine: Handler) -> Reply:
     """The real server treats a blank `externalId` as "not provided"."""
     external_id = call.body.get("externalId")
@@ -159,13 +138,13 @@ def update_project(call: Call, engine: Handler) -> Reply:
     return engine(call)
 
 
+# Era A's cursors: `next_<seq>` or `prev_<seq>`, base64; one it never gave is a 400.
+
 def encode_cursor(direction: str, seq: int) -> str:
     return base64.urlsafe_b64encode(f"{direction}_{seq}".encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> tuple[str, int | None]:
-    if cursor is None:
-        return "next", None
+def decode_cursor(cursor: str) -> tuple[str, int]:
     try:
         direction, _, seq = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii").partition("_")
         if direction in ("next", "prev") and seq.isdigit():
@@ -263,7 +242,8 @@ def render_error(error: MockError, context: ErrorContext) -> Reply:
 
 VENDOR = build_vendor(SPEC, Overrides(
     codecs={COLLECTION: Codec("project", record, show, change, sequence_of)},
-    handlers={"listProjects": list_projects, "updateProject": update_project},
+    handlers={"updateProject": update_project},
+    cursors={COLLECTION: Cursors(encode_cursor, decode_cursor)},
     render_error=render_error,
     undocumented_errors=False,
 ))

@@ -145,6 +145,17 @@ class Codec:
     sequence_of: Callable[[list[dict], Call, int], list[int | None]] | None = None
 
 
+@dataclass(frozen=True)
+class Cursors:
+    """How an API writes a list's cursors. A cursor points after (`next`) or before (`prev`) an item's
+    sequence number, so a page stays where it was while others create. `read(text)` gives back
+    (direction, seq), or None for a cursor the API never gave (the list then starts at the
+    beginning); it may raise the API's own error instead."""
+
+    write: Callable[[str, int], str]
+    read: Callable[[Any], tuple[str, int] | None]
+
+
 # A vendor's own step around the engine's handler of an operation: `handler(call, engine)` adds what
 # no spec can say (an update mask, a lookup by name), then hands over to `engine(call)`, or answers.
 Around = Callable[[Call, Handler], Reply]
@@ -157,6 +168,7 @@ class Overrides:
 
     codecs: Mapping[str, Codec] = field(default_factory=dict)  # collection name -> how it is stored
     handlers: Mapping[str, Around] = field(default_factory=dict)  # operationId -> the vendor's step
+    cursors: Mapping[str, Cursors] = field(default_factory=dict)  # collection name -> its list's cursors
     render_error: Callable[[MockError, ErrorContext], Reply] | None = None  # None: the document's shapes
     accept_credential: Callable[[str, dict, str], bool] = accept_declared
     undocumented_errors: bool = True  # see `Vendor`; False for a document that documents each error
