@@ -581,25 +581,27 @@ def _coded_handler(operation: Operation, role: Role, parents: dict[str, Collecti
     status, documented = success(operation)
     make = {"create": _coded_create, "read": _coded_read, "replace": _coded_change, "merge": _coded_change,
             "delete": _coded_delete, "list": functools.partial(_coded_list, cursors=cursors)}[role.kind]
-    answer = make(operation, role, collection, codec)
+    answer = make(operation, role, collection, codec, status)
     if not collection.scope and not (documented and documented.headers):
-        return lambda call: Reply(status, answer(call))
+        return answer
 
     def handler(call: Call) -> Reply:
         _check_parent(call, collection, parents)
-        body = answer(call)
-        seed = _seed(call, collection.name, call.store.sequence(call.tenant))
-        return Reply(status, body, documented_headers(documented, seed))
+        reply = answer(call)
+        reply.headers = documented_headers(documented, _seed(call, collection.name, call.store.sequence(call.tenant)))
+        return reply
 
     return handler
 
 
-def _coded_create(operation: Operation, role: Role, collection: Collection, codec: Codec) -> Callable[[Call], Any]:
+def _coded_create(operation: Operation, role: Role, collection: Collection, codec: Codec,
+                  status: int) -> Callable[[Call], Reply]:
     request_defaults = defaults(operation.body_schema) if isinstance(operation.body_schema, dict) else {}
     keyed = collection.key_property
     new_key = _key_maker(collection, codec)
+    name = None if collection.scope else collection.name  # else one per parent, named per request
 
-    def create(call: Call) -> Any:
+    def create(call: Call) -> Reply:
         body = call.body if isinstance(call.body, dict) else {}
         body = normalized(collection, {**request_defaults, **body} if request_defaults else body)
         given = body.get(keyed, MISSING) if keyed else MISSING
@@ -611,29 +613,32 @@ def _coded_create(operation: Operation, role: Role, collection: Collection, code
             return codec.record(call, body, given if given is not MISSING else new_key(call, seq), seq)
 
         try:
-            record = call.store.insert(call.tenant, _store_name(collection, call.path), build, unique)
+            record = call.store.insert(call.tenant, name or _store_name(collection, call.path), build, unique)
         except Conflict as error:
             raise _clash(collection, error, body) from None
-        return codec.show(call, record, "create")
+        return Reply(status, codec.show(call, record, "create"))
 
     return create
 
 
-def _coded_read(operation: Operation, role: Role, collection: Collection, codec: Codec) -> Callable[[Call], Any]:
-    def read(call: Call) -> Any:
-        return codec.show(call, _existing(call, collection, call.path[collection.key_param], codec.item), "read")
+def _coded_read(operation: Operation, role: Role, collection: Collection, codec: Codec,
+                status: int) -> Callable[[Call], Reply]:
+    def read(call: Call) -> Reply:
+        return Reply(status, codec.show(call, _existing(call, collection, call.path[collection.key_param], codec.item),
+                                        "read"))
 
     return read
 
 
-def _coded_change(operation: Operation, role: Role, collection: Collection, codec: Codec) -> Callable[[Call], Any]:
+def _coded_change(operation: Operation, role: Role, collection: Collection, codec: Codec,
+                  status: int) -> Callable[[Call], Reply]:
     if codec.change is None:
         raise InferenceError(f"{operation.operation_id}: a {role.kind} of {collection.name}, whose codec has no change")
     request_defaults = defaults(operation.body_schema) if role.kind == "replace" \
         and isinstance(operation.body_schema, dict) else {}
     props = properties_of(collection.schema)
 
-    def change(call: Call) -> Any:
+    def change(call: Call) -> Reply:
         body = call.body if isinstance(call.body, dict) else {}
         key = body.get(collection.key_property, MISSING) if role.by_body else call.path[collection.key_param]
         if key is MISSING:  # valid by the schema (the key is optional there), but names no item
@@ -651,28 +656,27 @@ def _coded_change(operation: Operation, role: Role, collection: Collection, code
             raise _clash(collection, error, after) from None
         if record is None:  # deleted meanwhile
             raise EntityNotFound(codec.item, str(key))
-        return codec.show(call, record, role.kind)
+        return Reply(status, codec.show(call, record, role.kind))
 
     return change
 
 
-def _coded_delete(operation: Operation, role: Role, collection: Collection, codec: Codec) -> Callable[[Call], Any]:
-    silent = success(operation)[0] == 204
-
-    def delete(call: Call) -> Any:
+def _coded_delete(operation: Operation, role: Role, collection: Collection, codec: Codec,
+                  status: int) -> Callable[[Call], Reply]:
+    def delete(call: Call) -> Reply:
         key = call.path[collection.key_param]
         record = _existing(call, collection, key, codec.item)
         if not call.store.delete(call.tenant, _store_name(collection, call.path), record["id"]):
             raise EntityNotFound(codec.item, str(key))
-        return None if silent else codec.show(call, record, "delete")
+        return Reply(status, None if status == 204 else codec.show(call, record, "delete"))
 
     return delete
 
 
-def _coded_list(operation: Operation, role: Role, collection: Collection, codec: Codec,
-                cursors: Cursors) -> Callable[[Call], Any]:
-    def list_items(call: Call) -> Any:
-        return _listing(call, role, collection, lambda record: codec.show(call, record, "list"), cursors)
+def _coded_list(operation: Operation, role: Role, collection: Collection, codec: Codec, status: int,
+                cursors: Cursors) -> Callable[[Call], Reply]:
+    def list_items(call: Call) -> Reply:
+        return Reply(status, _listing(call, role, collection, lambda record: codec.show(call, record, "list"), cursors))
 
     return list_items
 

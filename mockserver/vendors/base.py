@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mockserver.determinism import Determinism
-from mockserver.ecma import search
+from mockserver.ecma import compile_pattern
 from mockserver.errors import MockError
 from mockserver.spec import Operation
 from mockserver.store import Record, Store, Tenant
@@ -76,7 +76,7 @@ CREDENTIAL_PATTERN = "x-mock-credential-pattern"  # on a security scheme: the fo
 def accept_declared(scheme_name: str, scheme: dict, value: str) -> bool:
     """Any credential presented, or where the scheme declares `x-mock-credential-pattern`, one it matches."""
     pattern = scheme.get(CREDENTIAL_PATTERN)
-    return bool(value) and (pattern is None or search(pattern, value))
+    return bool(value) and (pattern is None or compile_pattern(pattern).search(value) is not None)
 
 
 @dataclass(frozen=True)
