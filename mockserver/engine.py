@@ -3,6 +3,8 @@ in the spec, values made by `generate`, errors in the shapes the document declar
 
 A stored item is `{"id": <key as text>, "seq": n, "object": <the item as the API shows it>}`; the
 object is the request body merged over generated values, so every field the schema wants is there.
+A vendor may keep a collection in its own format instead (`Overrides.codecs`): small flat records
+rendered per answer, with no generated values (the vendors' hot path stays as lean as their code was).
 Every generated value is a pure function of (seed, API, tenant, collection, sequence, JSON pointer).
 """
 

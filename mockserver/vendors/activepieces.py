@@ -78,7 +78,8 @@ def change(call: Call, old: Record, body: dict, seq: int) -> Record:
     return new
 
 
-def show(call: Call, record: Record, kind: str = "read") -> dict:
+def show(call: Call, record: Record, kind: str) -> dict:
+    """The project as every operation answers it (and as state export writes it)."""
     project_defaults, plan, usage = new_project()
     seq, project_id = record["seq"], record["id"]
     created = iso_millis(record["created"])
@@ -155,7 +156,7 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
                                   "must be a cursor returned by an earlier page", cursor)])
 
 
-# --- credentials and errors --------------------------------------------------------------------
+# --- errors ------------------------------------------------------------------------------------
 
 def ajv_message(issue: Issue) -> str:
     """Fastify/ajv wording: `body/displayName must be string`."""

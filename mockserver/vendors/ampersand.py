@@ -115,7 +115,7 @@ def update_project(call: Call, engine: Handler) -> Reply:
     return by_id_or_name(call, engine)
 
 
-# --- credentials and errors --------------------------------------------------------------------
+# --- errors ------------------------------------------------------------------------------------
 
 def issue_detail(issue: Issue) -> str:
     name = issue.dotted or "body"
