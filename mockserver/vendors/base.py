@@ -133,7 +133,8 @@ class Codec:
     object is the answer as it is (no generated values, no fitting: the pipeline still checks it).
 
     `record(call, obj, key, seq)`: a create's body (defaults applied, normalised), or an imported API
-    object, as the record stored under `key`; what it leaves out is what a new item has.
+    object, as the record stored (`id`: the key as text, `seq`: the sequence number, then the rest);
+    what the object leaves out is what a new item has.
     `show(call, record, kind)`: the API object, for the operation `kind` (an inferred role, or
     "export"). `change(call, old, body, seq)`: the record after a replace or merge with `body`.
     `sequence_of(objs, call, sequence)`: as `StateFormat.sequence_of`, when the key does not say."""
