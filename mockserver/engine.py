@@ -602,6 +602,7 @@ def _coded_create(operation: Operation, role: Role, collection: Collection, code
     keyed = collection.key_property
     new_key = _key_maker(collection, codec)
     name = None if collection.scope else collection.name  # else one per parent, named per request
+    record_of, show = codec.record, codec.show
 
     def create(call: Call) -> Reply:
         body = call.body if isinstance(call.body, dict) else {}
@@ -612,22 +613,28 @@ def _coded_create(operation: Operation, role: Role, collection: Collection, code
             unique = {KEY_INDEX: store_id(given), **unique}
 
         def build(seq: int) -> Record:
-            return codec.record(call, body, given if given is not MISSING else new_key(call, seq), seq)
+            return record_of(call, body, new_key(call, seq) if given is MISSING else given, seq)
 
         try:
             record = call.store.insert(call.tenant, name or _store_name(collection, call.path), build, unique)
         except Conflict as error:
             raise _clash(collection, error, body) from None
-        return Reply(status, codec.show(call, record, "create"))
+        return Reply(status, show(call, record, "create"))
 
     return create
 
 
 def _coded_read(operation: Operation, role: Role, collection: Collection, codec: Codec,
                 status: int) -> Callable[[Call], Reply]:
+    name = None if collection.scope else collection.name
+    key_param, item, show = collection.key_param, codec.item, codec.show
+
     def read(call: Call) -> Reply:
-        return Reply(status, codec.show(call, _existing(call, collection, call.path[collection.key_param], codec.item),
-                                        "read"))
+        key = call.path[key_param]
+        record = call.store.get(call.tenant, name or _store_name(collection, call.path), store_id(key))
+        if record is None:
+            raise EntityNotFound(item, str(key))
+        return Reply(status, show(call, record, "read"))
 
     return read
 

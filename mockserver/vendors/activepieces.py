@@ -55,11 +55,12 @@ def record(call: Call, project: dict, key: str, seq: int) -> Record:
     """What cannot be derived of a project (a create's body, or an imported project): owner, platform,
     plan and usage ids and the usage are derived; what is absent is what a new project has."""
     created = micros(project["created"]) if "created" in project else call.now(seq)
-    plan = project.get("plan", {})
+    project_defaults, plan_defaults, _ = new_project()
+    plan = project.get("plan", plan_defaults)
     return {"id": key, "seq": seq, "displayName": project["displayName"], "externalId": project.get("externalId"),
-            "notifyStatus": project.get("notifyStatus", new_project()[0]["notifyStatus"]),
-            "tasks": plan.get("tasks", new_project()[1]["tasks"]),
-            "teamMembers": plan.get("teamMembers", new_project()[1]["teamMembers"]),
+            "notifyStatus": project.get("notifyStatus", project_defaults["notifyStatus"]),
+            "tasks": plan.get("tasks", plan_defaults["tasks"]),
+            "teamMembers": plan.get("teamMembers", plan_defaults["teamMembers"]),
             "created": created, "updated": micros(project["updated"]) if "updated" in project else created,
             "planUpdated": micros(plan["updated"]) if "updated" in plan else created}
 

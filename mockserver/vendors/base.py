@@ -76,7 +76,9 @@ CREDENTIAL_PATTERN = "x-mock-credential-pattern"  # on a security scheme: the fo
 def accept_declared(scheme_name: str, scheme: dict, value: str) -> bool:
     """Any credential presented, or where the scheme declares `x-mock-credential-pattern`, one it matches."""
     pattern = scheme.get(CREDENTIAL_PATTERN)
-    return bool(value) and (pattern is None or compile_pattern(pattern).search(value) is not None)
+    if pattern is None or not value:
+        return bool(value)
+    return compile_pattern(pattern).search(value) is not None
 
 
 @dataclass(frozen=True)
