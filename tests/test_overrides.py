@@ -210,3 +210,16 @@ def test_lists_page_by_sequence_number_in_the_cursor_format_a_vendor_gives(app):
     assert client.get("/api/notes?limit=2&cursor=nonsense", headers=KEY).get_json() == {**first, "total": 5}
     by_title = client.get("/api/notes?title=D", headers=KEY).get_json()  # the unique index, normalised
     assert [n["title"] for n in by_title["items"]] == ["d"] and by_title["total"] == 1
+
+
+def test_without_overrides_the_engine_pages_the_same_way_with_its_own_cursors(spec):
+    app = create_app(Settings(), vendors={"notes": build_vendor(spec)})
+    client = app.test_client()
+    for title in ("a", "b", "c"):
+        client.post("/api/notes", json={"title": title}, headers=KEY)
+    first = client.get("/api/notes?limit=2", headers=KEY).get_json()
+    second = client.get(f"/api/notes?limit=2&cursor={first['next']}", headers=KEY).get_json()
+    back = client.get(f"/api/notes?limit=2&cursor={second['previous']}", headers=KEY).get_json()
+    assert [[n["title"] for n in page["items"]] for page in (first, second, back)] == [["a", "b"], ["c"], ["a", "b"]]
+    assert (first["previous"], second["next"], back["next"]) == (None, None, first["next"])
+    app.extensions["mockserver"].store.close()
