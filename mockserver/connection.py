@@ -1,0 +1,10 @@
+"""What the app and the HTTP server that runs it agree on about a connection (a leaf, so that the
+app does not import the server): the environ key saying whether the client left, and the exception
+that closes the connection unanswered."""
+
+# environ key of a callable: whether the client closed its connection (asked while a delay holds a request)
+CLIENT_GONE = "mockserver.client_gone"
+
+
+class DropConnection(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by the app: the server closes the connection without writing a byte."""
