@@ -56,12 +56,15 @@ class HttpServer:
                       "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
                       "wsgi.input_terminated": True}
         self._stopped = threading.Event()
+        self._served = False
+        self._done = threading.Event()
         self._listener = self.loop.run_until_complete(
             self.loop.create_server(lambda: _Connection(self), sock=self.socket))
 
     def serve_forever(self) -> None:
         """Serve on this thread until `stop()` (or a KeyboardInterrupt from a signal handler)."""
         loop, listener = self.loop, self._listener
+        self._served = True
         asyncio.set_event_loop(loop)
         sweeper = loop.call_later(_SWEEP_S, self._sweep)
         try:
@@ -75,6 +78,7 @@ class HttpServer:
             loop.run_until_complete(asyncio.sleep(0))  # let the aborted transports report their loss
             self.workers.shutdown(wait=False, cancel_futures=True)
             loop.close()
+            self._done.set()
 
     def stop(self) -> None:
         """Stop serving (from any thread); `serve_forever` returns after closing every connection."""
@@ -85,8 +89,14 @@ class HttpServer:
             except RuntimeError:  # closed in between
                 pass
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop, wait for `serve_forever` to end (where it runs), and release the socket and the loop."""
         self.stop()
+        if self._served:
+            self._done.wait(timeout)
+        elif not self.loop.is_closed():
+            self._listener.close()
+            self.loop.close()
         self.socket.close()
 
     def _sweep(self) -> None:
@@ -283,7 +293,7 @@ class _Connection(asyncio.Protocol):
                 return
             code = int(status[:3])
             body = b"".join(chunks) if len(chunks) != 1 else chunks[0]
-            has_body = parser.command != "HEAD" and code >= 200 and code not in _NO_BODY
+            has_body = getattr(parser, "command", "") != "HEAD" and code >= 200 and code not in _NO_BODY
             lines, length, date, server, connection = [], None, None, None, None
             for name, value in headers:
                 name = _capitalised(name)

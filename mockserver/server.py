@@ -193,9 +193,8 @@ class MockServer(Control):
             return
         self._stopping.set()
         self.runtime.faults.wake()  # no worker stays asleep in a delay
-        self._server.stop()
-        self._thread.join(timeout=10)
         self._server.close()
+        self._thread.join(timeout=10)
         self.runtime.store.close()
 
     def __enter__(self) -> MockServer:
