@@ -101,7 +101,7 @@ def lean_dispatch(app: Flask, runtime: Runtime, flask_wsgi: Callable) -> Callabl
         request.max_form_memory_size = config["MAX_FORM_MEMORY_SIZE"]
         request.max_form_parts = config["MAX_FORM_PARTS"]
         try:
-            response = handle(runtime, route[0], route[1], path_params, request)
+            response = handle(runtime, route[0], route[1], path_params, request, lean=True)
         except Exception as error:  # as Flask's dispatch does, within the `except` (for log.exception)
             with app.request_context(environ):
                 try:
@@ -115,7 +115,7 @@ def lean_dispatch(app: Flask, runtime: Runtime, flask_wsgi: Callable) -> Callabl
 
 
 def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
-           path_params: dict[str, str], request: Request) -> Response:
+           path_params: dict[str, str], request: Request, lean: bool = False) -> Response | _Plain:
     if runtime.settings.cors and not target.control and is_preflight(request):
         return preflight(request, operations)
     vendor = target.vendor
@@ -165,7 +165,7 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
         context = ErrorContext(request.method, request.path, operation, exchange.tenant,
                                runtime.determinism, runtime.store)
         reply = vendor.render_error(error, context)
-    return finish(runtime, operation, reply, exchange, observed=not target.control)
+    return finish(runtime, operation, reply, exchange, observed=not target.control, lean=lean)
 
 
 # --- CORS: browser apps on another origin use the vendors as the real services let them -----------
@@ -439,9 +439,9 @@ def drop_unknown(schema: dict | None, value: Any, warnings: list[str], where: st
 
 
 def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange: Exchange,
-           observed: bool = True) -> Response:
+           observed: bool = True, lean: bool = False) -> Response | _Plain:
     """Check the reply against the spec, serialize it once, tell the observers (not for the control
-    API, which also never gets CORS headers)."""
+    API, which also never gets CORS headers). `lean` (the lean dispatch) may get a `_Plain` answer."""
     documented = operation.response(reply.status) if operation else None
     # An error status the operation does not document, from an API that may answer one (looked up only then).
     mounted = runtime.mounts.get(exchange.vendor) if documented is None and reply.status >= 400 else None
@@ -468,14 +468,18 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
         payload = reply.body.encode("utf-8")  # a text answer (a vendor's plain-text 404), sent as is
     else:
         payload = _utf8(_encode(reply.body))
-    response = _Answer(payload, status=reply.status, headers=reply.headers,
-                       content_type=media_type if reply.body is not None else None)
-    if reply.body is None:
-        response.headers.pop("Content-Type", None)
-    response.status = f"{reply.status} {_reason(reply.status)}"
-    if not observed:
-        return response
-    add_cors(runtime, response)
+    plain = _plain_answer(reply, exchange, media_type, payload, runtime.settings.cors) if lean and observed else None
+    if plain is not None:
+        response: Response | _Plain = plain
+    else:
+        response = _Answer(payload, status=reply.status, headers=reply.headers,
+                           content_type=media_type if reply.body is not None else None)
+        if reply.body is None:
+            response.headers.pop("Content-Type", None)
+        response.status = f"{reply.status} {_reason(reply.status)}"
+        if not observed:
+            return response
+        add_cors(runtime, response)
     exchange.status = reply.status
     exchange.response_body = reply.body
     exchange.response_bytes = payload
@@ -483,6 +487,48 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
     for observe in runtime.observers:
         observe(exchange)
     return response
+
+
+class _Plain:
+    """The usual answer of the lean dispatch as the WSGI server gets it: status, header list and
+    body, without building a werkzeug Response (~15 µs a request). Its headers are the ones
+    `_Answer` would send, with the same names and values."""
+
+    __slots__ = ("status", "status_code", "headers", "body")
+
+    def __init__(self, status_code: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status_code, self.status = status_code, f"{status_code} {_reason(status_code)}"
+        self.headers, self.body = headers, body
+
+    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+        start_response(self.status, self.headers)
+        return [self.body]
+
+
+_REWRITTEN = frozenset(("location", "content-location", "content-length"))  # werkzeug's to decide
+_CORS_NAMES = frozenset(name.lower() for name in CORS_HEADERS)
+
+
+def _plain_answer(reply: Reply, exchange: Exchange, media_type: str, payload: bytes, cors: bool) -> _Plain | None:
+    """The answer as `_Plain`, where `_Answer` would send it as is: a body, a status that has one,
+    not HEAD, plain string headers (werkzeug refuses a newline in a value: that case stays its)."""
+    if reply.body is None or exchange.method == "HEAD" or not 200 <= reply.status < 600 or reply.status in (204, 304):
+        return None
+    headers, typed = [], False
+    for name, value in reply.headers.items():
+        lower = name.lower()
+        if lower in _REWRITTEN or (cors and lower in _CORS_NAMES) or not isinstance(value, str) \
+                or "\n" in value or "\r" in value:
+            return None
+        if lower == "content-type":
+            value, typed = media_type, True
+        headers.append((name, value))
+    if not typed:
+        headers.append(("Content-Type", media_type))
+    headers.append(("Content-Length", str(len(payload))))
+    if cors:
+        headers.extend(CORS_HEADERS.items())
+    return _Plain(reply.status, headers, payload)
 
 
 class _Answer(Response):
