@@ -32,8 +32,7 @@ from mockserver.connection import CLIENT_GONE, DropConnection
 log = logging.getLogger("mockserver.http")
 
 IDENT = "mockserver"
-IDLE_S = 120  # a connection idle this long (no request in progress) is closed, as waitress does
-_SWEEP_S = 10
+IDLE_S = 120.0  # a connection idle this long (no request in progress) is closed, as waitress does
 _READ_AHEAD = 1 << 20  # bytes buffered behind a request in progress before reading pauses
 _NO_BODY = frozenset((204, 304))
 
@@ -42,8 +41,9 @@ class HttpServer:
     """Bound at construction (so the port is known), serving from `serve_forever()` until `stop()`."""
 
     def __init__(self, app: Callable, *, host: str, port: int, workers: int, may_wait: Callable[[dict], bool],
-                 max_body_bytes: int) -> None:
+                 max_body_bytes: int, idle_s: float = IDLE_S) -> None:
         self.app = app
+        self.idle_s = idle_s
         self.may_wait = may_wait
         self.adj = Adjustments(ident=IDENT, max_request_body_size=max_body_bytes)
         self.socket = _listen(host, port, self.adj.backlog)
@@ -66,7 +66,7 @@ class HttpServer:
         loop, listener = self.loop, self._listener
         self._served = True
         asyncio.set_event_loop(loop)
-        sweeper = loop.call_later(_SWEEP_S, self._sweep)
+        sweeper = loop.call_later(self._sweep_s, self._sweep)
         try:
             if not self._stopped.is_set():
                 loop.run_forever()
@@ -99,12 +99,16 @@ class HttpServer:
             self.loop.close()
         self.socket.close()
 
+    @property
+    def _sweep_s(self) -> float:
+        return min(10.0, self.idle_s / 2)
+
     def _sweep(self) -> None:
-        cutoff = self.loop.time() - IDLE_S
+        cutoff = self.loop.time() - self.idle_s
         for connection in list(self.connections):
             if connection.last < cutoff and not connection.busy:
                 connection.transport.close()
-        self.loop.call_later(_SWEEP_S, self._sweep)
+        self.loop.call_later(self._sweep_s, self._sweep)
 
 
 def _listen(host: str, port: int, backlog: int) -> socket.socket:
@@ -233,7 +237,7 @@ class _Connection(asyncio.Protocol):
 
     def _process(self) -> None:
         """Parse and answer every complete request buffered, in order, until one must wait."""
-        while self.buffer and not (self.busy or self.paused or self.closing):
+        while self.buffer and not (self.busy or self.paused or self.closing or self.gone):
             parser = self.parser
             if parser is None:
                 parser = self.parser = _Parser(self.server.adj)
@@ -268,6 +272,7 @@ class _Connection(asyncio.Protocol):
 
     def _finish(self, parser: _Parser, future: concurrent.futures.Future) -> None:
         self.busy = False
+        self.gone = self._gone()  # the end of file may wait behind this callback: requests after it must not run
         try:
             answer = future.result()
         except concurrent.futures.CancelledError:
@@ -355,7 +360,10 @@ class _Connection(asyncio.Protocol):
         sock = self.transport.get_extra_info("socket")
         if sock is None:
             return False
-        peek = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.fileno())
+        try:
+            peek = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.fileno())
+        except (OSError, ValueError):  # closed in between
+            return True
         try:
             return peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
         except BlockingIOError:

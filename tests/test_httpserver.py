@@ -17,8 +17,9 @@ from tests.helpers import raw_exchange, statuses
 
 
 @contextlib.contextmanager
-def serving(app, may_wait=lambda environ: False):
-    server = HttpServer(app, host="127.0.0.1", port=0, workers=2, may_wait=may_wait, max_body_bytes=1 << 20)
+def serving(app, may_wait=lambda environ: False, idle_s=120.0):
+    server = HttpServer(app, host="127.0.0.1", port=0, workers=2, may_wait=may_wait, max_body_bytes=1 << 20,
+                        idle_s=idle_s)
     failures = []
 
     def serve():
@@ -187,6 +188,32 @@ def test_a_held_request_waits_on_a_worker_while_the_loop_answers_others():
         release.set()  # its client has left: the app sees it, and nothing is written
         assert raw_exchange(*address(server), b"GET /next HTTP/1.0\r\n\r\n").endswith(b"GET /next \r\n")
     assert saw_gone == [False, True]
+
+
+def test_an_idle_connection_is_closed_and_a_busy_one_is_not():
+    with serving(echo, idle_s=0.2) as server, socket.create_connection(address(server), timeout=5) as idle:
+        idle.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+        read_answers(idle, 1)
+        assert idle.recv(100) == b""  # closed by the server (a TimeoutError here fails the test)
+
+
+def test_requests_behind_a_held_one_are_not_run_when_its_client_leaves():
+    release, held, ran = threading.Event(), threading.Event(), []
+
+    def app(environ, start_response):
+        ran.append(environ["PATH_INFO"])
+        if environ["PATH_INFO"] == "/hold":
+            held.set()
+            release.wait(5)
+        return echo(environ, start_response)
+
+    with serving(app, may_wait=lambda environ: environ["PATH_INFO"] == "/hold") as server:
+        with socket.create_connection(address(server), timeout=5) as gone:
+            gone.sendall(b"GET /hold HTTP/1.1\r\nHost: x\r\n\r\nPOST /behind HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert held.wait(5)
+        release.set()
+        assert raw_exchange(*address(server), b"GET /next HTTP/1.0\r\n\r\n").endswith(b"GET /next \r\n")
+    assert ran == ["/hold", "/next"]
 
 
 def test_stopping_at_once_after_starting_is_clean():
