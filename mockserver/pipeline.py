@@ -21,6 +21,7 @@ from werkzeug.routing import Rule
 
 from mockserver import bodies, credentials, jsontext
 from mockserver.coercion import coerce_types
+from mockserver.connection import RAW_BODY
 from mockserver.credentials import describe_scheme
 from mockserver.errors import (
     MISSING,
@@ -259,12 +260,14 @@ def parse_body(request: Request, operation: Operation, limit: int, exchange: Exc
     """The JSON body, or MISSING when the operation takes none."""
     if operation.body_schema is None:
         return MISSING
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(limit)
-    try:
-        raw = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        raise PayloadTooLarge(limit) from None
+    raw = request.environ.get(RAW_BODY)  # the server's bytes, where it has them (no stream wrappers)
+    if raw is None:
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge(limit)
+        try:
+            raw = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            raise PayloadTooLarge(limit) from None
     if len(raw) > limit:
         raise PayloadTooLarge(limit)
     exchange.body = raw

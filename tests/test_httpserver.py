@@ -10,6 +10,8 @@ import socket
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mockserver.connection import CLIENT_GONE, DropConnection
 from mockserver.httpserver import HttpServer
@@ -237,3 +239,63 @@ def test_nothing_is_logged_for_a_normal_exchange(caplog):
     with serving(echo) as server:
         raw_exchange(*address(server), b"GET /x HTTP/1.0\r\n\r\n")
     assert [record for record in caplog.records if record.name == "mockserver.http"] == []
+
+
+# --- the one-pass reading of plain requests agrees with waitress' parser ---------------------------
+
+_TOKEN = st.one_of(st.sampled_from(["Host", "Content-Type", "X-Api-Key", "Prefer", "content-length", "A_B"]),
+                   st.text(alphabet="!#$%&'*+-.^`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_",
+                           min_size=1, max_size=12))
+_VALUE = st.one_of(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=20),
+                   st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=255), max_size=20))
+
+
+def _parsed(request) -> dict:
+    return {"command": request.command, "path": request.path, "query": request.query,
+            "request_uri": request.request_uri, "version": request.version, "headers": request.headers,
+            "connection_close": request.connection_close, "body": request.get_body_stream().read()}
+
+
+@settings(max_examples=500, deadline=None)
+@given(method=st.sampled_from(["GET", "POST", "get", "PATCH", "M-SEARCH"]),
+       path=st.one_of(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7e), max_size=30),
+                      st.text(alphabet=st.characters(min_codepoint=0x00, max_codepoint=0xff), max_size=30)),
+       version=st.sampled_from(["1.1", "1.1", "1.0", "1.2", "2.0"]),
+       fields=st.lists(st.tuples(_TOKEN, _VALUE), max_size=4),
+       connection=st.sampled_from([None, "close", "keep-alive", "Keep-Alive", "upgrade"]),
+       body=st.binary(max_size=40), length=st.sampled_from(["exact", "exact", "none", "short", "junk"]))
+def test_a_plain_request_is_read_as_waitress_reads_it(method, path, version, fields, connection, body, length):
+    from waitress.adjustments import Adjustments
+
+    from mockserver.httpserver import _Parser, _quick
+
+    head = [f"{method} /{path} HTTP/{version}"] + [f"{name}: {value}" for name, value in fields]
+    if connection:
+        head.append(f"Connection: {connection}")
+    if length != "none":
+        head.append("Content-Length: " + {"exact": str(len(body)), "short": str(len(body) + 5), "junk": "1x"}[length])
+    data = "\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + (body if length != "none" else b"")
+    quick = _quick(data, 1 << 20, 262144)
+    if quick is None:
+        return
+    adj = Adjustments(max_request_body_size=1 << 20)
+    parser, rest = _Parser(adj), data
+    while rest and not parser.completed:
+        rest = rest[parser.received(rest):]
+    assert parser.completed and parser.error is None
+    assert quick[1] == len(data) - len(rest)
+    assert _parsed(quick[0]) == _parsed(parser)
+
+
+def test_the_usual_request_takes_the_one_pass_reading():
+    from mockserver.httpserver import _quick
+
+    data = (b"POST /v1/projects?a=%20b HTTP/1.1\r\nHost: x\r\nX-Api-Key: k\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\n\r\n{}GET /next HTTP/1.1\r\n\r\n")
+    request, consumed = _quick(data, 1 << 20, 262144)
+    assert (request.command, request.path, request.query, request.body) == ("POST", "/v1/projects", "a=%20b", b"{}")
+    assert data[consumed:] == b"GET /next HTTP/1.1\r\n\r\n"
+    for odd in (b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", b"GET //x HTTP/1.1\r\n\r\n",
+                b"GET /x HTTP/1.1\r\napi_key: k\r\n\r\n", b"GET /x HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+                b"POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", b"GET /x#f HTTP/1.1\r\n\r\n"):
+        assert _quick(odd, 1 << 20, 262144) is None, odd
