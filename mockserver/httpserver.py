@@ -4,9 +4,11 @@ to a worker thread (as waitress does for every request) only adds hand-offs and 
 (bench/results.md, "Issue 14"). A request that may wait (a fault's delay) runs on a worker thread;
 `may_wait(environ)` says which, conservatively.
 
-The request parser is waitress' (limits, chunked bodies, Content-Length checks, error answers), with
-the stricter framing rules below; the answer's head is written as waitress writes it (header names
-capitalised and sorted, `Server` and `Date` added), so the bytes a client sees are the same.
+A plain request (its head and whole body at hand, nothing unusual in its framing: most requests)
+is read in one pass (`_quick`); every other goes to waitress' parser (limits, chunked bodies,
+`Expect`, error answers), with the stricter framing rules below. The two agree on what they both
+read (tested). The answer's head is written as waitress writes it (header names capitalised and
+sorted, `Server` and `Date` added), so the bytes a client sees are the same as before.
 """
 
 from __future__ import annotations
