@@ -269,7 +269,7 @@ def test_state_exports_and_imports_every_collection_by_name(shop):
     shop.post("/v2/customers", json={"username": "ann", "email": "ann@example.com"}, headers=KEY)
     (tenant,) = shop.get("/__mock/state?vendor=shop").get_json()["tenants"]
     assert tenant["products"] == [product] and tenant["customers"][0]["username"] == "ann"
-    assert "reviews" not in tenant  # collections scoped to a parent are not exported (yet)
+    assert tenant["reviews"] == []  # nested: groups by parent, none yet
 
     document = {"tenants": [{"vendor": "shop", "credential": "k9", "customers": [
         {"username": "zoe", "email": "zoe@example.com"}], "products": [{"name": "Imported", "price": 1}]}]}
@@ -829,3 +829,168 @@ paths:
     assert client.get("/q/search").status_code == 400  # the cookie is checked against its schema
     client.delete_cookie("session")
     assert client.get("/q/search").status_code == 400  # and it is required
+
+
+OWNERS = """
+openapi: 3.0.3
+info: {title: Owners, version: "1"}
+servers: [{url: /o}]
+security: [{bearer: []}]
+paths:
+  /owners:
+    post:
+      operationId: addOwner
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Owner"}}}}
+      responses:
+        "201": {description: Added., content: {application/json: {schema: {$ref: "#/components/schemas/Owner"}}}}
+        "400": {description: Invalid.}
+  /owners/{ownerId}:
+    get:
+      operationId: getOwner
+      parameters: [{name: ownerId, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: The owner., content: {application/json: {schema: {$ref: "#/components/schemas/Owner"}}}}
+        "404": {description: No such owner.}
+  /owners/{ownerId}/pets:
+    parameters: [{name: ownerId, in: path, required: true, schema: {type: integer}}]
+    get:
+      operationId: listPets
+      responses:
+        "200":
+          description: The owner's pets.
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Pet"}}}}
+        "404": {description: No such owner.}
+    post:
+      operationId: addPet
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+      responses:
+        "201": {description: Added., content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+        "400": {description: Invalid.}
+        "404": {description: No such owner.}
+  /owners/{ownerId}/pets/{petId}:
+    parameters:
+      - {name: ownerId, in: path, required: true, schema: {type: integer}}
+      - {name: petId, in: path, required: true, schema: {type: string}}
+    get:
+      operationId: getPet
+      responses:
+        "200": {description: The pet., content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+        "404": {description: No such pet.}
+  /owners/{ownerId}/pets/{petId}/toys:
+    parameters:
+      - {name: ownerId, in: path, required: true, schema: {type: integer}}
+      - {name: petId, in: path, required: true, schema: {type: string}}
+    get:
+      operationId: listToys
+      responses:
+        "200":
+          description: The pet's toys.
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Toy"}}}}
+        "404": {description: No such pet.}
+    post:
+      operationId: addToy
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Toy"}}}}
+      responses:
+        "201": {description: Added., content: {application/json: {schema: {$ref: "#/components/schemas/Toy"}}}}
+        "400": {description: Invalid.}
+        "404": {description: No such pet.}
+components:
+  securitySchemes:
+    bearer: {type: http, scheme: bearer}
+  schemas:
+    Owner:
+      type: object
+      required: [name]
+      properties: {id: {type: integer, readOnly: true}, name: {type: string}}
+    Pet:
+      type: object
+      required: [name]
+      properties: {id: {type: string, readOnly: true}, name: {type: string}, ownerId: {type: integer}}
+    Toy:
+      type: object
+      required: [label]
+      properties: {id: {type: integer, readOnly: true}, label: {type: string}}
+"""
+
+
+@pytest.mark.parametrize("db", [False, True], ids=["memory", "sqlite"])
+def test_nested_collections_are_exported_and_imported_grouped_by_parent(tmp_path, db):
+    path = tmp_path / "owners.yaml"
+    path.write_text(OWNERS)
+    app = create_app(Settings(specs=(("owners", path),), db=tmp_path / "state.db" if db else None))
+    client, key = app.test_client(), {"Authorization": "Bearer t1"}
+    ann = client.post("/o/owners", json={"name": "Ann"}, headers=key).get_json()
+    bob = client.post("/o/owners", json={"name": "Bob"}, headers=key).get_json()
+    rex = client.post(f"/o/owners/{ann['id']}/pets", json={"name": "Rex"}, headers=key).get_json()
+    tom = client.post(f"/o/owners/{bob['id']}/pets", json={"name": "Tom"}, headers=key).get_json()
+    ball = client.post(f"/o/owners/{ann['id']}/pets/{rex['id']}/toys", json={"label": "ball"}, headers=key)
+
+    (tenant,) = client.get("/__mock/state?vendor=owners").get_json()["tenants"]
+    assert tenant["owners"] == [ann, bob]
+    # one group per parent, the parent named by the path's parameters, typed as in a request
+    assert tenant["pets"] == [{"parent": {"ownerId": ann["id"]}, "items": [rex]},
+                              {"parent": {"ownerId": bob["id"]}, "items": [tom]}]
+    assert tenant["toys"] == [{"parent": {"ownerId": ann["id"], "petId": rex["id"]}, "items": [ball.get_json()]}]
+
+    # export -> import is the identity, and a new pet after it gets a key of its own
+    document = client.get("/__mock/state?vendor=owners").get_json()
+    client.post("/__mock/reset")
+    assert client.put("/__mock/state", json=document).status_code == 200
+    assert client.get("/__mock/state?vendor=owners").get_json() == document
+    assert client.get(f"/o/owners/{ann['id']}/pets/{rex['id']}", headers=key).get_json() == rex
+    assert client.get(f"/o/owners/{bob['id']}/pets/{rex['id']}", headers=key).status_code == 404  # Ann's pet
+    again = client.post(f"/o/owners/{ann['id']}/pets", json={"name": "Max"}, headers=key).get_json()
+    assert again["id"] not in (rex["id"], tom["id"])
+    assert "2 owners, 3 pets, 1 toy" in client.get("/__mock/").get_data(as_text=True)  # items, not groups
+    app.extensions["mockserver"].store.close()
+
+
+def test_an_imported_nested_item_needs_its_parent_and_a_well_formed_group(tmp_path):
+    client = mounted(tmp_path, "owners", OWNERS)
+
+    def refused(**collections):
+        response = client.put("/__mock/state", json={"tenants": [
+            {"vendor": "owners", "credential": "t1", **collections}]})
+        assert response.status_code == 400, response.get_json()
+        return response.get_json()["issues"][0]
+
+    # written by hand: the keys are made as a create would make them
+    written = {"owners": [{"id": 7, "name": "Ann"}],
+               "pets": [{"parent": {"ownerId": 7}, "items": [{"name": "Rex"}, {"id": "p2", "name": "Tom"}]}]}
+    assert client.put("/__mock/state", json={"tenants": [
+        {"vendor": "owners", "credential": "t1", **written}]}).status_code == 200
+    listed = client.get("/o/owners/7/pets", headers={"Authorization": "Bearer t1"}).get_json()
+    assert [pet["name"] for pet in listed] == ["Rex", "Tom"] and listed[1]["id"] == "p2"
+
+    orphan = refused(owners=[{"id": 7, "name": "Ann"}],
+                     pets=[{"parent": {"ownerId": 8}, "items": [{"name": "Rex"}]}])
+    assert orphan["name"] == "tenants[0].pets[0].parent" and "owners has no item '8'" in orphan["detail"]
+    toy = refused(owners=[{"id": 7, "name": "Ann"}],  # a grandchild needs the pet, under that owner
+                  toys=[{"parent": {"ownerId": 7, "petId": "p2"}, "items": [{"label": "ball"}]}])
+    assert toy["name"] == "tenants[0].toys[0].parent" and "pets has no item 'p2'" in toy["detail"]
+    assert refused(pets=[{"parent": {"ownerId": "7"}, "items": []}])["name"] == "tenants[0].pets[0].parent.ownerId"
+    assert refused(pets=[{"parent": {}, "items": []}])["name"] == "tenants[0].pets[0].parent.ownerId"
+    flat = refused(pets=[{"name": "Rex"}])  # an object, not a group of them
+    assert flat["name"] == "tenants[0].pets[0]" and '{"parent": {"ownerId": ...}, "items": [...]}' in flat["detail"]
+    bad = refused(owners=[{"id": 7, "name": "Ann"}], pets=[{"parent": {"ownerId": 7}, "items": [{"name": 5}]}])
+    assert bad["name"] == "tenants[0].pets[0].items[0].name"
+    # keys are unique per parent: the same key under two owners is fine, twice under one is not
+    twice = refused(owners=[{"id": 7, "name": "Ann"}],
+                    pets=[{"parent": {"ownerId": 7}, "items": [{"id": "p1", "name": "A"}]},
+                          {"parent": {"ownerId": 7}, "items": [{"id": "p1", "name": "B"}]}])
+    assert twice["name"] == "tenants[0].pets[1].items[0].id" and "pets[0].items[0]" in twice["detail"]
+    assert client.put("/__mock/state", json={"tenants": [{"vendor": "owners", "credential": "t1",
+        "owners": [{"id": 7, "name": "Ann"}, {"id": 8, "name": "Bob"}],
+        "pets": [{"parent": {"ownerId": 7}, "items": [{"id": "p1", "name": "A"}]},
+                 {"parent": {"ownerId": 8}, "items": [{"id": "p1", "name": "B"}]}]}]}).status_code == 200
+
+
+def test_fixtures_seed_nested_collections(tmp_path):
+    path = tmp_path / "owners.yaml"
+    path.write_text(OWNERS)
+    fixtures = tmp_path / "fixtures.yaml"
+    fixtures.write_text("tenants:\n  - vendor: owners\n    credential: t1\n    owners: [{name: Ann}]\n"
+                        "    pets:\n      - parent: {ownerId: 1}\n        items: [{name: Rex}]\n")
+    client = create_app(Settings(specs=(("owners", path),), fixtures=(fixtures,))).test_client()
+    (rex,) = client.get("/o/owners/1/pets", headers={"Authorization": "Bearer t1"}).get_json()
+    assert rex["name"] == "Rex" and len(rex["id"]) == 21  # a plain string key, made as a create would
