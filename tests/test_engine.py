@@ -994,3 +994,39 @@ def test_fixtures_seed_nested_collections(tmp_path):
     client = create_app(Settings(specs=(("owners", path),), fixtures=(fixtures,))).test_client()
     (rex,) = client.get("/o/owners/1/pets", headers={"Authorization": "Bearer t1"}).get_json()
     assert rex["name"] == "Rex" and len(rex["id"]) == 21  # a plain string key, made as a create would
+
+
+def test_an_api_that_asks_for_no_credential_exports_and_imports_its_one_tenant(tmp_path):
+    client = mounted(tmp_path, "open", """
+openapi: 3.0.3
+info: {title: Open, version: "1"}
+servers: [{url: /t}]
+paths:
+  /todos:
+    post:
+      operationId: addTodo
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Todo"}}}}
+      responses:
+        "201": {description: Added., content: {application/json: {schema: {$ref: "#/components/schemas/Todo"}}}}
+  /todos/{id}:
+    get:
+      operationId: getTodo
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: The todo., content: {application/json: {schema: {$ref: "#/components/schemas/Todo"}}}}
+        "404": {description: No such todo.}
+components:
+  schemas:
+    Todo: {type: object, properties: {id: {type: integer, readOnly: true}, title: {type: string}}}
+""")
+    assert client.post("/t/todos", json={"title": "x"}).status_code == 201
+    exported = client.get("/__mock/state?vendor=open")
+    assert exported.status_code == 200  # was a 500: the tenant's credential is empty
+    assert exported.get_json()["tenants"] == [{"vendor": "open", "credential": "", "sequence": 1,
+                                               "todos": [{"id": 1, "title": "x"}]}]
+    client.post("/__mock/reset")
+    assert client.put("/__mock/state", json=exported.get_json()).status_code == 200
+    assert client.get("/t/todos/1").get_json() == {"id": 1, "title": "x"}
+    # an API that does ask for one still refuses an empty credential
+    refused = client.put("/__mock/state", json={"tenants": [{"vendor": "activepieces", "credential": ""}]})
+    assert refused.status_code == 400 and "would refuse this credential" in refused.get_json()["message"]
