@@ -24,7 +24,7 @@ from mockserver.errors import (
     EntityNotFound,
 )
 from mockserver.inference import Collection, Role, defaults, infer, properties_of, without_required
-from mockserver.spec import Operation, ResponseSpec, Spec, compile_schema
+from mockserver.spec import Operation, ResponseSpec, Spec, compile_schema, narrowed
 from mockserver.store import Record
 from mockserver.vendors.base import Call, Reply, Scope, StateFormat, Vendor, recognize
 
@@ -211,7 +211,7 @@ def _merge(base: Any, over: Any) -> Any:
 
 def _fresh(call: Call, collection: Collection, seq: int, body: Any) -> dict:
     """A new item: generated values for the schema, the body over them, times from the clock."""
-    made = generated(collection.schema, _seed(call, collection.name, seq), "", {})
+    made = generated(narrowed(collection.schema, body), _seed(call, collection.name, seq), "", {})
     if not isinstance(made, dict):
         made = {}
     now = call.now(seq)
@@ -391,7 +391,7 @@ def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Repl
     if merge:
         value = _merge(current["object"], normalized(collection, {**body, **fields}))
     else:
-        value = _merge(_fresh(call, collection, current["seq"], {}),
+        value = _merge(_fresh(call, collection, current["seq"], body),  # body: of the subtype it names
                        normalized(collection, {**_with_defaults(call, body), **fields}))
     if collection.key_property:
         value[collection.key_property] = key

@@ -12,6 +12,9 @@ The rules, in the order they apply at one location:
 - `const`; `enum` (one of the valid values, `null` only when nothing else is).
 - `allOf` is merged into one schema first; what cannot be merged (a second `pattern`, a second
   `oneOf`) stays in `allOf` and is checked.
+- A base schema whose `discriminator` names the schemas that extend it (allOf inheritance, listed by
+  the loader under `x-mock-discriminator`, see `mockserver.spec`) is an `anyOf` of those, each with
+  its name in the property.
 - `oneOf`/`anyOf`: a branch chosen by the location's random draw, the others in turn when the value
   does not validate (for `oneOf`: when it matches more than one branch). With a `discriminator`, its
   property is set to the branch's name: the branch's own `const`/`enum` for it, else the `mapping` key
@@ -107,6 +110,11 @@ _NUMBER_WORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveM
 _ALL_TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
 
 _MISSING = object()
+
+# The loader's note on a schema with a discriminator (mockserver.spec sets it): which property values
+# name which branch, and for a base schema extended through allOf, the `subtypes` themselves.
+DISCRIMINATOR = "x-mock-discriminator"
+_INHERITED: dict[int, tuple[dict, list]] = {}  # id(note) -> (note kept alive, its anyOf branches)
 
 
 class GenerationError(ValueError):
@@ -249,6 +257,8 @@ class _Generator:
             raise GenerationError(f"{_where(ptr)}: a schema is an object or a boolean, not {schema!r}")
         self.nodes += 1
         s = self.flatten(schema, ptr)
+        if isinstance(s.get(DISCRIMINATOR), dict) and "subtypes" in s[DISCRIMINATOR]:
+            s = _inherited(s)
         example = self.example(s)
         if example is not _MISSING:
             return example
@@ -1114,6 +1124,23 @@ def _merge_into(out: dict, other: dict, leftovers: list) -> None:
         elif key in _VALIDATING and not _same(mine, value):
             leftovers.append({key: value})  # a second const, pattern, oneOf...: checked, not merged
         # an annotation (title, example, discriminator...): the first one stays
+
+
+def _inherited(s: dict) -> dict:
+    """A base schema whose discriminator names its subtypes as an `anyOf` of them, each with its first
+    name as the property's `const` (a subtype expands with its own reference to the base cut short,
+    so the base's other keywords stay beside the anyOf)."""
+    note = s[DISCRIMINATOR]
+    found = _INHERITED.get(id(note))
+    if found is None or found[0] is not note:
+        prop = note["property"]
+        options = [{"allOf": [subtype, {"required": [prop], "properties": {prop: {"const": names[0]}}}]}
+                   for names, subtype in zip(note["branches"], note["subtypes"], strict=False) if names]
+        found = _INHERITED[id(note)] = (note, options)
+    rest = {key: value for key, value in s.items() if key not in (DISCRIMINATOR, "discriminator")}
+    if not found[1] or "anyOf" in rest or "oneOf" in rest:
+        return rest
+    return {**rest, "anyOf": found[1]}
 
 
 def _only_null(schema: Any) -> bool:

@@ -36,9 +36,10 @@ from mockserver.errors import (
     ValidationFailed,
 )
 from mockserver.exchange import Exchange, Mount
+from mockserver.inference import properties_of
 from mockserver.runtime import Runtime
 from mockserver.settings import CONTROL_PREFIX
-from mockserver.spec import MediaSpec, Operation, flask_rule, path_variables
+from mockserver.spec import MediaSpec, Operation, flask_rule, path_variables, subtype
 from mockserver.store import Tenant
 from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
 
@@ -431,6 +432,9 @@ def drop_unknown(schema: dict | None, value: Any, warnings: list[str], where: st
     if schema.get("additionalProperties") is False:
         return value
     known = schema["properties"]
+    chosen = subtype(schema, value)
+    if chosen is not None:  # a base schema: the subtype its discriminator names declares more
+        known = {**properties_of(chosen), **known}
     kept = {}
     for key, item in value.items():
         name = f"{where}.{key}" if where else key

@@ -1030,3 +1030,115 @@ components:
     # an API that does ask for one still refuses an empty credential
     refused = client.put("/__mock/state", json={"tenants": [{"vendor": "activepieces", "credential": ""}]})
     assert refused.status_code == 400 and "would refuse this credential" in refused.get_json()["message"]
+
+
+INHERITANCE = """
+openapi: 3.0.3
+info: {title: Zoo, version: "1"}
+servers: [{url: /z}]
+paths:
+  /pets:
+    post:
+      operationId: addPet
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+      responses:
+        "201": {description: Added., content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+        "422":
+          description: Invalid.
+          content: {application/json: {schema: {$ref: "#/components/schemas/Problem"}}}
+  /pets/{petId}:
+    get:
+      operationId: getPet
+      parameters: [{name: petId, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: The pet., content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+        "404": {description: No such pet.}
+  /random:
+    get:
+      operationId: randomPets
+      responses:
+        "200":
+          description: Made-up pets.
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Pet"}}}}
+components:
+  schemas:
+    Problem:
+      type: object
+      properties: {message: {type: string}}
+    Pet:
+      type: object
+      required: [petType, name]
+      properties:
+        id: {type: integer, readOnly: true}
+        name: {type: string}
+        petType: {type: string}
+        friend: {$ref: "#/components/schemas/Pet"}
+      discriminator:
+        propertyName: petType
+        mapping: {kitty: "#/components/schemas/Cat"}
+    Cat:
+      allOf:
+        - $ref: "#/components/schemas/Pet"
+        - type: object
+          required: [lives]
+          properties: {lives: {type: integer, minimum: 1, maximum: 9}}
+    Dog:
+      allOf:
+        - $ref: "#/components/schemas/Pet"
+        - type: object
+          required: [good]
+          properties: {good: {type: boolean}, enemy: {$ref: "#/components/schemas/Cat"}}
+    Puppy:
+      allOf:
+        - $ref: "#/components/schemas/Dog"
+        - type: object
+          properties: {age: {type: integer, maximum: 1}}
+"""
+
+
+def test_a_discriminator_on_a_base_schema_checks_the_subtype_it_names(tmp_path):
+    client = mounted(tmp_path, "zoo", INHERITANCE)
+    cat = client.post("/z/pets", json={"petType": "kitty", "name": "Tom", "lives": 9})
+    assert cat.status_code == 201
+    assert {name: cat.get_json().get(name) for name in ("petType", "name", "lives", "id")} == \
+        {"petType": "kitty", "name": "Tom", "lives": 9, "id": 1}
+    assert "good" not in cat.get_json()  # the subtype's fields kept, no other subtype's made up
+    dog = client.post("/z/pets", json={"petType": "Dog", "name": "Rex", "good": True})  # by the schema's name
+    assert dog.status_code == 201 and dog.get_json()["good"] is True and "lives" not in dog.get_json()
+    puppy = client.post("/z/pets", json={"petType": "Puppy", "name": "Bit", "good": False, "age": 0})
+    assert puppy.status_code == 201  # a subtype of a subtype names itself too
+    assert client.get("/z/pets/3").get_json()["age"] == 0
+
+    def refused(body: dict) -> str:
+        response = client.post("/z/pets", json=body)
+        assert response.status_code == 422, response.get_json()
+        (entry,) = client.get("/__mock/requests?vendor=zoo&limit=1").get_json()["requests"]
+        return entry["error"]
+
+    assert "lives" in refused({"petType": "kitty", "name": "Tom"})  # checked as a Cat: lives is required
+    assert "lives" in refused({"petType": "kitty", "name": "Tom", "lives": 10})
+    assert "good" in refused({"petType": "Dog", "name": "Rex"})
+    assert "age" in refused({"petType": "Puppy", "name": "Bit", "good": True, "age": 5})
+    unknown = refused({"petType": "Cow", "name": "Daisy"})  # names no subtype
+    assert "petType" in unknown and "kitty" in unknown and "Puppy" in unknown
+    assert "Cat" not in unknown.replace("kitty", "")  # mapped: Cat is named `kitty` only
+    assert "petType" in refused({"name": "Nobody"})  # the property is required
+    assert "petType" in refused({"petType": "Pet", "name": "Base"})  # the base names no subtype
+
+
+def test_values_generated_for_a_discriminated_base_schema_are_one_of_its_subtypes(tmp_path):
+    from mockserver.generate import generate
+
+    path = tmp_path / "zoo.yaml"
+    path.write_text(INHERITANCE)
+    documented = load_spec(path, "zoo").operations["randomPets"].response(200)
+    kinds = set()
+    for seed in range(24):
+        (pet,) = generate(documented.validator.schema, f"s{seed}")
+        assert documented.validator.is_valid([pet]), pet  # valid by the discriminator's rules
+        kinds.add(pet["petType"])
+        assert ("lives" in pet) == (pet["petType"] == "kitty")  # only a cat's fields
+    assert kinds == {"kitty", "Dog", "Puppy"}
+    client = mounted(tmp_path, "zoo", INHERITANCE)
+    answer = client.get("/z/random")  # checked against the document before it leaves
+    assert answer.status_code == 200 and answer.get_json()[0]["petType"] in kinds
