@@ -39,7 +39,7 @@ from mockserver.exchange import Exchange, Mount
 from mockserver.inference import properties_of
 from mockserver.runtime import Runtime
 from mockserver.settings import CONTROL_PREFIX
-from mockserver.spec import MediaSpec, Operation, flask_rule, path_variables, subtype
+from mockserver.spec import MediaSpec, Operation, flask_rule, is_json_media, path_variables, subtype
 from mockserver.store import Tenant
 from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
 
@@ -310,12 +310,17 @@ def read_parameters(operation: Operation, path_params: dict[str, str],
                 raw = next((path_params[variable] for variable, name in path_variables(operation.path)
                             if name == param.name and variable in path_params), MISSING)
         elif param.location == "query":
-            items = request.args.getlist(param.name)
-            if items and param.schema.get("type") == "array":
-                items = _delimited(items, param)
-            raw = MISSING if not items else (items if param.schema.get("type") == "array" else items[-1])
-            if raw is MISSING and param.style == "deepObject":
-                raw = _deep_object(request.args, param)
+            if param.media is not None:  # no style: the text of its media type
+                raw = request.args.getlist(param.name)[-1] if param.name in request.args else MISSING
+            elif param.style in (None, "form") and _is_object(param.schema):
+                raw = _form_object(request.args, param, operation)
+            else:
+                items = request.args.getlist(param.name)
+                if items and param.schema.get("type") == "array":
+                    items = _delimited(items, param)
+                raw = MISSING if not items else (items if param.schema.get("type") == "array" else items[-1])
+                if raw is MISSING and param.style == "deepObject":
+                    raw = _deep_object(request.args, param)
         elif param.location == "header":
             raw = request.headers.get(param.name, MISSING)
         elif param.location == "cookie":
@@ -334,8 +339,11 @@ def read_parameters(operation: Operation, path_params: dict[str, str],
             elif "default" in param.schema:
                 values.setdefault(param.location, {})[param.name] = param.schema["default"]
             continue
-        value = coerce_types(raw, param.schema, operation.coerce_types) if operation.coerce_types \
-            else coerce(raw, param.schema)
+        if param.media is not None:
+            value = _decoded(raw, param.media)
+        else:
+            value = coerce_types(raw, param.schema, operation.coerce_types) if operation.coerce_types \
+                else coerce(raw, param.schema)
         found = schema_issues(param.validator, value, param.location, (param.name,))
         issues.extend(found)
         if not found:
@@ -366,6 +374,63 @@ def _deep_object(args, param) -> Any:
         return MISSING
     props = param.schema.get("properties", {}) if isinstance(param.schema, dict) else {}
     return {name: coerce(value, props.get(name, {})) for name, value in found.items()}
+
+
+def _decoded(raw: Any, media: str) -> Any:
+    """A parameter given by `content`: JSON decoded when its media type is JSON and it parses (else
+    the text, for the validator to judge)."""
+    if isinstance(raw, str) and is_json_media(media):
+        try:
+            return jsontext.loads(raw.encode("utf-8", "surrogatepass"))
+        except (ValueError, RecursionError):
+            return raw
+    return raw
+
+
+def _is_object(schema: dict) -> bool:
+    kind = schema.get("type")
+    return kind == "object" or (isinstance(kind, list) and "object" in kind) \
+        or (kind is None and "properties" in schema)
+
+
+def _form_object(args, param, operation: Operation) -> Any:
+    """A query object in style form (the default), each value as its property's type; MISSING when
+    none of it was sent. Exploded (the default), each property is its own pair, `?color=red&size=L`:
+    the names the schema declares, or with `additionalProperties`, every name no other parameter of the
+    operation takes. Not exploded, one pair lists names and values, `?filter=color,red,size,L` (an odd
+    count is left as text, for the validator to refuse)."""
+    props = param.schema.get("properties") if isinstance(param.schema.get("properties"), dict) else {}
+    extra = param.schema.get("additionalProperties", True)
+    extra = extra if isinstance(extra, dict) else {}
+    if param.explode is False:
+        if param.name not in args:
+            return MISSING
+        text = args.getlist(param.name)[-1]
+        parts = text.split(",") if text else []
+        if len(parts) % 2:
+            return text
+        pairs = zip(parts[::2], parts[1::2], strict=True)
+        return {name: coerce(value, props.get(name, extra)) for name, value in pairs}
+    if props and not param.schema.get("additionalProperties"):
+        names = [name for name in props if name in args]
+    else:
+        taken = set()  # what the operation's other query parameters read
+        for other in operation.parameters:
+            if other.location == "query" and other is not param:
+                taken.add(other.name)
+                if other.media is None and other.style in (None, "form") and other.explode is not False \
+                        and _is_object(other.schema) and isinstance(other.schema.get("properties"), dict):
+                    taken.update(other.schema["properties"])
+        names = [name for name in args
+                 if name not in taken and not any(name.startswith(f"{other}[") for other in taken)]
+    if not names:
+        return MISSING
+    found = {}
+    for name in names:
+        schema = props.get(name, extra)
+        values = args.getlist(name)
+        found[name] = coerce(values if schema.get("type") == "array" else values[-1], schema)
+    return found
 
 
 def coerce(raw: Any, schema: dict) -> Any:

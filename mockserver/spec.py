@@ -65,6 +65,7 @@ class Parameter:
     validator: Draft202012Validator
     style: str | None = None  # as written; None: the location's default
     explode: bool | None = None
+    media: str | None = None  # given by `content` instead of `schema`: the value is text of this type
 
 
 @dataclass(frozen=True)
@@ -508,15 +509,16 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
 
 
 def _parameter(param: dict, where: str, translate) -> Parameter:
-    schema = param.get("schema")
+    schema, media = param.get("schema"), None
     if schema is None and isinstance(param.get("content"), dict) and param["content"]:
-        schema = _mapping(next(iter(param["content"].values()))).get("schema")
+        media = next(iter(param["content"]))
+        schema = _mapping(param["content"][media]).get("schema")
     schema = translate(schema if schema is not None else {})
     validator = compile_schema(schema, f"{where} parameter {param['name']}")
     required = bool(param.get("required", param["in"] == "path"))
     explode = param.get("explode")
     return Parameter(param["name"], param["in"], required, schema, validator, param.get("style"),
-                     explode if isinstance(explode, bool) else None)
+                     explode if isinstance(explode, bool) else None, media)
 
 
 def _header(header: Any, translate) -> dict:

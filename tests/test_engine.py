@@ -1142,3 +1142,59 @@ def test_values_generated_for_a_discriminated_base_schema_are_one_of_its_subtype
     client = mounted(tmp_path, "zoo", INHERITANCE)
     answer = client.get("/z/random")  # checked against the document before it leaves
     assert answer.status_code == 200 and answer.get_json()[0]["petType"] in kinds
+
+
+def test_object_query_parameters_in_form_style_are_read_exploded_or_not(tmp_path):
+    client = mounted(tmp_path, "forms", """
+openapi: 3.0.3
+info: {title: Forms, version: "1"}
+servers: [{url: /f}]
+paths:
+  /search:
+    get:
+      operationId: search
+      parameters:
+        - name: filter
+          in: query
+          schema:
+            type: object
+            additionalProperties: false
+            properties:
+              color: {type: string, enum: [red, blue]}
+              size: {type: integer, maximum: 10}
+              tags: {type: array, items: {type: string}}
+        - name: near
+          in: query
+          explode: false
+          schema: {type: object, properties: {lat: {type: number}, open: {type: boolean}}}
+        - name: rest
+          in: query
+          schema: {type: object, additionalProperties: {type: integer}}
+        - name: where
+          in: query
+          content: {application/json: {schema: {type: object, required: [a], properties: {a: {type: integer}}}}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "400": {description: bad}
+""")
+
+    def error(query: str) -> str | None:
+        client.get(f"/f/search?{query}")
+        (entry,) = client.get("/__mock/requests?vendor=forms&limit=1").get_json()["requests"]
+        return entry["error"]
+
+    # exploded (the default): each declared property is its own pair, typed as its property
+    assert client.get("/f/search?color=red&size=3&tags=a&tags=b").status_code == 200
+    assert "filter.size" in error("size=30") and "maximum" in error("size=30")  # read as the integer 30
+    assert "filter.color" in error("color=green")
+    # not exploded: names and values in one list
+    assert client.get("/f/search?near=lat,51.5,open,true").status_code == 200  # a number and a boolean
+    assert "near.lat" in error("near=lat,north")
+    assert "near" in error("near=lat")  # a name without its value is no object
+    # a map (additionalProperties): every pair no other parameter reads
+    assert client.get("/f/search?color=red&page=2").status_code == 200
+    assert "rest.page" in error("color=red&page=two")
+    # a parameter given by `content` is that media type's text
+    assert client.get('/f/search?where={"a":1}').status_code == 200
+    assert "where.a" in error('where={"a":"x"}')
+    assert client.get("/f/search?where=" + "[" * 5000).status_code == 400  # nested too deep: refused, no 500
