@@ -13,8 +13,8 @@ The rules, in the order they apply at one location:
 - `allOf` is merged into one schema first; what cannot be merged (a second `pattern`, a second
   `oneOf`) stays in `allOf` and is checked.
 - A base schema whose `discriminator` names the schemas that extend it (allOf inheritance, listed by
-  the loader under `x-mock-discriminator`, see `mockserver.spec`) is an `anyOf` of those, each with
-  its name in the property.
+  the loader under `x-mock-discriminator`, see `mockserver.spec`) is an `anyOf` of those (of those
+  its `mapping` names, when it names any), each with its name in the property.
 - `oneOf`/`anyOf`: a branch chosen by the location's random draw, the others in turn when the value
   does not validate (for `oneOf`: when it matches more than one branch). With a `discriminator`, its
   property is set to the branch's name: the branch's own `const`/`enum` for it, else the `mapping` key
@@ -1127,15 +1127,16 @@ def _merge_into(out: dict, other: dict, leftovers: list) -> None:
 
 
 def _inherited(s: dict) -> dict:
-    """A base schema whose discriminator names its subtypes as an `anyOf` of them, each with its first
-    name as the property's `const` (a subtype expands with its own reference to the base cut short,
-    so the base's other keywords stay beside the anyOf)."""
+    """A base schema whose discriminator names its subtypes as an `anyOf` of them (those its mapping
+    names, when it names any), each with its first name as the property's `const` (a subtype expands
+    with its own reference to the base cut short, so the base's other keywords stay beside the anyOf)."""
     note = s[DISCRIMINATOR]
     found = _INHERITED.get(id(note))
     if found is None or found[0] is not note:
-        prop = note["property"]
+        prop, count = note["property"], note.get("mapped") or len(note["subtypes"])
         options = [{"allOf": [subtype, {"required": [prop], "properties": {prop: {"const": names[0]}}}]}
-                   for names, subtype in zip(note["branches"], note["subtypes"], strict=False) if names]
+                   for names, subtype in zip(note["branches"][:count], note["subtypes"][:count], strict=False)
+                   if names]
         found = _INHERITED[id(note)] = (note, options)
     rest = {key: value for key, value in s.items() if key not in (DISCRIMINATOR, "discriminator")}
     if not found[1] or "anyOf" in rest or "oneOf" in rest:

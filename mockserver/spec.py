@@ -239,7 +239,7 @@ def narrowed(schema: Any, value: Any) -> Any:
     name = value[schema[DISCRIMINATOR]["property"]]
     found = _NARROWED.get((id(schema), name))
     if found is None or found[0] is not schema:
-        note = {**schema[DISCRIMINATOR], "branches": [[name]], "subtypes": [chosen]}
+        note = {**schema[DISCRIMINATOR], "branches": [[name]], "subtypes": [chosen], "mapped": 0}
         found = _NARROWED[id(schema), name] = (schema, {**schema, DISCRIMINATOR: note})
     return found[1]
 
@@ -733,16 +733,20 @@ class _Resolver:
         if not subtypes:
             return None
         inner = stack if own is None or own in stack else (*stack, own)
-        branches, schemas = [], []
+        branches, schemas, mapped = [], [], 0
         for sub in subtypes:
             try:
                 schemas.append(self._follow(sub.ref, sub.base, inner, (), where, seen))
             except SpecError:
                 continue  # a mapping to nothing names no schema: that name is refused like any unknown one
             branches.append(sub.names)
+            mapped += sub.mapped
         if not schemas:
             return None
-        return {"property": node["discriminator"]["propertyName"], "branches": branches, "subtypes": schemas}
+        # `mapped`: how many (first) subtypes the mapping names; values are generated of those only, as
+        # tools that know only the mapping (schemathesis) would call the other names unknown
+        return {"property": node["discriminator"]["propertyName"], "branches": branches, "subtypes": schemas,
+                "mapped": mapped}
 
     def _subtypes(self, node: dict, base: Path, own: str | None) -> list[_Subtype]:
         """What a base schema's discriminator (no oneOf/anyOf beside it) names: each `mapping` target
@@ -764,7 +768,7 @@ class _Resolver:
             except SpecError:
                 continue
             key = f"{file}#{fragment}"
-            found.setdefault(key, _Subtype(key, ref, base, [])).names.append(str(value))
+            found.setdefault(key, _Subtype(key, ref, base, [], mapped=True)).names.append(str(value))
         if own is not None:
             for sub in self._descendants(own):
                 found.setdefault(sub.key, sub)
@@ -963,6 +967,7 @@ class _Subtype:
     ref: str
     base: Path
     names: list[str]
+    mapped: bool = False  # named by the discriminator's mapping (else by its own name)
 
 
 def _own_key(base: Path, where: tuple) -> str | None:
