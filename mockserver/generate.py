@@ -28,9 +28,9 @@ The rules, in the order they apply at one location:
   `{}` gives a string.
 - Objects: every `required` property, and every other declared property unless the mode leaves it out
   (`response` leaves out `writeOnly`, `request` leaves out `readOnly`; a required one stays, so the
-  value still validates). A map (`additionalProperties` schema or `patternProperties`, no declared
-  properties) gets one entry; `minProperties` adds more. An optional property that cannot be
-  generated is left out.
+  value still validates), nor one whose schema is a recursion the loader cut to its type. A map
+  (`additionalProperties` schema or `patternProperties`, no declared properties) gets one entry;
+  `minProperties` adds more. An optional property that cannot be generated is left out.
 - Arrays: all `prefixItems`, else one item, within `minItems`/`maxItems`; `contains` items are added
   as `minContains` asks; with `uniqueItems` each item must differ from those before it.
 - Strings: the `format`'s shape (RFC 3339 UTC times from 2025, v4 uuids, `example.com` addresses,
@@ -115,6 +115,9 @@ _MISSING = object()
 # name which branch, and for a base schema extended through allOf, the `subtypes` themselves.
 DISCRIMINATOR = "x-mock-discriminator"
 _INHERITED: dict[int, tuple[dict, list]] = {}  # id(note) -> (note kept alive, its anyOf branches)
+# The loader's mark on where a recursive schema was cut to its type (mockserver.spec): a value made
+# there may lack what the full schema requires, so an optional property of that schema is left out.
+CUT = "x-mock-recursion"
 
 
 class GenerationError(ValueError):
@@ -527,7 +530,8 @@ class _Generator:
             raise GenerationError(f"{_where(ptr)}: {len(required)} required properties but maxProperties {most}")
         minimal = lean or self.guard(depth)
         names = list(required)
-        optional = [name for name in props if name not in names and not self.hides(props[name])]
+        optional = [name for name in props if name not in names and not self.hides(props[name])
+                    and not _cut(props[name])]
         if not minimal:
             names += optional[:max(0, most - len(names))]
         dependent = s.get("dependentRequired") if isinstance(s.get("dependentRequired"), dict) else {}
@@ -1124,6 +1128,16 @@ def _merge_into(out: dict, other: dict, leftovers: list) -> None:
         elif key in _VALIDATING and not _same(mine, value):
             leftovers.append({key: value})  # a second const, pattern, oneOf...: checked, not merged
         # an annotation (title, example, discriminator...): the first one stays
+
+
+def _cut(schema: Any, level: int = 0) -> bool:
+    """Whether a schema is (or, through allOf or its items, holds) a recursion the loader cut short."""
+    if not isinstance(schema, dict) or level > 8:
+        return False
+    if schema.get(CUT) is True:
+        return True
+    members = schema.get("allOf") if isinstance(schema.get("allOf"), list) else ()
+    return any(_cut(member, level + 1) for member in members) or _cut(schema.get("items"), level + 1)
 
 
 def _inherited(s: dict) -> dict:

@@ -24,7 +24,7 @@ from mockserver.coercion import MODES
 from mockserver.ecma import Validator
 from mockserver.errors import MISSING
 from mockserver.fastschema import FastValidator, check_schema, compile_check
-from mockserver.generate import DISCRIMINATOR
+from mockserver.generate import CUT, DISCRIMINATOR
 
 # `x-mock-coerce-types` (document or operation): request values are coerced as ajv's `coerceTypes`
 # does (true: scalars; "array": scalars and arrays) before they are validated; see coercion.py.
@@ -348,13 +348,15 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
 
 
 def _without_notes(node: Any, done: dict) -> Any:
-    """The resolved document without the loader's own notes (`x-mock-discriminator`), as it is served."""
+    """The resolved document without the loader's own notes (`x-mock-discriminator`, `x-mock-recursion`),
+    as it is served."""
     if isinstance(node, list):
         return [_without_notes(item, done) for item in node]
     if not isinstance(node, dict):
         return node
     if id(node) not in done:
-        done[id(node)] = {key: _without_notes(value, done) for key, value in node.items() if key != DISCRIMINATOR}
+        done[id(node)] = {key: _without_notes(value, done) for key, value in node.items()
+                          if key not in (DISCRIMINATOR, CUT)}
     return done[id(node)]
 
 
@@ -827,16 +829,18 @@ class _Resolver:
 
     def _stub(self, file: Path, fragment: str, ref: str, base: Path, where: tuple) -> dict:
         """What stands for a schema where its recursion stops: only its type (an object is `{}`, a list
-        `[]`), so a generated value is still one the full schema accepts where nothing is required."""
+        `[]`), so a generated value is still one the full schema accepts where nothing is required;
+        marked, so that the generator leaves out an optional property of it."""
         target = self._pointer(file, fragment, ref, base, where)
         if not isinstance(target, dict):
-            return {}
+            return {CUT: True}
         kind = target.get("type")
         if kind is None and isinstance(target.get("properties"), dict):
             kind = "object"
         if isinstance(kind, str) or (isinstance(kind, list) and all(isinstance(k, str) for k in kind)):
-            return {"type": kind} if not target.get("nullable") else {"type": kind, "nullable": True}
-        return {}
+            return {"type": kind, CUT: True} if not target.get("nullable") else {"type": kind, "nullable": True,
+                                                                                 CUT: True}
+        return {CUT: True}
 
     def _locate(self, ref: str, base: Path, where: tuple) -> tuple[Path, str]:
         parts = urlsplit(ref)
