@@ -470,7 +470,7 @@ paths:
     assert client.get("/e/silent").status_code == 200  # documents no answer: a 200, nothing to check
 
 
-def test_a_header_named_with_an_underscore_reaches_the_mock_over_waitress(tmp_path):
+def test_a_header_named_with_an_underscore_reaches_the_mock_over_http(tmp_path):
     spec = tmp_path / "keys.yaml"
     spec.write_text(SHOP.read_text().replace("apiKey: {type: apiKey, in: header, name: X-Shop-Key}",
                                              "apiKey: {type: apiKey, in: header, name: api_key}"))

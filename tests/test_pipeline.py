@@ -208,7 +208,7 @@ def test_activepieces_reads_the_bearer_token_verbatim(client, header):
     assert response.get_json() == {"code": "INVALID_BEARER_TOKEN", "params": {"message": "invalid access token"}}
 
 
-def test_over_waitress_a_big_body_gets_the_vendors_413_and_a_huge_one_is_refused_unread():
+def test_over_http_a_big_body_gets_the_vendors_413_and_a_huge_one_is_refused_unread():
     import socket
 
     import requests
@@ -220,7 +220,7 @@ def test_over_waitress_a_big_body_gets_the_vendors_413_and_a_huge_one_is_refused
         response = requests.post(server.activepieces_url + "/v1/projects", data=big, timeout=10,
                                  headers={**AP, "Content-Type": "application/json"})
         assert response.status_code == 413 and response.json()["code"] == "FST_ERR_CTP_BODY_TOO_LARGE"
-        # A declared 1 GiB body is refused before waitress buffers any of it.
+        # A declared 1 GiB body is refused before the server buffers any of it.
         with socket.create_connection((server.host, server.port), timeout=10) as conn:
             conn.sendall(b"POST /api/v1/projects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer sk-a\r\n"
                          b"Content-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n")
