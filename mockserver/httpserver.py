@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import io
 import logging
@@ -62,36 +63,53 @@ class HttpServer:
         self._stopped = threading.Event()
         self._served = False
         self._done = threading.Event()
-        self._listener = self.loop.run_until_complete(
-            self.loop.create_server(lambda: _Connection(self), sock=self.socket))
+        # Nothing runs the loop before `serve_forever`, on its own thread: a caller inside a running
+        # event loop of its own (an async test) can construct the server too.
+        self._closing: asyncio.Future = self.loop.create_future()
 
     def serve_forever(self) -> None:
         """Serve on this thread until `stop()` (or a KeyboardInterrupt from a signal handler)."""
-        loop, listener = self.loop, self._listener
+        loop = self.loop
         self._served = True
         asyncio.set_event_loop(loop)
-        sweeper = loop.call_later(self._sweep_s, self._sweep)
+        serving = loop.create_task(self._serve())
+        try:
+            loop.run_until_complete(serving)
+        except BaseException:
+            serving.cancel()
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(serving)
+            raise
+        finally:
+            self.workers.shutdown(wait=False, cancel_futures=True)
+            loop.close()
+            self._done.set()
+
+    async def _serve(self) -> None:
+        listener = await self.loop.create_server(lambda: _Connection(self), sock=self.socket)
+        sweeper = self.loop.call_later(self._sweep_s, self._sweep)
         try:
             if not self._stopped.is_set():
-                loop.run_forever()
+                await self._closing
         finally:
             sweeper.cancel()
             listener.close()
             for connection in list(self.connections):
                 connection.transport.abort()
-            loop.run_until_complete(asyncio.sleep(0))  # let the aborted transports report their loss
-            self.workers.shutdown(wait=False, cancel_futures=True)
-            loop.close()
-            self._done.set()
+            await asyncio.sleep(0)  # let the aborted transports report their loss
 
     def stop(self) -> None:
         """Stop serving (from any thread); `serve_forever` returns after closing every connection."""
         self._stopped.set()
         if not self.loop.is_closed():
             try:
-                self.loop.call_soon_threadsafe(self.loop.stop)
+                self.loop.call_soon_threadsafe(self._end)
             except RuntimeError:  # closed in between
                 pass
+
+    def _end(self) -> None:
+        if not self._closing.done():
+            self._closing.set_result(None)
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop, wait for `serve_forever` to end (where it runs), and release the socket and the loop."""
@@ -99,7 +117,6 @@ class HttpServer:
         if self._served:
             self._done.wait(timeout)
         elif not self.loop.is_closed():
-            self._listener.close()
             self.loop.close()
         self.socket.close()
 

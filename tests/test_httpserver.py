@@ -299,3 +299,18 @@ def test_the_usual_request_takes_the_one_pass_reading():
                 b"GET /x HTTP/1.1\r\napi_key: k\r\n\r\n", b"GET /x HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
                 b"POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", b"GET /x#f HTTP/1.1\r\n\r\n"):
         assert _quick(odd, 1 << 20, 262144) is None, odd
+
+
+def test_it_starts_and_stops_from_inside_a_running_event_loop():
+    """An async test (its own loop running on this thread) can start the mock and call it."""
+    import asyncio
+
+    import requests
+
+    import mockserver
+
+    async def main() -> int:
+        with mockserver.run() as server:
+            return requests.get(f"{server.url}/__mock/health", timeout=5).status_code
+
+    assert asyncio.run(main()) == 200
