@@ -2,7 +2,6 @@
 
     python bench/run.py                 # everything (~2.5 minutes), writes bench/results.md
     python bench/run.py --duration 3    # a quicker, noisier run
-    python bench/run.py --tune          # waitress threads by measurement (not part of `make bench`)
 
 Load: wrk (installed from Debian's packages when missing), 16 connections, a warm-up, then 10 s.
 Each scenario runs against the floor (bench/floor_app.py: Flask + waitress, parse the JSON, return
@@ -569,8 +568,9 @@ def report(args, found, start, app_times, memory, info, prism=None, spec_start=N
                  f"jsonschema {v['jsonschema']}, {info['wrk']}.")
     if found:
         lines.append(f"Load: wrk -t{args.wrk_threads} -c{args.connections}, {args.warmup:g} s warm-up then "
-                     f"{args.duration:g} s per server and scenario; both servers on waitress with "
-                     f"{args.threads} threads; the floor first in odd rows, ours first in even ones.")
+                     f"{args.duration:g} s per server and scenario; the floor on waitress with {args.threads} "
+                     "threads, the mock on its event loop (mockserver/httpserver.py); the floor first in odd "
+                     "rows, ours first in even ones.")
         lines += ["", "| scenario | ours req/s | floor req/s | ours/floor | ours p50 ms | ours p99 ms | "
                   "floor p99 ms | p99 ours/floor | CPU µs/req ours | floor |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -662,57 +662,13 @@ def write_section(name: str, text: str) -> None:
     start, end = MARK.format(name), f"<!-- end of {name} figures -->"
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
     block = f"{start}\n{text}{end}"
-    titles = {"bench": "Latest `make bench`", "tune": "Waitress settings (`python bench/run.py --tune`)",
+    titles = {"bench": "Latest `make bench`",
               "before-after": "Before and after the performance work (`python bench/run.py --before DIR`)"}
     if start in old and end in old:
         new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
     else:
         new = old.rstrip("\n") + f"\n\n## {titles[name]}\n\n{block}\n"
     RESULTS.write_text(new)
-
-
-# --- tuning ----------------------------------------------------------------------------------------
-
-# The CLI with waitress's queue-depth warnings back on, as they were before the CLI turned them off.
-LOUD_QUEUE = ("import logging, sys; from mockserver import cli; serve = cli.serve\n"
-              "def loud(settings):\n"
-              "    logging.getLogger('waitress.queue').setLevel(logging.WARNING)\n"
-              "    return serve(settings)\n"
-              "cli.serve = loud; sys.exit(cli.main(sys.argv[1:]))")
-
-
-def tune(wrk_binary: str, args: argparse.Namespace) -> str:
-    """Create throughput, p99 and CPU per request by waitress thread count, for the floor, the mock,
-    and the mock with waitress's queue-depth warnings on (logged at WARNING whenever a request
-    waits for a thread, so on most requests once connections outnumber threads)."""
-    lines = [f"Ampersand create, wrk -t{args.wrk_threads} -c{args.connections}, {args.duration:g} s each after "
-             f"{args.warmup:g} s warm-up; CPU is the server's user+system time per request.", "",
-             "| waitress threads | floor req/s | floor p99 ms | floor CPU µs | ours req/s | ours p99 ms | ours CPU µs "
-             "| ours/floor req/s | with queue warnings: req/s | p99 ms | CPU µs | log lines |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for threads in args.tune_threads:
-        servers = [
-            Server("floor", [sys.executable, str(BENCH / "floor_app.py"), "--threads", str(threads)]),
-            Server("ours", [*mockserver_command(), "serve", "--port", "0", "--threads", str(threads)]),
-            Server("loud", [sys.executable, "-c", LOUD_QUEUE, "serve", "--port", "0", "--threads", str(threads)]),
-        ]
-        try:
-            results = {}
-            for server in servers:
-                key = f"tune-{threads}-{server.name}"
-                wrk(wrk_binary, server, "/v1/projects", "amp-create", key, "w", args.warmup, args.connections,
-                    args.wrk_threads)
-                results[server.name] = wrk(wrk_binary, server, "/v1/projects", "amp-create", key, "m",
-                                           args.duration, args.connections, args.wrk_threads)
-        finally:
-            for server in servers:
-                server.stop()
-        f, o, q = results["floor"], results["ours"], results["loud"]
-        lines.append(f"| {threads} | {f.rps:,.0f} | {f.p99_ms:.1f} | {f.cpu_us:.0f} | {o.rps:,.0f} | {o.p99_ms:.1f} | "
-                     f"{o.cpu_us:.0f} | {o.rps / f.rps:.2f} | {q.rps:,.0f} | {q.p99_ms:.1f} | {q.cpu_us:.0f} | "
-                     f"{q.log_lines} |")
-        print(lines[-1], flush=True)
-    return "\n".join(lines) + "\n"
 
 
 # --- before / after -----------------------------------------------------------------------------
@@ -774,11 +730,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each measurement")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=None, help="waitress threads (default: the mock's default)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="the floor's waitress threads, and the mock's --threads (default: the mock's default)")
     parser.add_argument("--projects", type=int, default=100_000, help="projects stored for the memory figures")
     parser.add_argument("--skip-load", action="store_true", help="only start-up, create_app and memory")
-    parser.add_argument("--tune", action="store_true", help="measure waitress thread counts instead")
-    parser.add_argument("--tune-threads", type=int, nargs="+", default=[1, 2, 4, 8, 16])
     parser.add_argument("--before", metavar="DIR", help="compare with the package in DIR (a checkout) instead")
     parser.add_argument("--rounds", type=int, default=3,
                         help="measured rounds of the scenarios Prism takes part in (the others: one)")
@@ -798,12 +753,12 @@ def main() -> int:
     from mockserver.settings import Settings
 
     args.threads = args.threads or Settings().threads
-    wrk_binary = None if args.skip_load and not (args.tune or args.before) else ensure_wrk()
-    if args.tune or args.before:
-        name, text = ("tune", tune(wrk_binary, args)) if args.tune else ("before-after", compare(wrk_binary, args))
+    wrk_binary = None if args.skip_load and not args.before else ensure_wrk()
+    if args.before:
+        text = compare(wrk_binary, args)
         print(text)
         if not args.no_write:
-            write_section(name, text)
+            write_section("before-after", text)
         return 0
 
     found, prism, spec_start = [], None, None

@@ -28,9 +28,9 @@ from mockserver.errors import (
     EntityNotFound,
 )
 from mockserver.inference import Collection, InferenceError, Role, defaults, infer, properties_of, without_required
-from mockserver.spec import Operation, ResponseSpec, Spec, compile_schema
+from mockserver.spec import Operation, ResponseSpec, Spec, compile_schema, narrowed
 from mockserver.store import Record
-from mockserver.vendors.base import Call, Codec, Cursors, Overrides, Reply, StateFormat, Vendor, recognize
+from mockserver.vendors.base import Call, Codec, Cursors, Overrides, Reply, Scope, StateFormat, Vendor, recognize
 
 KEY_INDEX = "key"
 MAX_KEY_TRIES = 64  # generated keys taken by client-chosen ones: try the next sequence numbers
@@ -59,9 +59,9 @@ def build_vendor(spec: Spec, overrides: Overrides | None = None) -> Vendor:
             _handler(spec.operations[op_id], role, parents, frozenset(hidden.get(name, ())), cursors)
     for op_id, around in overrides.handlers.items():
         handlers[op_id] = _around(around, handlers[op_id])
-    formats = tuple(_state_format(spec, roles, collection, frozenset(hidden.get(collection.name, ())),
+    formats = tuple(_state_format(spec, roles, collection, frozenset(hidden.get(collection.name, ())), parents,
                                   overrides.codecs.get(collection.name))
-                    for collection in _collections(roles) if not collection.scope)
+                    for collection in _collections(roles))
     return Vendor(name=spec.vendor, spec_file=str(spec.source), handlers=handlers,
                   render_error=overrides.render_error or render_error, accept_credential=overrides.accept_credential,
                   collections=tuple(form for form in formats if form is not None),
@@ -87,10 +87,10 @@ def _collections(roles: dict[str, Role]) -> list[Collection]:
 
 
 def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection, hidden: frozenset[str],
-                  codec: Codec | None = None) -> StateFormat | None:
-    """State export/import of a collection: its objects as the API shows them; an imported object
-    needs what create requires, the rest is generated as a create would (or, for a collection with
-    a codec, is what the codec gives a new item)."""
+                  parents: dict[str, Collection], codec: Codec | None = None) -> StateFormat | None:
+    """State export/import of a collection: its objects as the API shows them (a nested collection's
+    grouped by parent); an imported object needs what create requires, the rest is generated as a
+    create would (or, for a collection with a codec, is what the codec gives a new item)."""
     ops = {role.kind: op_id for op_id, role in roles.items() if role.collection == collection and not role.by_body}
     read = ops.get("read") or ops.get("list")
     if read is None:
@@ -125,8 +125,51 @@ def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection, hi
         return recognize([key if isinstance(key, str) else None for key in keys],
                          lambda seq: _new_key(call, collection, seq, codec), sequence)
 
+    scope = _scope(spec, read, collection, parents) if collection.scope else None
     return StateFormat(collection.name, create, read, export, restore,
-                       codec.sequence_of if codec and codec.sequence_of else sequence_of, schema=schema)
+                       codec.sequence_of if codec and codec.sequence_of else sequence_of, schema=schema, scope=scope)
+
+
+def _scope(spec: Spec, read: str, collection: Collection, parents: dict[str, Collection]) -> Scope:
+    """How the state of a nested collection names each group's parent: by its path parameters, each
+    typed as a request's path has it, so that a group is the store collection a request would use."""
+    declared = {param.name: param.schema for param in spec.operations[read].parameters if param.location == "path"}
+    typed = {name: _as_path_value(declared.get(name, {})) for name in collection.scope}
+    prefix = f"{collection.name}@"
+    parent = parents.get(collection.path.rsplit("/", 1)[0])
+
+    def values(given: dict) -> dict:
+        # a `number` parameter is read from the path as a float: `1` stores as `1.0`, as a request does
+        return {name: float(value) if typed[name].get("type") == "number" and type(value) is int else value
+                for name, value in given.items()}
+
+    def parent_of(name: str) -> dict | None:
+        if not name.startswith(prefix):
+            return None
+        try:
+            found = json.loads(name[len(prefix):])
+        except ValueError:
+            return None
+        if not isinstance(found, list) or len(found) != len(collection.scope):
+            return None
+        return dict(zip(collection.scope, found, strict=True))
+
+    def owner(given: dict) -> tuple[str, str, str] | None:
+        if parent is None or parent.key_param not in given:
+            return None
+        path = values(given)
+        return parent.name, _store_name(parent, path), store_id(path[parent.key_param])
+
+    schema = {"type": "object", "additionalProperties": False, "required": list(collection.scope), "properties": typed}
+    return Scope(collection.scope, schema, lambda given: _store_name(collection, values(given)), parent_of, owner)
+
+
+def _as_path_value(schema: dict) -> dict:
+    """A path parameter's schema for the value a request reads: integers, numbers and booleans are
+    converted from the path's text, anything else stays that text."""
+    if schema.get("type") in ("integer", "number", "boolean", "string"):
+        return schema
+    return {"allOf": [schema, {"type": "string"}]} if schema else {"type": "string"}
 
 
 def _derived_key(collection: Collection) -> str | None:
@@ -220,7 +263,7 @@ def _merge(base: Any, over: Any) -> Any:
 
 def _fresh(call: Call, collection: Collection, seq: int, body: Any) -> dict:
     """A new item: generated values for the schema, the body over them, times from the clock."""
-    made = generated(collection.schema, _seed(call, collection.name, seq), "", {})
+    made = generated(narrowed(collection.schema, body), _seed(call, collection.name, seq), "", {})
     if not isinstance(made, dict):
         made = {}
     now = call.now(seq)
@@ -401,7 +444,7 @@ def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Repl
     if merge:
         value = _merge(current["object"], normalized(collection, {**body, **fields}))
     else:
-        value = _merge(_fresh(call, collection, current["seq"], {}),
+        value = _merge(_fresh(call, collection, current["seq"], body),  # body: of the subtype it names
                        normalized(collection, {**_with_defaults(call, body), **fields}))
     if collection.key_property:
         value[collection.key_property] = key

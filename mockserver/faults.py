@@ -3,7 +3,7 @@
 Both act in the pipeline's interceptor step (after authentication and validation, before the
 handler): wait, answer an error status the operation documents (rendered by the vendor, from
 `InjectedFault`), or drop the connection without any response. Dropping needs the WSGI server's
-help, so `drop_connections` wraps the app: under waitress the connection is closed unanswered.
+help, so `drop_connections` wraps the app: over HTTP the connection is closed unanswered.
 
 Vocabulary (Prism's, so users can migrate): `Prefer: code=503`; our additions `Prefer: delay=250`
 and `Prefer: fault=drop`. Several preferences go in one header, comma-separated.
@@ -12,7 +12,6 @@ and `Prefer: fault=drop`. Several preferences go in one header, comma-separated.
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from flask import request
 from werkzeug.exceptions import BadRequest, ServiceUnavailable
 
+from mockserver.connection import CLIENT_GONE, DropConnection
 from mockserver.errors import InjectedFault
 from mockserver.spec import Operation
 from mockserver.vendors.base import Reply
@@ -61,8 +61,9 @@ class DelaysExhausted(ServiceUnavailable):
         self.exchange = exchange  # journaled by the app's HTTP error handler
 
 
-class ConnectionDropped(ConnectionError):
-    """Raised to the caller where no socket can be closed (Flask's test client)."""
+class ConnectionDropped(DropConnection, ConnectionError):
+    """The server closes the connection unanswered; where there is none (Flask's test client), the
+    caller gets this exception."""
 
 
 @dataclass
@@ -215,9 +216,14 @@ class Faults:
             raise InjectedFault(outcome.status)
         return None
 
+    def may_hold(self, environ: dict) -> bool:
+        """Whether a request may be held by a delay (so the server runs it on a worker thread): any
+        rule exists, or it carries `Prefer`. Conservative and cheap; the common case is neither."""
+        return bool(self._rules) or "HTTP_PREFER" in environ
+
     def _hold(self, delay_ms: int, wake: threading.Event, environ: dict) -> tuple[str, int]:
-        """Wait `delay_ms`, less if a reset wakes us or (under waitress) the client disconnects."""
-        gone = environ.get("waitress.client_disconnected")
+        """Wait `delay_ms`, less if a reset wakes us or (over HTTP) the client disconnects."""
+        gone = environ.get(CLIENT_GONE)
         with self._settled:
             self._held[id(environ)] = gone
             self._settled.notify_all()
@@ -271,21 +277,9 @@ class Faults:
 
 
 def client_gone(check: Callable[[], bool] | None) -> bool:
-    """Whether the client of a held request closed its connection: waitress' own flag, or else a
-    look at the socket (an end of file waiting there), which waitress' loop may not have read yet."""
-    if check is None:
-        return False
-    if check():
-        return True
-    sock = getattr(getattr(check, "__self__", None), "socket", None)  # the waitress channel's socket
-    if sock is None:
-        return False
-    try:
-        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
+    """Whether the client of a held request closed its connection (the server's loop keeps reading
+    while a request is held, so it sees the end of file)."""
+    return check is not None and check()
 
 
 def preferred(headers: Iterable[str], operation: Operation, exchange: Exchange) -> Outcome:
@@ -320,8 +314,9 @@ def preferred(headers: Iterable[str], operation: Operation, exchange: Exchange) 
 
 
 def drop_connections(wsgi_app: Callable) -> Callable:
-    """Wrap a WSGI app so that a request marked `DROP` gets no response at all: under waitress the
-    connection is closed before a byte is written; elsewhere `ConnectionDropped` is raised."""
+    """Wrap a WSGI app so that a request marked `DROP` gets no response at all: `ConnectionDropped`
+    tells the HTTP server to close the connection before a byte is written (and reaches the caller
+    of Flask's test client)."""
 
     def app(environ: dict, start_response: Callable) -> Any:
         def start(status: str, headers: list, exc_info: Any = None) -> Callable:
@@ -334,10 +329,6 @@ def drop_connections(wsgi_app: Callable) -> Callable:
             return body
         if hasattr(body, "close"):
             body.close()
-        if "waitress.client_disconnected" in environ:
-            from waitress.channel import ClientDisconnected
-
-            raise ClientDisconnected("connection dropped by a fault")  # waitress closes it, writing nothing
         raise ConnectionDropped(f"mockserver dropped the connection of {environ.get('PATH_INFO')}")
 
     return app

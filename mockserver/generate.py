@@ -12,6 +12,9 @@ The rules, in the order they apply at one location:
 - `const`; `enum` (one of the valid values, `null` only when nothing else is).
 - `allOf` is merged into one schema first; what cannot be merged (a second `pattern`, a second
   `oneOf`) stays in `allOf` and is checked.
+- A base schema whose `discriminator` names the schemas that extend it (allOf inheritance, listed by
+  the loader under `x-mock-discriminator`, see `mockserver.spec`) is an `anyOf` of those (of those
+  its `mapping` names, when it names any), each with its name in the property.
 - `oneOf`/`anyOf`: a branch chosen by the location's random draw, the others in turn when the value
   does not validate (for `oneOf`: when it matches more than one branch). With a `discriminator`, its
   property is set to the branch's name: the branch's own `const`/`enum` for it, else the `mapping` key
@@ -25,9 +28,9 @@ The rules, in the order they apply at one location:
   `{}` gives a string.
 - Objects: every `required` property, and every other declared property unless the mode leaves it out
   (`response` leaves out `writeOnly`, `request` leaves out `readOnly`; a required one stays, so the
-  value still validates). A map (`additionalProperties` schema or `patternProperties`, no declared
-  properties) gets one entry; `minProperties` adds more. An optional property that cannot be
-  generated is left out.
+  value still validates), nor one whose schema is a recursion the loader cut to its type. A map
+  (`additionalProperties` schema or `patternProperties`, no declared properties) gets one entry;
+  `minProperties` adds more. An optional property that cannot be generated is left out.
 - Arrays: all `prefixItems`, else one item, within `minItems`/`maxItems`; `contains` items are added
   as `minContains` asks; with `uniqueItems` each item must differ from those before it.
 - Strings: the `format`'s shape (RFC 3339 UTC times from 2025, v4 uuids, `example.com` addresses,
@@ -107,6 +110,14 @@ _NUMBER_WORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveM
 _ALL_TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
 
 _MISSING = object()
+
+# The loader's note on a schema with a discriminator (mockserver.spec sets it): which property values
+# name which branch, and for a base schema extended through allOf, the `subtypes` themselves.
+DISCRIMINATOR = "x-mock-discriminator"
+_INHERITED: dict[int, tuple[dict, list]] = {}  # id(note) -> (note kept alive, its anyOf branches)
+# The loader's mark on where a recursive schema was cut to its type (mockserver.spec): a value made
+# there may lack what the full schema requires, so an optional property of that schema is left out.
+CUT = "x-mock-recursion"
 
 
 class GenerationError(ValueError):
@@ -249,6 +260,8 @@ class _Generator:
             raise GenerationError(f"{_where(ptr)}: a schema is an object or a boolean, not {schema!r}")
         self.nodes += 1
         s = self.flatten(schema, ptr)
+        if isinstance(s.get(DISCRIMINATOR), dict) and "subtypes" in s[DISCRIMINATOR]:
+            s = _inherited(s)
         example = self.example(s)
         if example is not _MISSING:
             return example
@@ -517,7 +530,8 @@ class _Generator:
             raise GenerationError(f"{_where(ptr)}: {len(required)} required properties but maxProperties {most}")
         minimal = lean or self.guard(depth)
         names = list(required)
-        optional = [name for name in props if name not in names and not self.hides(props[name])]
+        optional = [name for name in props if name not in names and not self.hides(props[name])
+                    and not _cut(props[name])]
         if not minimal:
             names += optional[:max(0, most - len(names))]
         dependent = s.get("dependentRequired") if isinstance(s.get("dependentRequired"), dict) else {}
@@ -1114,6 +1128,34 @@ def _merge_into(out: dict, other: dict, leftovers: list) -> None:
         elif key in _VALIDATING and not _same(mine, value):
             leftovers.append({key: value})  # a second const, pattern, oneOf...: checked, not merged
         # an annotation (title, example, discriminator...): the first one stays
+
+
+def _cut(schema: Any, level: int = 0) -> bool:
+    """Whether a schema is (or, through allOf or its items, holds) a recursion the loader cut short."""
+    if not isinstance(schema, dict) or level > 8:
+        return False
+    if schema.get(CUT) is True:
+        return True
+    members = schema.get("allOf") if isinstance(schema.get("allOf"), list) else ()
+    return any(_cut(member, level + 1) for member in members) or _cut(schema.get("items"), level + 1)
+
+
+def _inherited(s: dict) -> dict:
+    """A base schema whose discriminator names its subtypes as an `anyOf` of them (those its mapping
+    names, when it names any), each with its first name as the property's `const` (a subtype expands
+    with its own reference to the base cut short, so the base's other keywords stay beside the anyOf)."""
+    note = s[DISCRIMINATOR]
+    found = _INHERITED.get(id(note))
+    if found is None or found[0] is not note:
+        prop, count = note["property"], note.get("mapped") or len(note["subtypes"])
+        options = [{"allOf": [subtype, {"required": [prop], "properties": {prop: {"const": names[0]}}}]}
+                   for names, subtype in zip(note["branches"][:count], note["subtypes"][:count], strict=False)
+                   if names]
+        found = _INHERITED[id(note)] = (note, options)
+    rest = {key: value for key, value in s.items() if key not in (DISCRIMINATOR, "discriminator")}
+    if not found[1] or "anyOf" in rest or "oneOf" in rest:
+        return rest
+    return {**rest, "anyOf": found[1]}
 
 
 def _only_null(schema: Any) -> bool:

@@ -1,4 +1,4 @@
-"""`mockserver.run(...)`: the mock served by waitress on a thread of this process, with helpers for
+"""`mockserver.run(...)`: the mock served over HTTP on a thread of this process, with helpers for
 tests (the pytest plugin's `mockserver` fixture is one of these).
 
     with mockserver.run(port=0) as server:
@@ -11,10 +11,8 @@ validate and answer exactly as it does; a refusal raises `ControlError` with its
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,77 +21,25 @@ from typing import Any
 from flask import Flask
 
 from mockserver.app import create_app
+from mockserver.httpserver import HttpServer
 from mockserver.settings import Settings, spec_option
 
 _ANY: Any = object()
 
 
-def waitress_server(app: Flask, settings: Settings):
-    """The waitress server of an app, bound but not yet serving (the CLI and `run()` share it)."""
-    from waitress.server import create_server
-
+def http_server(app: Flask, settings: Settings) -> HttpServer:
+    """The app's HTTP server, bound but not yet serving (the CLI and `run()` share it)."""
     if settings.exposed:
         logging.getLogger("mockserver").warning(
             "listening on all interfaces: anyone who can reach this machine can use the mock")
-    # "Task queue depth is N" is logged whenever a request waits for a thread: on most requests under
-    # load, at a measurable cost (bench/results.md), and it says nothing a mock's user can act on.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    # lookahead: waitress keeps reading while a request runs, so a fault's delay sees its client give
-    # up. The body cap keeps waitress from buffering a huge body before the pipeline's limit (which
-    # answers in the vendor's shape) sees it; past the cap waitress answers its own plain 413.
-    # A delay holds its worker thread: `max_delays` more threads than `threads`, and no more delays
-    # at once (faults refuses the excess), so delays never take the threads everything else needs.
-    server = create_server(app, host=settings.host, port=settings.port,
-                           threads=settings.threads + settings.max_delays,
-                           ident="mockserver", channel_request_lookahead=1,
-                           max_request_body_size=max(16 * 1024 * 1024, 4 * settings.max_body_bytes))
-    for listener in getattr(server, "map", {}).values() or [server]:  # one server per socket, or one
-        if hasattr(listener, "channel_class"):
-            listener.channel_class = _strict_channel()
-    return server
-
-
-@functools.cache
-def _strict_channel():
-    """waitress' channel with a stricter request parser: a request carrying both Content-Length and
-    Transfer-Encoding (a smuggling attempt; RFC 9112 section 6.1 lets a server refuse it and
-    requires it to close the connection after) and a Content-Length too long for `int()` (waitress
-    would log an uncaught ValueError and drop the connection) are a 400, and the connection closes."""
-    from waitress.channel import HTTPChannel
-    from waitress.parser import HTTPRequestParser, ParsingError
-
-    class StrictParser(HTTPRequestParser):
-        def parse_header(self, header_plus: bytes) -> None:
-            try:
-                super().parse_header(_dashed(header_plus))
-            except ValueError:  # int() of thousands of digits; a ParsingError is no ValueError
-                raise ParsingError("Content-Length is invalid") from None
-            if "CONTENT_LENGTH" in self.headers and (self.chunked or "TRANSFER_ENCODING" in self.headers):
-                raise ParsingError("a request with both Content-Length and Transfer-Encoding is refused")
-
-    class StrictChannel(HTTPChannel):
-        parser_class = StrictParser
-
-    return StrictChannel
-
-
-_NAME = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]+):", re.M)
-
-
-def _dashed(header_plus: bytes) -> bytes:
-    """A header whose name has an underscore (`api_key`, as documents declare) is kept, as if written
-    with dashes: waitress drops it, since `api_key` and `api-key` are one WSGI variable. Where both
-    are sent, the underscore one is still dropped, so nothing can pose as the other."""
-    if b"_" not in header_plus:
-        return header_plus
-    names = {found.group(1).lower() for found in _NAME.finditer(header_plus)}
-
-    def dash(found: re.Match) -> bytes:
-        name = found.group(1)
-        dashed = name.replace(b"_", b"-")
-        return found.group(0) if b"_" not in name or dashed.lower() in names else dashed + b":"
-
-    return _NAME.sub(dash, header_plus)
+    runtime = app.extensions["mockserver"]
+    # A request a delay may hold runs on a worker thread: `threads` of them, plus `max_delays` (no
+    # more delays at once: faults refuses the excess), so delays never take the threads the rest needs.
+    # The body cap keeps the server from buffering a huge body before the pipeline's limit (which
+    # answers in the vendor's shape) sees it; past the cap the server answers its own plain 413.
+    return HttpServer(app, host=settings.host, port=settings.port, workers=settings.threads + settings.max_delays,
+                      may_wait=runtime.faults.may_hold,
+                      max_body_bytes=max(16 * 1024 * 1024, 4 * settings.max_body_bytes))
 
 
 class ControlError(AssertionError):
@@ -209,25 +155,18 @@ class Control:
 
 
 class MockServer(Control):
-    """The mock on a free port (by default) of 127.0.0.1, served by waitress on a daemon thread.
+    """The mock on a free port (by default) of 127.0.0.1, served on a daemon thread.
     A context manager; `stop()` closes it (idempotent)."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         settings = settings or Settings(port=0)
         super().__init__(create_app(settings))
-        self._server = waitress_server(self.app, settings)
+        self._server = http_server(self.app, settings)
         self.host, self.port = self._server.socket.getsockname()[:2]
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name=f"mockserver:{self.port}", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"mockserver:{self.port}",
+                                        daemon=True)
         self._thread.start()
-
-    def _serve(self) -> None:
-        from waitress import wasyncore
-
-        server, adj = self._server, self._server.adj
-        while not self._stopping.is_set():  # the loop of server.run(), stoppable between polls
-            wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=server._map, use_poll=adj.asyncore_use_poll,
-                           count=1)
 
     @property
     def url(self) -> _Url:
@@ -252,14 +191,10 @@ class MockServer(Control):
     def stop(self) -> None:
         if self._stopping.is_set():
             return
-        from waitress import wasyncore
-
         self._stopping.set()
         self.runtime.faults.wake()  # no worker stays asleep in a delay
-        self._server.pull_trigger()  # wake the loop from its poll
+        self._server.close()
         self._thread.join(timeout=10)
-        self._server.task_dispatcher.shutdown(timeout=5)
-        wasyncore.close_all(self._server._map)
         self.runtime.store.close()
 
     def __enter__(self) -> MockServer:

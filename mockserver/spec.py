@@ -24,6 +24,7 @@ from mockserver.coercion import MODES
 from mockserver.ecma import Validator
 from mockserver.errors import MISSING
 from mockserver.fastschema import FastValidator, check_schema, compile_check
+from mockserver.generate import CUT, DISCRIMINATOR
 
 # `x-mock-coerce-types` (document or operation): request values are coerced as ajv's `coerceTypes`
 # does (true: scalars; "array": scalars and arrays) before they are validated; see coercion.py.
@@ -64,6 +65,7 @@ class Parameter:
     validator: Draft202012Validator
     style: str | None = None  # as written; None: the location's default
     explode: bool | None = None
+    media: str | None = None  # given by `content` instead of `schema`: the value is text of this type
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,9 @@ def compile_schema(schema: dict, where: str) -> Draft202012Validator:
     return found
 
 
-DISCRIMINATOR = "x-mock-discriminator"  # set by the loader: {property, of, branches: [[values], ...]}
+# DISCRIMINATOR: set by the loader on a schema with a discriminator, {property, branches: [[values], ...]}
+# and either `of` (oneOf/anyOf: the branches are that list's) or `subtypes` (a base schema that other
+# schemas extend through allOf). Defined in `generate`, which generates values for it.
 
 
 def discriminated(schema: Any, done: dict | None = None) -> Any:
@@ -192,19 +196,52 @@ def discriminated(schema: Any, done: dict | None = None) -> Any:
     if id(schema) in done:
         return done[id(schema)]
     out = {key: discriminated(value, done) if key not in ("enum", "const", "default", "example", "examples")
-           else value for key, value in schema.items()}
+           else value for key, value in schema.items() if key != DISCRIMINATOR}
     rule = schema.get(DISCRIMINATOR)
+    branches = None
     if isinstance(rule, dict) and isinstance(out.get(rule.get("of")), list):
-        prop, branches = rule["property"], out.pop(rule["of"])
+        branches = out.pop(rule["of"])
+        out["anyOf"] = branches
+    elif isinstance(rule, dict) and isinstance(rule.get("subtypes"), list):
+        # a base schema (allOf inheritance): the value is the base and the subtype its property names
+        branches = [discriminated(subtype, done) for subtype in rule["subtypes"]]
+    if branches is not None:
+        prop = rule["property"]
         keyed = [(value, branch) for values, branch in zip(rule["branches"], branches, strict=False)
                  for value in values]
-        out["anyOf"] = branches
         out["allOf"] = [*out.get("allOf", []),
                         {"required": [prop], "properties": {prop: {"enum": [value for value, _ in keyed]}}},
                         *({"if": {"required": [prop], "properties": {prop: {"const": value}}}, "then": branch}
                           for value, branch in keyed)]
     done[id(schema)] = out
     return out
+
+
+_NARROWED: dict[tuple[int, str], tuple[dict, dict]] = {}  # (id(schema), name) -> (schema kept alive, narrowed)
+
+
+def subtype(schema: Any, value: Any) -> dict | None:
+    """For a base schema whose discriminator names the schemas that extend it (allOf inheritance):
+    the one the value's property names (as the loader expanded it, see `_Resolver`); else None."""
+    note = schema.get(DISCRIMINATOR) if isinstance(schema, dict) else None
+    if not isinstance(note, dict) or "subtypes" not in note or not isinstance(value, dict):
+        return None
+    name = value.get(note["property"])
+    return next((sub for names, sub in zip(note["branches"], note["subtypes"], strict=False) if name in names), None)
+
+
+def narrowed(schema: Any, value: Any) -> Any:
+    """A base schema (allOf inheritance) with only the subtype the value's discriminator names, so that
+    a value generated for it is of that subtype; any other schema as it is."""
+    chosen = subtype(schema, value)
+    if chosen is None or not isinstance(value.get(schema[DISCRIMINATOR]["property"]), str):
+        return schema
+    name = value[schema[DISCRIMINATOR]["property"]]
+    found = _NARROWED.get((id(schema), name))
+    if found is None or found[0] is not schema:
+        note = {**schema[DISCRIMINATOR], "branches": [[name]], "subtypes": [chosen], "mapped": 0}
+        found = _NARROWED[id(schema), name] = (schema, {**schema, DISCRIMINATOR: note})
+    return found[1]
 
 
 def specs_dir() -> Path:
@@ -306,8 +343,21 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
     schemas = {name: translate(schema) for name, schema in components.items()}
     # A document that refers to other files is served whole: its references inlined, so a client of
     # /__mock/openapi/NAME.yaml needs none of the files beside it.
-    bundled = resolved if _external_refs(document) else None
+    bundled = _without_notes(resolved, {}) if _external_refs(document) else None
     return Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas, bundled)
+
+
+def _without_notes(node: Any, done: dict) -> Any:
+    """The resolved document without the loader's own notes (`x-mock-discriminator`, `x-mock-recursion`),
+    as it is served."""
+    if isinstance(node, list):
+        return [_without_notes(item, done) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if id(node) not in done:
+        done[id(node)] = {key: _without_notes(value, done) for key, value in node.items()
+                          if key not in (DISCRIMINATOR, CUT)}
+    return done[id(node)]
 
 
 def _external_refs(node: Any) -> bool:
@@ -461,15 +511,16 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
 
 
 def _parameter(param: dict, where: str, translate) -> Parameter:
-    schema = param.get("schema")
+    schema, media = param.get("schema"), None
     if schema is None and isinstance(param.get("content"), dict) and param["content"]:
-        schema = _mapping(next(iter(param["content"].values()))).get("schema")
+        media = next(iter(param["content"]))
+        schema = _mapping(param["content"][media]).get("schema")
     schema = translate(schema if schema is not None else {})
     validator = compile_schema(schema, f"{where} parameter {param['name']}")
     required = bool(param.get("required", param["in"] == "path"))
     explode = param.get("explode")
     return Parameter(param["name"], param["in"], required, schema, validator, param.get("style"),
-                     explode if isinstance(explode, bool) else None)
+                     explode if isinstance(explode, bool) else None, media)
 
 
 def _header(header: Any, translate) -> dict:
@@ -544,6 +595,8 @@ class _From30:
                 out[key] = [self(v) for v in value]
             elif key in _SCHEMA_MAPS and isinstance(value, dict):
                 out[key] = {name: self(v) for name, v in value.items()}
+            elif key == DISCRIMINATOR and isinstance(value, dict) and "subtypes" in value:
+                out[key] = {**value, "subtypes": [self(v) for v in value["subtypes"]]}
             else:
                 out[key] = value
         for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
@@ -591,7 +644,12 @@ class _Resolver:
     Expansions are shared, not copied: the result of a `$ref` is cached with the set of refs its
     expansion met (`seen`), under the part of the stack of refs being expanded that it met and the
     number of refs of its own component on that stack; an expansion depends on nothing else, so a
-    document refers to a schema many times at one cost."""
+    document refers to a schema many times at one cost.
+
+    A base schema with a `discriminator` and no oneOf/anyOf (allOf inheritance: Cat is
+    `allOf: [{$ref: Pet}, {...}]`) gets the schemas its values name under `x-mock-discriminator`
+    (see `_inheritance_rule`); they are expanded with the base on the stack, so their own reference
+    to it is cut to its type: they are checked together with the base, which holds the rest."""
 
     RECURSION_DEPTH = 3
 
@@ -600,6 +658,7 @@ class _Resolver:
         self.files: dict[Path, Any] = {self.root: document}
         self.shown: dict[Path, Path] = {self.root: root}  # how to name a file in messages
         self.cache: dict[str, list[tuple[frozenset, int, frozenset, Any]]] = {}
+        self.extended: tuple[int, dict[str, list[_Subtype]]] | None = None  # (files read, base -> subtypes)
         self.component: dict[str, frozenset] = {}  # a ref on a cycle -> the refs of its component
 
     def resolve_root(self) -> Any:
@@ -632,6 +691,17 @@ class _Resolver:
                     stack.extend(item.values())
                 elif isinstance(item, list):
                     stack.extend(item)
+            if owner is not None and isinstance(node, dict):
+                for sub in self._subtypes(node, base, owner):  # a base schema refers to its subtypes too
+                    if sub.key not in graph:
+                        try:
+                            file, fragment = self._locate(sub.ref, sub.base, ())
+                            target = self._pointer(file, fragment, sub.ref, sub.base, ())
+                        except SpecError:
+                            continue
+                        graph[sub.key] = set()
+                        todo.append((target, file, sub.key))
+                    found.add(sub.key)
             if owner is not None:
                 graph[owner] = found
         return graph
@@ -652,10 +722,85 @@ class _Resolver:
             return {**target, **siblings} if isinstance(target, dict) else siblings
         out = {key: self._node(value, base, stack, (), (*where, key), seen) if not _extension_key(key, where)
                else value for key, value in node.items()}
-        rule = _discriminator_rule(node)
+        rule = _discriminator_rule(node) or self._inheritance_rule(node, base, stack, where, seen)
         if rule is not None:
             out[DISCRIMINATOR] = rule
         return out
+
+    def _inheritance_rule(self, node: dict, base: Path, stack: tuple, where: tuple, seen: set) -> dict | None:
+        """For a base schema whose `discriminator` names the schemas that extend it: each of them
+        expanded (with the base on the stack) and the property values that name it."""
+        own = _own_key(base, where)
+        subtypes = self._subtypes(node, base, own)
+        if not subtypes:
+            return None
+        inner = stack if own is None or own in stack else (*stack, own)
+        branches, schemas, mapped = [], [], 0
+        for sub in subtypes:
+            try:
+                schemas.append(self._follow(sub.ref, sub.base, inner, (), where, seen))
+            except SpecError:
+                continue  # a mapping to nothing names no schema: that name is refused like any unknown one
+            branches.append(sub.names)
+            mapped += sub.mapped
+        if not schemas:
+            return None
+        # `mapped`: how many (first) subtypes the mapping names; values are generated of those only, as
+        # tools that know only the mapping (schemathesis) would call the other names unknown
+        return {"property": node["discriminator"]["propertyName"], "branches": branches, "subtypes": schemas,
+                "mapped": mapped}
+
+    def _subtypes(self, node: dict, base: Path, own: str | None) -> list[_Subtype]:
+        """What a base schema's discriminator (no oneOf/anyOf beside it) names: each `mapping` target
+        (a reference, or a schema's name) by its keys, then each schema that extends it through
+        `allOf`, directly or not, by its own name, in document order. Empty for any other schema."""
+        disc = node.get("discriminator")
+        if not isinstance(disc, dict) or not isinstance(disc.get("propertyName"), str) \
+                or "oneOf" in node or "anyOf" in node:
+            return []
+        found: dict[str, _Subtype] = {}
+        mapping = disc.get("mapping") if isinstance(disc.get("mapping"), dict) else {}
+        names = _mapping(_mapping(_mapping(self.files.get(base)).get("components")).get("schemas"))
+        for value, target in mapping.items():
+            if not isinstance(target, str):
+                continue
+            ref = f"#/components/schemas/{_escape(target)}" if target in names else target
+            try:
+                file, fragment = self._locate(ref, base, ())
+            except SpecError:
+                continue
+            key = f"{file}#{fragment}"
+            found.setdefault(key, _Subtype(key, ref, base, [], mapped=True)).names.append(str(value))
+        if own is not None:
+            for sub in self._descendants(own):
+                found.setdefault(sub.key, sub)
+        return list(found.values())
+
+    def _descendants(self, own: str) -> list[_Subtype]:
+        """The component schemas that extend `own` through `allOf`, children first."""
+        if self.extended is None or self.extended[0] != len(self.files):
+            children: dict[str, list[_Subtype]] = {}
+            for file, document in list(self.files.items()):
+                for name, schema in _mapping(_mapping(_mapping(document).get("components")).get("schemas")).items():
+                    members = schema.get("allOf") if isinstance(schema, dict) else None
+                    for member in members if isinstance(members, list) else ():
+                        ref = member.get("$ref") if isinstance(member, dict) else None
+                        try:
+                            parent = "{}#{}".format(*self._locate(ref, file, ())) if isinstance(ref, str) else None
+                        except SpecError:
+                            continue
+                        if parent is not None:
+                            mine = f"#/components/schemas/{_escape(name)}"
+                            children.setdefault(parent, []).append(_Subtype(f"{file}{mine}", mine, file, [name]))
+            self.extended = (len(self.files), children)
+        order, todo, met = [], [own], {own}
+        while todo:
+            for child in self.extended[1].get(todo.pop(0), ()):
+                if child.key not in met:
+                    met.add(child.key)
+                    order.append(child)
+                    todo.append(child.key)
+        return order
 
     def _follow(self, ref: str, base: Path, stack: tuple, chain: tuple, where: tuple, seen: set) -> Any:
         file, fragment = self._locate(ref, base, where)
@@ -684,16 +829,18 @@ class _Resolver:
 
     def _stub(self, file: Path, fragment: str, ref: str, base: Path, where: tuple) -> dict:
         """What stands for a schema where its recursion stops: only its type (an object is `{}`, a list
-        `[]`), so a generated value is still one the full schema accepts where nothing is required."""
+        `[]`), so a generated value is still one the full schema accepts where nothing is required;
+        marked, so that the generator leaves out an optional property of it."""
         target = self._pointer(file, fragment, ref, base, where)
         if not isinstance(target, dict):
-            return {}
+            return {CUT: True}
         kind = target.get("type")
         if kind is None and isinstance(target.get("properties"), dict):
             kind = "object"
         if isinstance(kind, str) or (isinstance(kind, list) and all(isinstance(k, str) for k in kind)):
-            return {"type": kind} if not target.get("nullable") else {"type": kind, "nullable": True}
-        return {}
+            return {"type": kind, CUT: True} if not target.get("nullable") else {"type": kind, "nullable": True,
+                                                                                 CUT: True}
+        return {CUT: True}
 
     def _locate(self, ref: str, base: Path, where: tuple) -> tuple[Path, str]:
         parts = urlsplit(ref)
@@ -813,6 +960,32 @@ def _recursive_components(graph: dict[str, set[str]]) -> dict[str, frozenset]:
                         component = frozenset(members)
                         found.update((member, component) for member in members)
     return found
+
+
+@dataclass(frozen=True)
+class _Subtype:
+    """A schema a base schema's discriminator names: its key (`file#pointer`), a `$ref` to it relative
+    to `base`, and the property values that name it."""
+
+    key: str
+    ref: str
+    base: Path
+    names: list[str]
+    mapped: bool = False  # named by the discriminator's mapping (else by its own name)
+
+
+def _own_key(base: Path, where: tuple) -> str | None:
+    """The key (`file#pointer`) of the schema being resolved, when it is one a `$ref` can name."""
+    if len(where) == 1 and isinstance(where[0], str) and where[0].startswith("/"):
+        return f"{base}#{where[0]}"
+    if len(where) == 3 and where[:2] == ("components", "schemas"):
+        return f"{base}#/components/schemas/{_escape(str(where[2]))}"
+    return None
+
+
+def _escape(name: str) -> str:
+    """A name as one JSON pointer segment."""
+    return name.replace("~", "~0").replace("/", "~1")
 
 
 def _pointer(where: tuple) -> str:

@@ -4,6 +4,10 @@ the same format:
     {"tenants": [{"vendor": "shop", "credential": "sk-test", "sequence": 3,
                   "projects": [{"displayName": "Acme", "externalId": "acme-1"}, ...]}]}
 
+A collection nested under a parent (`/owners/{ownerId}/pets`) is a list of groups, one per parent:
+`"pets": [{"parent": {"ownerId": 1}, "items": [{"name": "Rex"}, ...]}]`; the parent must be in
+the same tenant's state when it is an item of a collection too.
+
 An import is checked whole before anything is stored: the shape (admin.yaml's `State`), each
 project against the vendor spec's `Project` schema (only the create request's required fields are
 mandatory), uniqueness within the tenant and the credential. Then the named tenants are replaced
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from mockserver.errors import Issue
 from mockserver.inference import without_required
 from mockserver.pipeline import schema_issues
 from mockserver.spec import compile_schema, load_spec, specs_dir
@@ -54,10 +59,24 @@ def export_state(runtime: Runtime, vendor: str | None = None, credential: str | 
         tenant = {"vendor": data["vendor"], "credential": data["credential"], "sequence": data["seq"]}
         for form in mount.vendor.formats:
             call = _call(runtime, mount, form, Tenant(data["vendor"], data["credential"]))
-            rows = data["collections"].get(form.collection, [])
-            tenant[form.collection] = [form.export(row["record"], call) for row in rows]
+            if form.scope is None:
+                rows = data["collections"].get(form.collection, [])
+                tenant[form.collection] = [form.export(row["record"], call) for row in rows]
+            else:
+                tenant[form.collection] = _groups(form, data["collections"], call)
         tenants.append(tenant)
     return {"tenants": tenants}
+
+
+def _groups(form: StateFormat, collections: dict[str, list[dict]], call: Call) -> list[dict]:
+    """A nested collection's objects, one group per parent that has any, oldest group first."""
+    found = []
+    for name, rows in collections.items():
+        parent = form.scope.parent_of(name) if form.scope else None
+        if parent is not None and rows:
+            found.append((rows[0]["seq"], {"parent": parent,
+                                           "items": [form.export(row["record"], call) for row in rows]}))
+    return [group for _, group in sorted(found, key=lambda pair: pair[0])]
 
 
 # --- import --------------------------------------------------------------------------------------
@@ -108,10 +127,11 @@ def _tenant(runtime: Runtime, tenant: Tenant, item: dict, where: str,
                                               f"could reach these {formats[0].collection}"))
         return None
     before = len(issues)
+    members = {form.collection: _members(form, item.get(form.collection, []), where, issues) for form in formats}
     for form in formats:
         validator = _object_validator(mount, form)
-        for position, obj in enumerate(item.get(form.collection, [])):
-            found = schema_issues(validator, obj, "body", (form.collection, position))
+        for prefix, _, obj in members[form.collection]:
+            found = schema_issues(validator, obj, "body", prefix)
             issues.extend((f"{where}.{issue.dotted}", _reason(issue.message)) for issue in found[:3])
     if len(issues) > before:
         return None
@@ -120,27 +140,80 @@ def _tenant(runtime: Runtime, tenant: Tenant, item: dict, where: str,
     last = base
     collections = {}
     for form in formats:
-        objects = item.get(form.collection, [])
+        objects = [obj for _, _, obj in members[form.collection]]
         call = _call(runtime, mount, form, tenant)
         recognized = form.sequence_of(objects, call, base) if form.sequence_of else [None] * len(objects)
         seqs, last = _numbers(recognized, base, taken, last)
-        rows, owners = [], {}
-        for position, (obj, seq) in enumerate(zip(objects, seqs, strict=True)):
-            name = f"{form.collection}[{position}]"
+        owners: dict[tuple[str, str, str], str] = {}  # unique per store collection: per parent when nested
+        if form.scope is None:
+            collections.setdefault(form.collection, [])  # kept when empty, as before
+        for (prefix, store, obj), seq in zip(members[form.collection], seqs, strict=True):
+            name = Issue("body", prefix, "", "").dotted
             record, unique = form.restore(obj, call, seq)
             for index, key in {"id": record["id"], **unique}.items():
                 if key is None:
                     continue
-                if (index, key) in owners:
+                if (store, index, key) in owners:
                     shown = obj.get(index, key)  # the field's value, not the index key built from it
-                    issues.append((f"{where}.{name}.{index}", f"{shown!r} is already used by {owners[index, key]}"))
-                owners[index, key] = name
-            rows.append({"seq": seq, "record": record,
-                         "unique": {k: v for k, v in unique.items() if v is not None}})
-        collections[form.collection] = rows
+                    issues.append((f"{where}.{name}.{index}",
+                                   f"{shown!r} is already used by {owners[store, index, key]}"))
+                owners[store, index, key] = name
+            collections.setdefault(store, []).append(
+                {"seq": seq, "record": record, "unique": {k: v for k, v in unique.items() if v is not None}})
+    issues.extend(_orphans(formats, item, collections, where))
     if len(issues) > before:
         return None
     return {"vendor": tenant.vendor, "credential": tenant.credential, "seq": last, "collections": collections}
+
+
+def _members(form: StateFormat, value: list, where: str,
+             issues: list[tuple[str, str]]) -> list[tuple[tuple, str, dict]]:
+    """The objects of a collection in a tenant's state: (where it is, its store collection, object).
+    A nested collection's are in groups, `{"parent": {...}, "items": [...]}`; a bad group adds issues."""
+    if form.scope is None:
+        return [((form.collection, position), form.collection, obj) for position, obj in enumerate(value)]
+    validator = compile_schema({"type": "object", "additionalProperties": False, "required": ["parent", "items"],
+                                "properties": {"parent": form.scope.schema,
+                                               "items": {"type": "array", "items": {"type": "object"}}}},
+                               f"{form.collection} (state import)")
+    members = []
+    for number, group in enumerate(value):
+        if not isinstance(group, dict) or not {"parent", "items"} <= group.keys():
+            shown = ", ".join(f'"{name}": ...' for name in form.scope.params)
+            issues.append((f"{where}.{form.collection}[{number}]",
+                           f'{form.collection} is a nested collection: give groups, {{"parent": {{{shown}}}, '
+                           f'"items": [...]}}'))
+            continue
+        found = schema_issues(validator, group, "body", (form.collection, number))
+        if found:
+            issues.extend((f"{where}.{issue.dotted}", _reason(issue.message)) for issue in found[:3])
+            continue
+        store = form.scope.store_name(group["parent"])
+        members.extend(((form.collection, number, "items", position), store, obj)
+                       for position, obj in enumerate(group["items"]))
+    return members
+
+
+def _orphans(formats: tuple[StateFormat, ...], item: dict, collections: dict[str, list[dict]],
+             where: str) -> list[tuple[str, str]]:
+    """Groups whose parent is an item of a collection this tenant's state does not hold: no request
+    could reach them (the parent is a 404)."""
+    known = {form.collection for form in formats}
+    ids = {name: {row["record"]["id"] for row in rows} for name, rows in collections.items()}
+    issues = []
+    for form in formats:
+        if form.scope is None:
+            continue
+        for number, group in enumerate(item.get(form.collection, [])):
+            owner = form.scope.owner(group["parent"])
+            if owner is None or owner[0] not in known:
+                continue
+            parent, store, record_id = owner
+            if record_id not in ids.get(store, ()):
+                issues.append((f"{where}.{form.collection}[{number}].parent",
+                               f"{parent} has no item {record_id!r} in this tenant's state, "
+                                              f"and {form.collection} need their parent"))
+    return issues
 
 
 def _numbers(originals: list[int | None], base: int, taken: set[int], last: int) -> tuple[list[int], int]:

@@ -30,6 +30,7 @@ from mockserver.journal import mask, mask_within
 if TYPE_CHECKING:
     from mockserver.exchange import Mount
     from mockserver.runtime import Runtime
+    from mockserver.vendors.base import StateFormat
 
 STATUS_CLASSES = ("2XX", "3XX", "4XX", "5XX")
 DEFAULT_LIMIT = 100  # journal entries rendered; the journal itself may hold many more
@@ -126,8 +127,8 @@ def tenants(runtime: Runtime, columns: dict[str, Columns]) -> list[dict]:
         hide = functools.partial(mask_within, secrets=(credential, runtime.settings.admin_token or ""))
         formats = runtime.mounts[vendor].vendor.formats
         collection = formats[0].collection
-        projects = tenant.get(collection, [])
-        others = [(form.collection, len(tenant.get(form.collection, []))) for form in formats[1:]]
+        projects = _objects(formats[0], tenant.get(collection, []))
+        others = [(form.collection, len(_objects(form, tenant.get(form.collection, [])))) for form in formats[1:]]
         names = columns[vendor]
         shown.append({
             "vendor": vendor,
@@ -142,6 +143,11 @@ def tenants(runtime: Runtime, columns: dict[str, Columns]) -> list[dict]:
                          for project in projects[-PROJECTS_SHOWN:]],
         })
     return shown
+
+
+def _objects(form: StateFormat, value: list) -> list:
+    """A collection's objects in a tenant's state (a nested collection's, out of their groups)."""
+    return [obj for group in value for obj in group["items"]] if form.scope else value
 
 
 def _counted(collection: str, count: int) -> str:

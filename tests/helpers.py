@@ -1,11 +1,13 @@
 """What the tests share: credentials of one tenant per vendor, a vendor's API through the Flask test
-client, and the real CLI (`python -m mockserver serve`) on a free port for end-to-end tests."""
+client, the real CLI (`python -m mockserver serve`) on a free port for end-to-end tests, and raw
+bytes over a socket."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -67,3 +69,19 @@ class VendorApi:
         response = self.client.open(self.base + path, method=method, headers=headers, **kwargs)
         assert response.status_code < 500, response.get_data(as_text=True)
         return response
+
+
+def raw_exchange(host: str, port: int, data: bytes, timeout: float = 5.0) -> bytes:
+    """Send bytes, read until the server closes the connection (a TimeoutError fails the test)."""
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def statuses(raw: bytes) -> list[int]:
+    """The status of every answer in raw bytes read from a connection."""
+    return [int(line.split(b" ")[1]) for line in raw.split(b"\r\n") if line.startswith(b"HTTP/1.")]
+

@@ -1,4 +1,4 @@
-"""Concurrency and integrity through a real waitress server, on both stores: parallel creates lose
+"""Concurrency and integrity through the real HTTP server, on both stores: parallel creates lose
 nothing, a unique value is won exactly once, pages read during writes are never torn or duplicated,
 a reset during writes leaves a consistent store, and the server keeps answering while loaded.
 Counts and timeouts are bounded; nothing depends on speed."""

@@ -269,7 +269,7 @@ def test_state_exports_and_imports_every_collection_by_name(shop):
     shop.post("/v2/customers", json={"username": "ann", "email": "ann@example.com"}, headers=KEY)
     (tenant,) = shop.get("/__mock/state?vendor=shop").get_json()["tenants"]
     assert tenant["products"] == [product] and tenant["customers"][0]["username"] == "ann"
-    assert "reviews" not in tenant  # collections scoped to a parent are not exported (yet)
+    assert tenant["reviews"] == []  # nested: groups by parent, none yet
 
     document = {"tenants": [{"vendor": "shop", "credential": "k9", "customers": [
         {"username": "zoe", "email": "zoe@example.com"}], "products": [{"name": "Imported", "price": 1}]}]}
@@ -470,7 +470,7 @@ paths:
     assert client.get("/e/silent").status_code == 200  # documents no answer: a 200, nothing to check
 
 
-def test_a_header_named_with_an_underscore_reaches_the_mock_over_waitress(tmp_path):
+def test_a_header_named_with_an_underscore_reaches_the_mock_over_http(tmp_path):
     spec = tmp_path / "keys.yaml"
     spec.write_text(SHOP.read_text().replace("apiKey: {type: apiKey, in: header, name: X-Shop-Key}",
                                              "apiKey: {type: apiKey, in: header, name: api_key}"))
@@ -829,3 +829,381 @@ paths:
     assert client.get("/q/search").status_code == 400  # the cookie is checked against its schema
     client.delete_cookie("session")
     assert client.get("/q/search").status_code == 400  # and it is required
+
+
+OWNERS = """
+openapi: 3.0.3
+info: {title: Owners, version: "1"}
+servers: [{url: /o}]
+security: [{bearer: []}]
+paths:
+  /owners:
+    post:
+      operationId: addOwner
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Owner"}}}}
+      responses:
+        "201": {description: Added., content: {application/json: {schema: {$ref: "#/components/schemas/Owner"}}}}
+        "400": {description: Invalid.}
+  /owners/{ownerId}:
+    get:
+      operationId: getOwner
+      parameters: [{name: ownerId, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: The owner., content: {application/json: {schema: {$ref: "#/components/schemas/Owner"}}}}
+        "404": {description: No such owner.}
+  /owners/{ownerId}/pets:
+    parameters: [{name: ownerId, in: path, required: true, schema: {type: integer}}]
+    get:
+      operationId: listPets
+      responses:
+        "200":
+          description: The owner's pets.
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Pet"}}}}
+        "404": {description: No such owner.}
+    post:
+      operationId: addPet
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+      responses:
+        "201": {description: Added., content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+        "400": {description: Invalid.}
+        "404": {description: No such owner.}
+  /owners/{ownerId}/pets/{petId}:
+    parameters:
+      - {name: ownerId, in: path, required: true, schema: {type: integer}}
+      - {name: petId, in: path, required: true, schema: {type: string}}
+    get:
+      operationId: getPet
+      responses:
+        "200": {description: The pet., content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+        "404": {description: No such pet.}
+  /owners/{ownerId}/pets/{petId}/toys:
+    parameters:
+      - {name: ownerId, in: path, required: true, schema: {type: integer}}
+      - {name: petId, in: path, required: true, schema: {type: string}}
+    get:
+      operationId: listToys
+      responses:
+        "200":
+          description: The pet's toys.
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Toy"}}}}
+        "404": {description: No such pet.}
+    post:
+      operationId: addToy
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Toy"}}}}
+      responses:
+        "201": {description: Added., content: {application/json: {schema: {$ref: "#/components/schemas/Toy"}}}}
+        "400": {description: Invalid.}
+        "404": {description: No such pet.}
+components:
+  securitySchemes:
+    bearer: {type: http, scheme: bearer}
+  schemas:
+    Owner:
+      type: object
+      required: [name]
+      properties: {id: {type: integer, readOnly: true}, name: {type: string}}
+    Pet:
+      type: object
+      required: [name]
+      properties: {id: {type: string, readOnly: true}, name: {type: string}, ownerId: {type: integer}}
+    Toy:
+      type: object
+      required: [label]
+      properties: {id: {type: integer, readOnly: true}, label: {type: string}}
+"""
+
+
+@pytest.mark.parametrize("db", [False, True], ids=["memory", "sqlite"])
+def test_nested_collections_are_exported_and_imported_grouped_by_parent(tmp_path, db):
+    path = tmp_path / "owners.yaml"
+    path.write_text(OWNERS)
+    app = create_app(Settings(specs=(("owners", path),), db=tmp_path / "state.db" if db else None))
+    client, key = app.test_client(), {"Authorization": "Bearer t1"}
+    ann = client.post("/o/owners", json={"name": "Ann"}, headers=key).get_json()
+    bob = client.post("/o/owners", json={"name": "Bob"}, headers=key).get_json()
+    rex = client.post(f"/o/owners/{ann['id']}/pets", json={"name": "Rex"}, headers=key).get_json()
+    tom = client.post(f"/o/owners/{bob['id']}/pets", json={"name": "Tom"}, headers=key).get_json()
+    ball = client.post(f"/o/owners/{ann['id']}/pets/{rex['id']}/toys", json={"label": "ball"}, headers=key)
+
+    (tenant,) = client.get("/__mock/state?vendor=owners").get_json()["tenants"]
+    assert tenant["owners"] == [ann, bob]
+    # one group per parent, the parent named by the path's parameters, typed as in a request
+    assert tenant["pets"] == [{"parent": {"ownerId": ann["id"]}, "items": [rex]},
+                              {"parent": {"ownerId": bob["id"]}, "items": [tom]}]
+    assert tenant["toys"] == [{"parent": {"ownerId": ann["id"], "petId": rex["id"]}, "items": [ball.get_json()]}]
+
+    # export -> import is the identity, and a new pet after it gets a key of its own
+    document = client.get("/__mock/state?vendor=owners").get_json()
+    client.post("/__mock/reset")
+    assert client.put("/__mock/state", json=document).status_code == 200
+    assert client.get("/__mock/state?vendor=owners").get_json() == document
+    assert client.get(f"/o/owners/{ann['id']}/pets/{rex['id']}", headers=key).get_json() == rex
+    assert client.get(f"/o/owners/{bob['id']}/pets/{rex['id']}", headers=key).status_code == 404  # Ann's pet
+    again = client.post(f"/o/owners/{ann['id']}/pets", json={"name": "Max"}, headers=key).get_json()
+    assert again["id"] not in (rex["id"], tom["id"])
+    assert "2 owners, 3 pets, 1 toy" in client.get("/__mock/").get_data(as_text=True)  # items, not groups
+    app.extensions["mockserver"].store.close()
+
+
+def test_an_imported_nested_item_needs_its_parent_and_a_well_formed_group(tmp_path):
+    client = mounted(tmp_path, "owners", OWNERS)
+
+    def refused(**collections):
+        response = client.put("/__mock/state", json={"tenants": [
+            {"vendor": "owners", "credential": "t1", **collections}]})
+        assert response.status_code == 400, response.get_json()
+        return response.get_json()["issues"][0]
+
+    # written by hand: the keys are made as a create would make them
+    written = {"owners": [{"id": 7, "name": "Ann"}],
+               "pets": [{"parent": {"ownerId": 7}, "items": [{"name": "Rex"}, {"id": "p2", "name": "Tom"}]}]}
+    assert client.put("/__mock/state", json={"tenants": [
+        {"vendor": "owners", "credential": "t1", **written}]}).status_code == 200
+    listed = client.get("/o/owners/7/pets", headers={"Authorization": "Bearer t1"}).get_json()
+    assert [pet["name"] for pet in listed] == ["Rex", "Tom"] and listed[1]["id"] == "p2"
+
+    orphan = refused(owners=[{"id": 7, "name": "Ann"}],
+                     pets=[{"parent": {"ownerId": 8}, "items": [{"name": "Rex"}]}])
+    assert orphan["name"] == "tenants[0].pets[0].parent" and "owners has no item '8'" in orphan["detail"]
+    toy = refused(owners=[{"id": 7, "name": "Ann"}],  # a grandchild needs the pet, under that owner
+                  toys=[{"parent": {"ownerId": 7, "petId": "p2"}, "items": [{"label": "ball"}]}])
+    assert toy["name"] == "tenants[0].toys[0].parent" and "pets has no item 'p2'" in toy["detail"]
+    assert refused(pets=[{"parent": {"ownerId": "7"}, "items": []}])["name"] == "tenants[0].pets[0].parent.ownerId"
+    assert refused(pets=[{"parent": {}, "items": []}])["name"] == "tenants[0].pets[0].parent.ownerId"
+    flat = refused(pets=[{"name": "Rex"}])  # an object, not a group of them
+    assert flat["name"] == "tenants[0].pets[0]" and '{"parent": {"ownerId": ...}, "items": [...]}' in flat["detail"]
+    bad = refused(owners=[{"id": 7, "name": "Ann"}], pets=[{"parent": {"ownerId": 7}, "items": [{"name": 5}]}])
+    assert bad["name"] == "tenants[0].pets[0].items[0].name"
+    # keys are unique per parent: the same key under two owners is fine, twice under one is not
+    twice = refused(owners=[{"id": 7, "name": "Ann"}],
+                    pets=[{"parent": {"ownerId": 7}, "items": [{"id": "p1", "name": "A"}]},
+                          {"parent": {"ownerId": 7}, "items": [{"id": "p1", "name": "B"}]}])
+    assert twice["name"] == "tenants[0].pets[1].items[0].id" and "pets[0].items[0]" in twice["detail"]
+    assert client.put("/__mock/state", json={"tenants": [{"vendor": "owners", "credential": "t1",
+        "owners": [{"id": 7, "name": "Ann"}, {"id": 8, "name": "Bob"}],
+        "pets": [{"parent": {"ownerId": 7}, "items": [{"id": "p1", "name": "A"}]},
+                 {"parent": {"ownerId": 8}, "items": [{"id": "p1", "name": "B"}]}]}]}).status_code == 200
+
+
+def test_fixtures_seed_nested_collections(tmp_path):
+    path = tmp_path / "owners.yaml"
+    path.write_text(OWNERS)
+    fixtures = tmp_path / "fixtures.yaml"
+    fixtures.write_text("tenants:\n  - vendor: owners\n    credential: t1\n    owners: [{name: Ann}]\n"
+                        "    pets:\n      - parent: {ownerId: 1}\n        items: [{name: Rex}]\n")
+    client = create_app(Settings(specs=(("owners", path),), fixtures=(fixtures,))).test_client()
+    (rex,) = client.get("/o/owners/1/pets", headers={"Authorization": "Bearer t1"}).get_json()
+    assert rex["name"] == "Rex" and len(rex["id"]) == 21  # a plain string key, made as a create would
+
+
+def test_an_api_that_asks_for_no_credential_exports_and_imports_its_one_tenant(tmp_path):
+    client = mounted(tmp_path, "open", """
+openapi: 3.0.3
+info: {title: Open, version: "1"}
+servers: [{url: /t}]
+paths:
+  /todos:
+    post:
+      operationId: addTodo
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Todo"}}}}
+      responses:
+        "201": {description: Added., content: {application/json: {schema: {$ref: "#/components/schemas/Todo"}}}}
+  /todos/{id}:
+    get:
+      operationId: getTodo
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: The todo., content: {application/json: {schema: {$ref: "#/components/schemas/Todo"}}}}
+        "404": {description: No such todo.}
+components:
+  schemas:
+    Todo: {type: object, properties: {id: {type: integer, readOnly: true}, title: {type: string}}}
+""")
+    assert client.post("/t/todos", json={"title": "x"}).status_code == 201
+    exported = client.get("/__mock/state?vendor=open")
+    assert exported.status_code == 200  # was a 500: the tenant's credential is empty
+    assert exported.get_json()["tenants"] == [{"vendor": "open", "credential": "", "sequence": 1,
+                                               "todos": [{"id": 1, "title": "x"}]}]
+    client.post("/__mock/reset")
+    assert client.put("/__mock/state", json=exported.get_json()).status_code == 200
+    assert client.get("/t/todos/1").get_json() == {"id": 1, "title": "x"}
+    # an API that does ask for one still refuses an empty credential
+    refused = client.put("/__mock/state", json={"tenants": [{"vendor": "activepieces", "credential": ""}]})
+    assert refused.status_code == 400 and "would refuse this credential" in refused.get_json()["message"]
+
+
+INHERITANCE = """
+openapi: 3.0.3
+info: {title: Zoo, version: "1"}
+servers: [{url: /z}]
+paths:
+  /pets:
+    post:
+      operationId: addPet
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+      responses:
+        "201": {description: Added., content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+        "422":
+          description: Invalid.
+          content: {application/json: {schema: {$ref: "#/components/schemas/Problem"}}}
+  /pets/{petId}:
+    get:
+      operationId: getPet
+      parameters: [{name: petId, in: path, required: true, schema: {type: integer}}]
+      responses:
+        "200": {description: The pet., content: {application/json: {schema: {$ref: "#/components/schemas/Pet"}}}}
+        "404": {description: No such pet.}
+  /random:
+    get:
+      operationId: randomPets
+      responses:
+        "200":
+          description: Made-up pets.
+          content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Pet"}}}}
+components:
+  schemas:
+    Problem:
+      type: object
+      properties: {message: {type: string}}
+    Pet:
+      type: object
+      required: [petType, name]
+      properties:
+        id: {type: integer, readOnly: true}
+        name: {type: string}
+        petType: {type: string}
+        friend: {$ref: "#/components/schemas/Pet"}
+      discriminator:
+        propertyName: petType
+        mapping: {kitty: "#/components/schemas/Cat"}
+    Cat:
+      allOf:
+        - $ref: "#/components/schemas/Pet"
+        - type: object
+          required: [lives]
+          properties: {lives: {type: integer, minimum: 1, maximum: 9}}
+    Dog:
+      allOf:
+        - $ref: "#/components/schemas/Pet"
+        - type: object
+          required: [good]
+          properties: {good: {type: boolean}, enemy: {$ref: "#/components/schemas/Cat"}}
+    Puppy:
+      allOf:
+        - $ref: "#/components/schemas/Dog"
+        - type: object
+          properties: {age: {type: integer, maximum: 1}}
+"""
+
+
+def test_a_discriminator_on_a_base_schema_checks_the_subtype_it_names(tmp_path):
+    client = mounted(tmp_path, "zoo", INHERITANCE)
+    cat = client.post("/z/pets", json={"petType": "kitty", "name": "Tom", "lives": 9})
+    assert cat.status_code == 201
+    assert {name: cat.get_json().get(name) for name in ("petType", "name", "lives", "id")} == \
+        {"petType": "kitty", "name": "Tom", "lives": 9, "id": 1}
+    assert "good" not in cat.get_json()  # the subtype's fields kept, no other subtype's made up
+    dog = client.post("/z/pets", json={"petType": "Dog", "name": "Rex", "good": True})  # by the schema's name
+    assert dog.status_code == 201 and dog.get_json()["good"] is True and "lives" not in dog.get_json()
+    puppy = client.post("/z/pets", json={"petType": "Puppy", "name": "Bit", "good": False, "age": 0})
+    assert puppy.status_code == 201  # a subtype of a subtype names itself too
+    assert client.get("/z/pets/3").get_json()["age"] == 0
+
+    def refused(body: dict) -> str:
+        response = client.post("/z/pets", json=body)
+        assert response.status_code == 422, response.get_json()
+        (entry,) = client.get("/__mock/requests?vendor=zoo&limit=1").get_json()["requests"]
+        return entry["error"]
+
+    assert "lives" in refused({"petType": "kitty", "name": "Tom"})  # checked as a Cat: lives is required
+    assert "lives" in refused({"petType": "kitty", "name": "Tom", "lives": 10})
+    assert "good" in refused({"petType": "Dog", "name": "Rex"})
+    assert "age" in refused({"petType": "Puppy", "name": "Bit", "good": True, "age": 5})
+    unknown = refused({"petType": "Cow", "name": "Daisy"})  # names no subtype
+    assert "petType" in unknown and "kitty" in unknown and "Puppy" in unknown
+    assert "Cat" not in unknown.replace("kitty", "")  # mapped: Cat is named `kitty` only
+    assert "petType" in refused({"name": "Nobody"})  # the property is required
+    assert "petType" in refused({"petType": "Pet", "name": "Base"})  # the base names no subtype
+
+
+@pytest.mark.parametrize("mapping, kinds", [
+    ("mapping: {kitty: \"#/components/schemas/Cat\"}", {"kitty"}),  # what tools that know only the mapping accept
+    ("mapping: {}", {"Cat", "Dog", "Puppy"}),  # else each subtype by its name
+])
+def test_values_generated_for_a_discriminated_base_schema_are_one_of_its_subtypes(tmp_path, mapping, kinds):
+    from mockserver.generate import generate
+
+    document = INHERITANCE.replace("mapping: {kitty: \"#/components/schemas/Cat\"}", mapping)
+    path = tmp_path / "zoo.yaml"
+    path.write_text(document)
+    documented = load_spec(path, "zoo").operations["randomPets"].response(200)
+    seen = set()
+    for seed in range(24):
+        (pet,) = generate(documented.validator.schema, f"s{seed}")
+        assert documented.validator.is_valid([pet]), pet  # valid by the discriminator's rules
+        seen.add(pet["petType"])
+        assert ("lives" in pet) == (pet["petType"] in ("kitty", "Cat"))  # only a cat's fields
+        assert ("good" in pet) == (pet["petType"] in ("Dog", "Puppy"))
+        # optional properties where the recursion was cut (Pet in Pet, Cat in Dog): a value made there
+        # would lack what the full schema requires, so they are left out
+        assert "friend" not in pet and "enemy" not in pet
+    assert seen == kinds
+    client = mounted(tmp_path, "zoo", document)
+    answer = client.get("/z/random")  # checked against the document before it leaves
+    assert answer.status_code == 200 and answer.get_json()[0]["petType"] in kinds
+
+
+def test_object_query_parameters_in_form_style_are_read_exploded_or_not(tmp_path):
+    client = mounted(tmp_path, "forms", """
+openapi: 3.0.3
+info: {title: Forms, version: "1"}
+servers: [{url: /f}]
+paths:
+  /search:
+    get:
+      operationId: search
+      parameters:
+        - name: filter
+          in: query
+          schema:
+            type: object
+            additionalProperties: false
+            properties:
+              color: {type: string, enum: [red, blue]}
+              size: {type: integer, maximum: 10}
+              tags: {type: array, items: {type: string}}
+        - name: near
+          in: query
+          explode: false
+          schema: {type: object, properties: {lat: {type: number}, open: {type: boolean}}}
+        - name: rest
+          in: query
+          schema: {type: object, additionalProperties: {type: integer}}
+        - name: where
+          in: query
+          content: {application/json: {schema: {type: object, required: [a], properties: {a: {type: integer}}}}}
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "400": {description: bad}
+""")
+
+    def error(query: str) -> str | None:
+        client.get(f"/f/search?{query}")
+        (entry,) = client.get("/__mock/requests?vendor=forms&limit=1").get_json()["requests"]
+        return entry["error"]
+
+    # exploded (the default): each declared property is its own pair, typed as its property
+    assert client.get("/f/search?color=red&size=3&tags=a&tags=b").status_code == 200
+    assert "filter.size" in error("size=30") and "maximum" in error("size=30")  # read as the integer 30
+    assert "filter.color" in error("color=green")
+    # not exploded: names and values in one list
+    assert client.get("/f/search?near=lat,51.5,open,true").status_code == 200  # a number and a boolean
+    assert "near.lat" in error("near=lat,north")
+    assert "near" in error("near=lat")  # a name without its value is no object
+    # a map (additionalProperties): every pair no other parameter reads
+    assert client.get("/f/search?color=red&page=2").status_code == 200
+    assert "rest.page" in error("color=red&page=two")
+    # a parameter given by `content` is that media type's text
+    assert client.get('/f/search?where={"a":1}').status_code == 200
+    assert "where.a" in error('where={"a":"x"}')
+    assert client.get("/f/search?where=" + "[" * 5000).status_code == 400  # nested too deep: refused, no 500

@@ -1,6 +1,6 @@
 """Fault injection: rules through /__mock/faults and `Prefer` per request. Injected errors come in
 the vendor's own shape with a status the operation documents; drops close the socket unanswered
-(tested on a real waitress server); delays end early when the client gives up or a reset comes."""
+(tested on the real HTTP server); delays end early when the client gives up or a reset comes."""
 
 from __future__ import annotations
 
@@ -205,7 +205,7 @@ def test_a_drop_in_process_raises_connection_dropped(client):
     assert client.get("/__mock/state").get_json() == {"tenants": []}  # not processed
 
 
-# --- on a real waitress server -----------------------------------------------------------------
+# --- on the real HTTP server -------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def server():

@@ -1,4 +1,4 @@
-"""HTTP at the edge, over raw sockets against a real waitress server: ambiguous framing is refused
+"""HTTP at the edge, over raw sockets against the real server: ambiguous framing is refused
 and the connection closed, absurd headers are a 400 without a traceback, slow clients do not slow
 anyone else, and raw paths cannot climb out of the served specs."""
 
@@ -11,6 +11,7 @@ import pytest
 import requests
 
 import mockserver
+from tests.helpers import raw_exchange, statuses
 
 AP_BODY = b'{"displayName":"Acme"}'
 
@@ -22,17 +23,7 @@ def server():
 
 
 def exchange(server, data: bytes, timeout: float = 5.0) -> bytes:
-    """Send bytes, read until the server closes the connection (a TimeoutError fails the test)."""
-    with socket.create_connection((server.host, server.port), timeout=timeout) as sock:
-        sock.sendall(data)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def statuses(raw: bytes) -> list[int]:
-    return [int(line.split(b" ")[1]) for line in raw.split(b"\r\n") if line.startswith(b"HTTP/1.")]
+    return raw_exchange(server.host, server.port, data, timeout)
 
 
 SMUGGLED = (b"GET /__mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -83,8 +74,8 @@ def test_path_traversal_over_the_wire_reaches_no_file(server, path):
 
 
 def test_fifty_slowloris_connections_do_not_keep_a_normal_client_waiting(server):
-    """Each sends half a request line and stays; waitress reads them on its loop, so no worker
-    thread waits on them, and every normal request is answered while they hang."""
+    """Each sends half a request and stays; the server's loop reads them as they come, so nothing
+    waits on them, and every normal request is answered while they hang."""
     slow = []
     try:
         for _ in range(50):

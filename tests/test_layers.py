@@ -13,7 +13,7 @@ PACKAGE = Path(mockserver.__file__).parent
 
 # Lowest first. A module may import only modules of an earlier layer; a new module is placed here.
 LAYERS = [
-    ["ecma", "coercion"],  # JSON Schema's ECMA-262 patterns, ajv's type coercion: under fastschema and spec
+    ["ecma", "coercion", "connection"],  # ECMA-262 patterns, ajv coercion; what the app and its server share
     ["errors", "settings", "determinism", "fastschema", "jsontext", "generate"],  # leaves
     ["spec", "guard"],
     ["credentials", "bodies"],  # a request's credential and body, by the spec's schemes and media types
@@ -33,6 +33,7 @@ LAYERS = [
     ["admin"],
     ["ui"],
     ["app"],
+    ["httpserver"],
     ["server"],
     ["cli", "pytest_plugin", ""],  # entry points; "" is the package's __init__
     ["__main__"],

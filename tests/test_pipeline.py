@@ -208,7 +208,7 @@ def test_activepieces_reads_the_bearer_token_verbatim(client, header):
     assert response.get_json() == {"code": "INVALID_BEARER_TOKEN", "params": {"message": "invalid access token"}}
 
 
-def test_over_waitress_a_big_body_gets_the_vendors_413_and_a_huge_one_is_refused_unread():
+def test_over_http_a_big_body_gets_the_vendors_413_and_a_huge_one_is_refused_unread():
     import socket
 
     import requests
@@ -220,8 +220,40 @@ def test_over_waitress_a_big_body_gets_the_vendors_413_and_a_huge_one_is_refused
         response = requests.post(server.activepieces_url + "/v1/projects", data=big, timeout=10,
                                  headers={**AP, "Content-Type": "application/json"})
         assert response.status_code == 413 and response.json()["code"] == "FST_ERR_CTP_BODY_TOO_LARGE"
-        # A declared 1 GiB body is refused before waitress buffers any of it.
+        # A declared 1 GiB body is refused before the server buffers any of it.
         with socket.create_connection((server.host, server.port), timeout=10) as conn:
             conn.sendall(b"POST /api/v1/projects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer sk-a\r\n"
                          b"Content-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n")
             assert conn.recv(100).startswith(b"HTTP/1.1 413")
+
+
+@pytest.mark.parametrize("cors", [True, False])
+@pytest.mark.parametrize("reply", [
+    Reply(201, {"id": "p1"}),
+    Reply(200, {"id": "p1"}, headers={"X-Request-Id": "r-1", "content-type": "application/json"}),
+    Reply(404, "not found", headers={"Content-Type": "text/plain; charset=utf-8"}),
+    Reply(200, {"id": "p1"}, headers={"Location": "/v1/projects/p1"}),  # werkzeug's: not the plain answer
+    Reply(204),
+])
+def test_the_lean_answer_sends_the_headers_werkzeug_would(reply, cors):
+    from mockserver.exchange import Exchange
+    from mockserver.pipeline import finish
+
+    runtime = create_app(Settings(cors=cors, validate_responses=False)).extensions["mockserver"]
+
+    def sent(lean: bool) -> tuple[str, dict, bytes]:
+        exchange = Exchange(vendor="ampersand", method="GET", path="/v1/projects/p1", query={}, headers={}, body=b"")
+        answer = finish(runtime, None, reply, exchange, lean=lean)
+        started = []
+
+        def start(status, headers, exc_info=None):
+            started.extend([status, headers])
+
+        body = b"".join(answer({"REQUEST_METHOD": "GET"}, start))
+        return started[0], {name.lower(): value for name, value in started[1]}, body
+
+    assert sent(lean=True) == sent(lean=False)
+    assert ("access-control-allow-origin" in sent(lean=True)[1]) is cors
+    exchange = Exchange(vendor="ampersand", method="GET", path="/", query={}, headers={}, body=b"")
+    plain = type(finish(runtime, None, reply, exchange, lean=True)).__name__ == "_Plain"
+    assert plain is (reply.status in (200, 201, 404) and "Location" not in reply.headers)

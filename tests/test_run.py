@@ -1,4 +1,4 @@
-"""`mockserver.run()`: a real waitress server on a thread, its URLs, its helpers, and a clean stop."""
+"""`mockserver.run()`: the real HTTP server on a thread, its URLs, its helpers, and a clean stop."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """schemathesis (4.x) against each vendor's spec: every check, positive and negative data, the
 examples, coverage, fuzzing and stateful phases. In-process through WSGI, and once over a real
-waitress server. Settings (seed, examples, the only configured checks) are in schemathesis.toml."""
+HTTP server. Settings (seed, examples, the only configured checks) are in schemathesis.toml."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def test_in_process(vendor):
     assert_clean(run(schema), vendor)
 
 
-def test_over_a_real_waitress_server():
+def test_over_the_real_http_server():
     with mockserver.run(api_keys=KEYS) as server:
         for vendor in sorted(CREDENTIALS):
             schema = load(vendor, max_examples=10)

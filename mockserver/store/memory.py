@@ -1,4 +1,4 @@
-"""The default store: dicts of packed records under one lock (waitress serves on threads)."""
+"""The default store: dicts of packed records under one lock (held requests run on worker threads)."""
 
 from __future__ import annotations
 

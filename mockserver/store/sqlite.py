@@ -1,6 +1,6 @@
 """The persistent store (`--db PATH`): the memory store's semantics in one SQLite file.
 
-One connection under one lock (waitress serves on threads; SQLite serialises writers anyway).
+One connection under one lock (held requests run on worker threads; SQLite serialises writers anyway).
 Every write is one transaction committed before the method returns. WAL with synchronous=NORMAL:
 a commit has been written to the WAL file (the OS holds it) when it returns, so killing the
 process loses nothing acknowledged; only an OS crash or power cut could lose the last commits,

@@ -82,6 +82,20 @@ def accept_declared(scheme_name: str, scheme: dict, value: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """A collection kept per parent (`/owners/{ownerId}/pets`): its state is a list of groups,
+    `{"parent": {"ownerId": 1}, "items": [...]}`, each group one collection of the store."""
+
+    params: tuple[str, ...]  # the path parameters that name the parent, outermost first
+    schema: dict  # what a group's `parent` must be: each parameter, typed as a request path has it
+    store_name: Callable[[dict], str]  # the store collection of a (valid) parent
+    parent_of: Callable[[str], dict | None]  # the parent of a store collection; None: not one of this one
+    # The item a parent is, when the parent is an item of a collection: (that collection's name, its
+    # store collection, the item's id), which an import must hold too, as a create would need it.
+    owner: Callable[[dict], tuple[str, str, str] | None] = lambda parent: None
+
+
+@dataclass(frozen=True)
 class StateFormat:
     """How a vendor's stored records map to the API objects that state export/import speak
     (`GET/PUT /__mock/state`, `--fixtures`); the generic machinery is in `mockserver.state`.
@@ -101,6 +115,7 @@ class StateFormat:
     restore: Callable[[dict, Call, int], tuple[Record, Unique]]
     sequence_of: Callable[[list[dict], Call, int], list[int | None]] | None = None
     schema: dict | None = None  # what an imported object must be; None: from `read` and `create`
+    scope: Scope | None = None  # None: one collection per tenant; else grouped by parent
 
 
 RECOGNIZE_LIMIT = 100_000  # sequence numbers tried at most (each is a hash): bounded, whatever a document says

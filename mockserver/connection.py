@@ -1,0 +1,13 @@
+"""What the app and the HTTP server that runs it agree on about a connection (a leaf, so that the
+app does not import the server): the environ key saying whether the client left, and the exception
+that closes the connection unanswered."""
+
+# environ key of a callable: whether the client closed its connection (asked while a delay holds a request)
+CLIENT_GONE = "mockserver.client_gone"
+# environ key of the request's body as bytes, where the server has them at hand (`wsgi.input` holds
+# the same bytes): the pipeline reads them without werkzeug's stream wrappers
+RAW_BODY = "mockserver.body"
+
+
+class DropConnection(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by the app: the server closes the connection without writing a byte."""
