@@ -400,17 +400,20 @@ class _Connection(asyncio.Protocol):
                 lines.append((name, value))
             if length is None and has_body:
                 lines.append(("Content-Length", str(len(body))))
+            version = _version(parser)
+            if version == "1.0" and parser.headers.get("CONNECTION", "").lower() != "keep-alive":
+                close = True  # (HTTP/1.0, or another version answered as 1.0, as waitress does)
             if close or connection == "close":
                 close = True
                 if connection is None:
                     lines.append(("Connection", "close"))
-            elif parser.version == "1.0":
+            elif version == "1.0":
                 lines.append(("Connection", "Keep-Alive"))
             lines.append(("Via", IDENT) if server else ("Server", IDENT))
             if date is None:
                 lines.append(("Date", _http_date()))
             lines.sort(key=_first)
-            head = f"HTTP/{parser.version} {status}\r\n" + "".join(f"{name}: {value}\r\n" for name, value in lines)
+            head = f"HTTP/{version} {status}\r\n" + "".join(f"{name}: {value}\r\n" for name, value in lines)
             data = head.encode("latin-1") + b"\r\n"
             if has_body:
                 data += body
@@ -428,7 +431,7 @@ class _Connection(asyncio.Protocol):
             path = "/" + path.lstrip("/")
         environ.update({
             "REQUEST_METHOD": parser.command.upper(), "PATH_INFO": path, "QUERY_STRING": parser.query,
-            "REQUEST_URI": parser.request_uri, "SERVER_PROTOCOL": "HTTP/" + parser.version,
+            "REQUEST_URI": parser.request_uri, "SERVER_PROTOCOL": "HTTP/" + _version(parser),
             "REMOTE_ADDR": self.peer[0], "REMOTE_HOST": self.peer[0], "REMOTE_PORT": self.peer[1],
             "wsgi.input": parser.get_body_stream(), CLIENT_GONE: self._gone,
         })
@@ -459,6 +462,11 @@ class _Connection(asyncio.Protocol):
             return True
         finally:
             peek.detach()
+
+
+def _version(parser: _Parser | _Quick) -> str:
+    """The version an answer speaks: the request's 1.0 or 1.1, else 1.0 (as waitress answers)."""
+    return parser.version if parser.version in ("1.0", "1.1") else "1.0"
 
 
 def _first(pair: tuple) -> str:

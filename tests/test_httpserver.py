@@ -314,3 +314,10 @@ def test_it_starts_and_stops_from_inside_a_running_event_loop():
             return requests.get(f"{server.url}/__mock/health", timeout=5).status_code
 
     assert asyncio.run(main()) == 200
+
+
+@pytest.mark.parametrize("line", [b"GET /v HTTP/2.0", b"GET /v HTTP/1.2", b"GET /v"])
+def test_another_http_version_is_answered_as_1_0_and_closed(line):
+    with serving(echo) as server:
+        raw = raw_exchange(*address(server), line + b"\r\nHost: x\r\n\r\nGET /never HTTP/1.1\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.0 200 OK\r\n") and b"Connection: close" in raw and b"/never" not in raw
