@@ -589,7 +589,7 @@ paths:
 
 
 def test_times_come_from_the_clock_in_the_shape_a_pattern_asks_for():
-    from mockserver.engine import clock_text
+    from mockserver.items import clock_text
 
     micros = 1_735_689_601_500_000  # 2025-01-01T00:00:01.5Z
     assert clock_text({"type": "string", "format": "date-time"}, micros) == "2025-01-01T00:00:01.500000Z"

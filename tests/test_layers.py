@@ -23,6 +23,9 @@ LAYERS = [
     ["store"],
     ["vendors.base"],
     ["answers"],
+    ["items"],  # what the engine's handlers share: keys, store names, stored objects, unique rules
+    ["listing", "examples"],
+    ["coded"],
     ["engine"],
     ["vendors", "vendors.activepieces", "vendors.ampersand", "exchange"],
     ["faults"],

@@ -12,7 +12,7 @@ import functools
 from http import HTTPStatus
 
 from mockserver.determinism import rfc3339_nano
-from mockserver.engine import build_vendor, normalized
+from mockserver.engine import build_vendor
 from mockserver.errors import (
     MISSING,
     BadRequest,
@@ -27,6 +27,7 @@ from mockserver.errors import (
     ValidationFailed,
 )
 from mockserver.inference import collection_named, defaults, properties_of
+from mockserver.items import normalized
 from mockserver.spec import load_spec, specs_dir
 from mockserver.store import Record
 from mockserver.vendors.base import Call, Codec, ErrorContext, Handler, Overrides, Reply, micros
