@@ -88,15 +88,10 @@ def _coded_create(operation: Operation, role: Role, collection: Collection, code
 
 def _coded_read(operation: Operation, role: Role, collection: Collection, codec: Codec,
                 status: int) -> Callable[[Call], Reply]:
-    name = None if collection.scope else collection.name
     key_param, item, show = collection.key_param, codec.item, codec.show
 
     def read(call: Call) -> Reply:
-        key = call.path[key_param]
-        record = call.store.get(call.tenant, name or store_name(collection, call.path), store_id(key))
-        if record is None:
-            raise EntityNotFound(item, str(key))
-        return Reply(status, show(call, record, "read"))
+        return Reply(status, show(call, existing(call, collection, call.path[key_param], item, flat=True), "read"))
 
     return read
 
@@ -117,7 +112,7 @@ def _coded_change(operation: Operation, role: Role, collection: Collection, code
         # Query parameters named like properties change them too (`POST /pets/{id}?status=sold`).
         fields = {name: value for name, value in call.query.items() if name in props}
         body = normalized(collection, {**request_defaults, **body, **fields})
-        current = existing(call, collection, key, codec.item)
+        current = existing(call, collection, key, codec.item, flat=True)
         after = codec.show(call, codec.change(call, current, body, current["seq"]), role.kind)
         try:
             record = call.store.update(call.tenant, store_name(collection, call.path), current["id"],
@@ -136,7 +131,7 @@ def _coded_delete(operation: Operation, role: Role, collection: Collection, code
                   status: int) -> Callable[[Call], Reply]:
     def delete(call: Call) -> Reply:
         key = call.path[collection.key_param]
-        record = existing(call, collection, key, codec.item)
+        record = existing(call, collection, key, codec.item, flat=True)
         if not call.store.delete(call.tenant, store_name(collection, call.path), record["id"]):
             raise EntityNotFound(codec.item, str(key))
         return Reply(status, None if status == 204 else codec.show(call, record, "delete"))

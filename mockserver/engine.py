@@ -274,11 +274,13 @@ def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Repl
     props = properties_of(collection.schema)
     fields = {name: value for name, value in call.query.items() if name in props}
     current = existing(call, collection, key)
+    if collection.key_property:  # the path may have named it by another property (`x-mock-lookup`)
+        key = current["object"].get(collection.key_property, key)
     if merge:
         value = merge_values(current["object"], normalized(collection, {**body, **fields}))
     else:
         value = merge_values(fresh(call, collection, current["seq"], body),  # body: of the subtype it names
-                       normalized(collection, {**with_defaults(call, body), **fields}))
+                             normalized(collection, {**with_defaults(call, body), **fields}))
     if collection.key_property:
         value[collection.key_property] = key
 

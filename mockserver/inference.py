@@ -45,6 +45,7 @@ class Collection:
     schema: dict  # an item as the API answers it
     unique: tuple[tuple[str, tuple[str, ...]], ...] = ()  # `x-mock-unique`: (index, properties) unique together
     normalize: tuple[tuple[str, str], ...] = ()  # `x-mock-normalize`: (property, how) applied when stored
+    lookup: tuple[str, ...] = ()  # `x-mock-lookup`: properties the item path's parameter may name an item by
 
 
 NORMALIZERS = ("lowercase", "uppercase", "trim")
@@ -167,16 +168,16 @@ def _collections(spec: Spec) -> list[Collection]:
             name = "/".join(part for part in parts if not _param(part))
         names.add(name)
         scope = tuple(p for p in (_param(part) for part in parts) if p)
-        unique, normalize = _rules(spec, path, properties_of(schema))
+        unique, normalize, lookup = _rules(spec, path, properties_of(schema))
         found.append(Collection(name, path, item_path, key_param, key_property, key_schema, scope, schema,
-                                unique, normalize))
+                                unique, normalize, lookup))
     return found
 
 
-def _rules(spec: Spec, path: str, props: dict) -> tuple[tuple, tuple[tuple[str, str], ...]]:
+def _rules(spec: Spec, path: str, props: dict) -> tuple[tuple, tuple[tuple[str, str], ...], tuple[str, ...]]:
     """`x-mock-unique` (a list of: a property name, a list of them, or `{index, properties}` to name
-    the store's index) and `x-mock-normalize` (property -> lowercase, uppercase or trim) on the
-    collection's path item."""
+    the store's index), `x-mock-normalize` (property -> lowercase, uppercase or trim) and
+    `x-mock-lookup` (properties an item's path parameter may name it by) on the collection's path item."""
     where = f"{spec.source}: {path}"
     unique_node = _extension(spec, path, None, "x-mock-unique") or []
     if not isinstance(unique_node, list):
@@ -195,7 +196,10 @@ def _rules(spec: Spec, path: str, props: dict) -> tuple[tuple, tuple[tuple[str, 
     if not isinstance(normalize_node, dict) or not all(
             name in props and how in NORMALIZERS for name, how in normalize_node.items()):
         raise InferenceError(f"{where}: x-mock-normalize maps item properties to one of {', '.join(NORMALIZERS)}")
-    return tuple(unique), tuple(normalize_node.items())
+    lookup_node = _extension(spec, path, None, "x-mock-lookup") or []
+    if not isinstance(lookup_node, list) or not all(isinstance(name, str) and name in props for name in lookup_node):
+        raise InferenceError(f"{where}: x-mock-lookup must list item properties (they have {', '.join(sorted(props))})")
+    return tuple(unique), tuple(normalize_node.items()), tuple(lookup_node)
 
 
 def _success(operation: Operation):

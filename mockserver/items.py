@@ -150,9 +150,19 @@ def without_hidden(body: Any, hidden: frozenset[str]) -> Any:
     return body
 
 
-def existing(call: Call, collection: Collection, key: Any, entity: str | None = None) -> Record:
-    """The item with the key; a 404 naming the entity (default: the collection) when there is none."""
-    record = call.store.get(call.tenant, store_name(collection, call.path), store_id(key))
+def existing(call: Call, collection: Collection, key: Any, entity: str | None = None, flat: bool = False) -> Record:
+    """The item with the key, else (`x-mock-lookup`) the oldest whose property is the value, compared
+    as stored; a 404 naming the entity (default: the collection) when there is none. `flat`: a
+    codec's records, which hold the properties themselves (the engine's hold them in `object`)."""
+    where = store_name(collection, call.path)
+    record = call.store.get(call.tenant, where, store_id(key))
+    if record is None and collection.lookup and isinstance(key, str):
+        for prop in collection.lookup:
+            wanted = normalized(collection, {prop: key})[prop]
+            record = next((found for found in call.store.scan(call.tenant, where)
+                           if (found if flat else found["object"]).get(prop) == wanted), None)
+            if record is not None:
+                break
     if record is None:
         raise EntityNotFound(entity or collection.name, str(key))
     return record

@@ -1207,3 +1207,72 @@ paths:
     assert client.get('/f/search?where={"a":1}').status_code == 200
     assert "where.a" in error('where={"a":"x"}')
     assert client.get("/f/search?where=" + "[" * 5000).status_code == 400  # nested too deep: refused, no 500
+
+
+LOOKUP = """
+openapi: 3.1.0
+info: {title: Boards, version: "1"}
+servers: [{url: /b}]
+paths:
+  /boards:
+    x-mock-key: id
+    x-mock-normalize: {slug: lowercase}
+    x-mock-lookup: [slug]
+    post:
+      operationId: createBoard
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, required: [slug], properties: {slug: {type: string}, title: {type: string}}}
+      responses:
+        "201": {description: Created., content: {application/json: {schema: {$ref: "#/components/schemas/Board"}}}}
+  /boards/{boardIdOrSlug}:
+    parameters: [{name: boardIdOrSlug, in: path, required: true, schema: {type: string}}]
+    get:
+      operationId: getBoard
+      responses:
+        "200": {description: The board., content: {application/json: {schema: {$ref: "#/components/schemas/Board"}}}}
+        "404": {description: No such board.}
+    patch:
+      operationId: updateBoard
+      requestBody:
+        content: {application/json: {schema: {type: object, properties: {title: {type: string}}}}}
+      responses:
+        "200": {description: Updated., content: {application/json: {schema: {$ref: "#/components/schemas/Board"}}}}
+        "404": {description: No such board.}
+    delete:
+      operationId: deleteBoard
+      responses:
+        "204": {description: Deleted.}
+        "404": {description: No such board.}
+components:
+  schemas:
+    Board:
+      type: object
+      required: [id, slug]
+      properties:
+        id: {type: string, format: uuid, readOnly: true}
+        slug: {type: string}
+        title: {type: string}
+"""
+
+
+def test_x_mock_lookup_names_an_item_by_another_property_as_stored(tmp_path):
+    client = mounted(tmp_path, "boards", LOOKUP)
+    first = client.post("/b/boards", json={"slug": "Roadmap", "title": "One"}).get_json()
+    assert first["slug"] == "roadmap"
+    assert client.get(f"/b/boards/{first['id']}").get_json() == first
+    assert client.get("/b/boards/ROADMAP").get_json() == first  # by slug, compared as stored
+    changed = client.patch("/b/boards/roadmap", json={"title": "Two"}).get_json()
+    assert changed["id"] == first["id"] and changed["title"] == "Two"  # the key stays the item's own
+    assert client.get("/b/boards/nope").status_code == 404
+    assert client.delete("/b/boards/Roadmap").status_code == 204
+    assert client.get(f"/b/boards/{first['id']}").status_code == 404
+
+
+def test_x_mock_lookup_must_name_item_properties(tmp_path):
+    from mockserver.inference import InferenceError
+
+    with pytest.raises(InferenceError, match="x-mock-lookup must list item properties"):
+        mounted(tmp_path, "boards", LOOKUP.replace("x-mock-lookup: [slug]", "x-mock-lookup: [colour]"))

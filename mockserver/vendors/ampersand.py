@@ -1,9 +1,9 @@
 """Ampersand: projects of the platform API.
 
 The engine serves the projects from ampersand.yaml (create, list, get, update; `name` lowercased and
-unique per org, the entitlements' `default`s). What no spec can say is here: a project is stored with
-its times in microseconds and rendered as Go prints them; entitlements come with a create and with a
-get that asks; a path names a project by id or by name; the update mask; and the errors, problem+json
+unique per org, a path naming a project by id or by name, the entitlements' `default`s). What no spec
+can say is here: a project is stored with its times in microseconds and rendered as Go prints them;
+entitlements come with a create and with a get that asks; the update mask; and the errors, problem+json
 (RFC 9457) with Ampersand's additions (`subsystem`, `time`, `requestId`, `remedy`, `issues[]`)."""
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from mockserver.errors import (
     ValidationFailed,
 )
 from mockserver.inference import collection_named, defaults, properties_of
-from mockserver.items import normalized
 from mockserver.spec import load_spec, specs_dir
 from mockserver.store import Record
 from mockserver.vendors.base import Call, Codec, ErrorContext, Handler, Overrides, Reply, micros
@@ -88,18 +87,6 @@ def show(call: Call, record: Record, kind: str) -> dict:
 
 # --- what the engine cannot do -----------------------------------------------------------------
 
-def by_id_or_name(call: Call, engine: Handler) -> Reply:
-    """`{projectIdOrName}` is an id, else a name (case-insensitively; the oldest when several orgs
-    share it): a name is turned into its project's id before the engine looks."""
-    wanted = call.path["projectIdOrName"]
-    if call.store.get(call.tenant, COLLECTION, wanted) is None:
-        name = normalized(collection_named(SPEC, COLLECTION), {"name": wanted})["name"]
-        found = next((r for r in call.store.scan(call.tenant, COLLECTION) if r["name"] == name), None)
-        if found is not None:
-            call.path = {**call.path, "projectIdOrName": found["id"]}
-    return engine(call)
-
-
 def update_project(call: Call, engine: Handler) -> Reply:
     """`{"updateMask": [...], "project": {...}}`: only the masked paths are read; an unknown mask is a
     400, a mask without its value a 422."""
@@ -113,7 +100,7 @@ def update_project(call: Call, engine: Handler) -> Reply:
         raise ValidationFailed([Issue("body", ("project", path), "required",
                                       f"value not found for mask '{path}'") for path in missing])
     call.body = {path: values[path] for path in mask}
-    return by_id_or_name(call, engine)
+    return engine(call)
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -197,7 +184,7 @@ def _issue(issue: Issue) -> dict:
 
 VENDOR = build_vendor(SPEC, Overrides(
     codecs={COLLECTION: Codec("project", record, show, change)},
-    handlers={"getProject": by_id_or_name, "updateProject": update_project},
+    handlers={"updateProject": update_project},
     render_error=render_error,
     undocumented_errors=False,
 ))
