@@ -24,11 +24,23 @@ from mockserver.answers import documented_headers, fit, render_error, success
 from mockserver.coded import coded_handler
 from mockserver.errors import (
     MISSING,
+    BadRequest,
     Conflict,
     EntityNotFound,
+    Issue,
+    ValidationFailed,
 )
 from mockserver.examples import other_answer
-from mockserver.inference import Collection, InferenceError, Role, defaults, infer, properties_of, without_required
+from mockserver.inference import (
+    Collection,
+    InferenceError,
+    Role,
+    defaults,
+    infer,
+    properties_of,
+    update_mask,
+    without_required,
+)
 from mockserver.items import (
     KEY_INDEX,
     MAX_KEY_TRIES,
@@ -76,6 +88,10 @@ def build_vendor(spec: Spec, overrides: Overrides | None = None) -> Vendor:
         codec, cursors = overrides.codecs.get(name), overrides.cursors.get(name, ENGINE_CURSORS)
         handlers[op_id] = coded_handler(spec.operations[op_id], role, parents, codec, cursors) if codec else \
             _handler(spec.operations[op_id], role, parents, frozenset(hidden.get(name, ())), cursors)
+    for op_id, operation in spec.operations.items():
+        rule = update_mask(spec, operation)
+        if rule is not None and op_id in handlers:
+            handlers[op_id] = _masked(*rule, handlers[op_id])
     for op_id, around in overrides.handlers.items():
         handlers[op_id] = _around(around, handlers[op_id])
     formats = tuple(_state_format(spec, roles, collection, frozenset(hidden.get(collection.name, ())), parents,
@@ -85,6 +101,27 @@ def build_vendor(spec: Spec, overrides: Overrides | None = None) -> Vendor:
                   render_error=overrides.render_error or render_error, accept_credential=overrides.accept_credential,
                   collections=tuple(form for form in formats if form is not None),
                   undocumented_errors=overrides.undocumented_errors)
+
+
+def _masked(mask: str, values: str, allowed: tuple[str, ...],
+            handler: Callable[[Call], Reply]) -> Callable[[Call], Reply]:
+    """An update whose body names the paths it changes (`x-mock-update-mask`): only those values are
+    read. A path the values object does not declare is a 400 naming the allowed ones; a named path
+    without its value a 422."""
+    def masked(call: Call) -> Reply:
+        paths, given = call.body[mask], call.body[values]
+        unknown = [path for path in paths if path not in allowed]
+        if unknown:
+            raise BadRequest(f"Invalid update mask: {', '.join(repr(path) for path in unknown)}",
+                             remedy=f"Allowed masks: {' and '.join(repr(path) for path in allowed)}")
+        missing = [path for path in dict.fromkeys(paths) if path not in given]
+        if missing:
+            raise ValidationFailed([Issue("body", (values, path), "required", f"value not found for mask '{path}'")
+                                    for path in missing])
+        call.body = {path: given[path] for path in paths}
+        return handler(call)
+
+    return masked
 
 
 def _around(around: Callable[[Call, Callable[[Call], Reply]], Reply],

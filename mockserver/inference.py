@@ -122,6 +122,25 @@ def _forced(spec: Spec, path: str, method: str, operation: Operation, wanted: An
 _INFERRED: dict[int, tuple[Spec, dict[str, Role]]] = {}  # id(spec) -> (spec, roles): specs live for the process
 
 
+def update_mask(spec: Spec, operation: Operation) -> tuple[str, str, tuple[str, ...]] | None:
+    """`x-mock-update-mask: {mask: NAME, values: NAME}` on an operation: its body names the paths to
+    change (an array property) and holds their values (an object property): (mask, values, the
+    paths the values object declares); None where the operation declares none."""
+    rule = _extension(spec, operation.path, operation.method, "x-mock-update-mask")
+    if rule is None:
+        return None
+    where = f"{spec.source}: {operation.method} {operation.path}: x-mock-update-mask"
+    props = properties_of(operation.body_schema) if isinstance(operation.body_schema, dict) else {}
+    if not isinstance(rule, dict) or set(rule) != {"mask", "values"}:
+        raise InferenceError(f"{where} must be {{mask: PROPERTY, values: PROPERTY}}")
+    mask, values = props.get(rule["mask"]), props.get(rule["values"])
+    if not (isinstance(mask, dict) and mask.get("type") == "array"):
+        raise InferenceError(f"{where}: mask {rule['mask']!r} names no array property of the body")
+    if not (isinstance(values, dict) and properties_of(values)):
+        raise InferenceError(f"{where}: values {rule['values']!r} names no object property of the body")
+    return rule["mask"], rule["values"], tuple(properties_of(values))
+
+
 def collection_named(spec: Spec, name: str) -> Collection:
     """A collection of the spec by name, with the rules its document declares (inferred once)."""
     found = _INFERRED.get(id(spec))

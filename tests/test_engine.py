@@ -1276,3 +1276,55 @@ def test_x_mock_lookup_must_name_item_properties(tmp_path):
 
     with pytest.raises(InferenceError, match="x-mock-lookup must list item properties"):
         mounted(tmp_path, "boards", LOOKUP.replace("x-mock-lookup: [slug]", "x-mock-lookup: [colour]"))
+
+
+MASKED = LOOKUP.replace("""
+components:
+  schemas:
+""", """
+components:
+  responses:
+    Error:
+      description: Refused.
+      content: {application/json: {schema: {type: object, required: [message], properties: {message: {type: string}}}}}
+  schemas:
+""").replace('''    patch:
+      operationId: updateBoard
+      requestBody:
+        content: {application/json: {schema: {type: object, properties: {title: {type: string}}}}}''', '''    patch:
+      operationId: updateBoard
+      x-mock-update-mask: {mask: fields, values: board}
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [fields, board]
+              properties:
+                fields: {type: array, items: {type: string}}
+                board: {type: object, properties: {title: {type: string}, slug: {type: string}}}''').replace(
+    '''        "404": {description: No such board.}
+    delete:''', '''        "400": {$ref: "#/components/responses/Error"}
+        "404": {description: No such board.}
+        "422": {$ref: "#/components/responses/Error"}
+    delete:''')
+
+
+def test_x_mock_update_mask_changes_only_the_named_paths(tmp_path):
+    client = mounted(tmp_path, "boards", MASKED)
+    board = client.post("/b/boards", json={"slug": "plan", "title": "One"}).get_json()
+    url = f"/b/boards/{board['id']}"
+    changed = client.patch(url, json={"fields": ["title"], "board": {"title": "Two", "slug": "x"}})
+    assert changed.status_code == 200 and changed.get_json() == {**board, "title": "Two"}  # slug not in the mask
+    unknown = client.patch(url, json={"fields": ["colour"], "board": {}})
+    assert unknown.status_code == 400 and "'colour'" in unknown.get_json()["message"]
+    missing = client.patch(url, json={"fields": ["slug"], "board": {"title": "Three"}})
+    assert missing.status_code == 422 and "'slug'" in missing.get_json()["message"]
+    assert client.get(url).get_json()["title"] == "Two"  # refused updates changed nothing
+
+
+def test_x_mock_update_mask_must_name_body_properties(tmp_path):
+    from mockserver.inference import InferenceError
+
+    with pytest.raises(InferenceError, match="mask 'paths' names no array property"):
+        mounted(tmp_path, "boards", MASKED.replace("{mask: fields,", "{mask: paths,"))

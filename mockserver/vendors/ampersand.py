@@ -1,10 +1,11 @@
 """Ampersand: projects of the platform API.
 
 The engine serves the projects from ampersand.yaml (create, list, get, update; `name` lowercased and
-unique per org, a path naming a project by id or by name, the entitlements' `default`s). What no spec
-can say is here: a project is stored with its times in microseconds and rendered as Go prints them;
-entitlements come with a create and with a get that asks; the update mask; and the errors, problem+json
-(RFC 9457) with Ampersand's additions (`subsystem`, `time`, `requestId`, `remedy`, `issues[]`)."""
+unique per org, a path naming a project by id or by name, the update mask, the entitlements'
+`default`s). What no spec can say is here: a project is stored with its times in microseconds and
+rendered as Go prints them; entitlements come with a create and with a get that asks; and the
+errors, problem+json (RFC 9457) with Ampersand's additions (`subsystem`, `time`, `requestId`,
+`remedy`, `issues[]`)."""
 
 from __future__ import annotations
 
@@ -26,15 +27,13 @@ from mockserver.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from mockserver.inference import collection_named, defaults, properties_of
+from mockserver.inference import collection_named, defaults
 from mockserver.spec import load_spec, specs_dir
 from mockserver.store import Record
-from mockserver.vendors.base import Call, Codec, ErrorContext, Handler, Overrides, Reply, micros
+from mockserver.vendors.base import Call, Codec, ErrorContext, Overrides, Reply, micros
 
 COLLECTION = "projects"
 SPEC = load_spec(specs_dir() / "ampersand.yaml", "ampersand")
-# What `updateMask` may name: the properties the update's `project` declares.
-UPDATE_MASKS = tuple(properties_of(properties_of(SPEC.operations["updateProject"].body_schema)["project"]))
 
 
 # --- the record and the API object -------------------------------------------------------------
@@ -83,24 +82,6 @@ def show(call: Call, record: Record, kind: str) -> dict:
             "logRetentionDays": {"value": record.get("logRetentionDays", entitlement_defaults()[1])},
         }
     return project
-
-
-# --- what the engine cannot do -----------------------------------------------------------------
-
-def update_project(call: Call, engine: Handler) -> Reply:
-    """`{"updateMask": [...], "project": {...}}`: only the masked paths are read; an unknown mask is a
-    400, a mask without its value a 422."""
-    mask, values = call.body["updateMask"], call.body["project"]
-    unknown = [path for path in mask if path not in UPDATE_MASKS]
-    if unknown:
-        raise BadRequest(f"Invalid update mask: {', '.join(repr(p) for p in unknown)}",
-                         remedy=f"Allowed masks: {' and '.join(repr(p) for p in UPDATE_MASKS)}")
-    missing = [path for path in dict.fromkeys(mask) if path not in values]
-    if missing:
-        raise ValidationFailed([Issue("body", ("project", path), "required",
-                                      f"value not found for mask '{path}'") for path in missing])
-    call.body = {path: values[path] for path in mask}
-    return engine(call)
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -184,7 +165,6 @@ def _issue(issue: Issue) -> dict:
 
 VENDOR = build_vendor(SPEC, Overrides(
     codecs={COLLECTION: Codec("project", record, show, change)},
-    handlers={"updateProject": update_project},
     render_error=render_error,
     undocumented_errors=False,
 ))
