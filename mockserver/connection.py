@@ -4,6 +4,9 @@ that closes the connection unanswered."""
 
 # environ key of a callable: whether the client closed its connection (asked while a delay holds a request)
 CLIENT_GONE = "mockserver.client_gone"
+# environ key set on a request the server answers on its event loop (not on a worker thread): it
+# must not wait, so a delay that was not foreseen when it was dispatched is not applied
+INLINE = "mockserver.inline"
 # environ key of the request's body as bytes, where the server has them at hand (`wsgi.input` holds
 # the same bytes): the pipeline reads them without werkzeug's stream wrappers
 RAW_BODY = "mockserver.body"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from flask import request
 from werkzeug.exceptions import BadRequest, ServiceUnavailable
 
-from mockserver.connection import CLIENT_GONE, DropConnection
+from mockserver.connection import CLIENT_GONE, INLINE, DropConnection
 from mockserver.errors import InjectedFault
 from mockserver.spec import Operation
 from mockserver.vendors.base import Reply
@@ -192,6 +192,12 @@ class Faults:
             wake = self._wake
         if not outcome.sources:
             return None
+        if outcome.delay_ms and current.environ.get(INLINE):
+            # a rule added while this request was already being answered on the server's loop, which
+            # must not wait: the delay applies from the next request on
+            exchange.warnings.append(f"the {outcome.delay_ms} ms delay was not applied: its rule came while "
+                                     "this request was being answered")
+            outcome.delay_ms = 0
         if exchange.fault is None:
             exchange.fault = {"source": ", ".join(outcome.sources), "status": outcome.status,
                               "delayMs": outcome.delay_ms, "drop": outcome.drop}

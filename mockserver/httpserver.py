@@ -32,7 +32,7 @@ from waitress.parser import HTTPRequestParser, ParsingError, unquote_bytes_to_ws
 from waitress.rfc7230 import HEADER_FIELD_RE
 from waitress.utilities import InternalServerError, build_http_date
 
-from mockserver.connection import CLIENT_GONE, RAW_BODY, DropConnection
+from mockserver.connection import CLIENT_GONE, INLINE, RAW_BODY, DropConnection
 
 log = logging.getLogger("mockserver.http")
 
@@ -353,6 +353,7 @@ class _Connection(asyncio.Protocol):
             future = self.server.workers.submit(_call, self.server.app, environ)
             future.add_done_callback(lambda done: self.server.loop.call_soon_threadsafe(self._finish, parser, done))
             return
+        environ[INLINE] = True
         self._answer(parser, _call(self.server.app, environ))
 
     def _finish(self, parser: _Parser, future: concurrent.futures.Future) -> None:

@@ -354,3 +354,18 @@ def test_max_delays_is_a_flag():
     from mockserver.cli import parser, settings_from
 
     assert settings_from(parser().parse_args(["serve", "--max-delays", "4"])).max_delays == 4
+
+
+def test_a_delay_ruled_while_a_request_is_answered_on_the_loop_is_not_applied_to_it(client):
+    """The server answers a request on its event loop when no fault could hold it; a delay rule added
+    in the meantime (by a test's thread) applies from the next request on, never stalling the loop."""
+    add(client, vendor="activepieces", operationId="createProject", delayMs=60_000)
+    done = []
+    answering = threading.Thread(target=lambda: done.append(
+        client.post("/api/v1/projects", headers=AP, json=AP_PROJECT, environ_base={"mockserver.inline": True})),
+        daemon=True)
+    answering.start()
+    answering.join(timeout=10)
+    assert not answering.is_alive() and done[0].status_code == 201
+    entry = entries(client)[-1]
+    assert entry["fault"]["delayMs"] == 0 and "delay was not applied" in " ".join(entry["warnings"])
