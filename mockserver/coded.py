@@ -9,11 +9,7 @@ import functools
 from collections.abc import Callable
 
 from mockserver.answers import documented_headers, success
-from mockserver.errors import (
-    MISSING,
-    Conflict,
-    EntityNotFound,
-)
+from mockserver.errors import MISSING, Conflict, EntityNotFound
 from mockserver.examples import other_answer
 from mockserver.inference import Collection, InferenceError, Role, defaults, properties_of
 from mockserver.items import (
@@ -35,7 +31,7 @@ from mockserver.vendors.base import Call, Codec, Cursors, Reply
 
 
 def coded_handler(operation: Operation, role: Role, parents: dict[str, Collection], codec: Codec,
-                   cursors: Cursors) -> Callable[[Call], Reply]:
+                  cursors: Cursors) -> Callable[[Call], Reply]:
     """The handler of an operation on a collection a codec keeps: the engine's roles, keys, unique
     rules, normalisation and defaults, with the codec's records and objects. What is fixed per
     operation is worked out here, once, not per request."""

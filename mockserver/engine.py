@@ -22,14 +22,7 @@ from typing import Any
 
 from mockserver.answers import documented_headers, fit, render_error, success
 from mockserver.coded import coded_handler
-from mockserver.errors import (
-    MISSING,
-    BadRequest,
-    Conflict,
-    EntityNotFound,
-    Issue,
-    ValidationFailed,
-)
+from mockserver.errors import MISSING, BadRequest, Conflict, EntityNotFound, Issue, ValidationFailed
 from mockserver.examples import other_answer
 from mockserver.inference import (
     Collection,

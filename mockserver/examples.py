@@ -7,13 +7,8 @@ import re
 from typing import Any
 
 from mockserver.answers import documented_headers, generated, success, without_write_only
-from mockserver.errors import (
-    MISSING,
-    BadRequest,
-)
-from mockserver.items import (
-    seed_of,
-)
+from mockserver.errors import MISSING, BadRequest
+from mockserver.items import seed_of
 from mockserver.spec import ResponseSpec
 from mockserver.vendors.base import Call, Reply
 

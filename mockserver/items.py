@@ -10,11 +10,7 @@ from typing import Any
 
 from mockserver.answers import generated
 from mockserver.determinism import iso_millis, rfc3339_micros, rfc3339_nano
-from mockserver.errors import (
-    MISSING,
-    Conflict,
-    EntityNotFound,
-)
+from mockserver.errors import MISSING, Conflict, EntityNotFound
 from mockserver.inference import Collection, defaults, properties_of
 from mockserver.spec import compile_schema, narrowed
 from mockserver.store import Record

@@ -13,21 +13,16 @@ from collections.abc import Callable
 from typing import Any
 
 from mockserver.answers import success
-from mockserver.errors import (
-    MISSING,
-)
+from mockserver.errors import MISSING
 from mockserver.inference import Collection, Role
-from mockserver.items import (
-    normalized,
-    store_name,
-)
+from mockserver.items import normalized, store_name
 from mockserver.spec import ResponseSpec
 from mockserver.store import Record
 from mockserver.vendors.base import Call, Cursors
 
 
 def listing(call: Call, role: Role, collection: Collection, show: Callable[[Record], Any],
-             cursors: Cursors) -> Any:
+            cursors: Cursors) -> Any:
     """The list answer: the items the query's filters keep, the page its paging asks for (a cursor,
     an offset or a page number), in the documented shape (a bare array, or an envelope with the
     page, total and cursors). Unfiltered pages come from the store page by page, at any size."""
