@@ -4,7 +4,6 @@ where the document declares none). Used by the engine for any API mounted with n
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from http import HTTPStatus
@@ -89,19 +88,19 @@ def _marks_write_only(schema: dict) -> bool:
     return found
 
 
-def fit(value: Any, response: ResponseSpec | None, seed: str) -> Any:
-    """The value as the documented response wants it: as it is when valid; else generated for the
-    response schema, with each of the value's fields kept where the result stays valid."""
+def fit(value: Any, response: ResponseSpec | None, seed: str) -> tuple[Any, bool]:
+    """The value as the documented response wants it, and whether it still breaks the schema (a
+    schema no value meets): as it is when valid; else generated for the response schema, with each
+    of the value's fields kept where the result stays valid."""
     if response is None or response.validator is None:
-        return None
+        return None, False
     schema = response.validator.schema
     value = without_write_only(schema, value)
     if response.validator.is_valid(value):
-        return value
+        return value, False
     base = generated(schema, seed, "", value)
     fitted = _keep_valid(base, value, response) if isinstance(value, dict) and isinstance(base, dict) else base
-    # never the value itself when it was invalid: callers tell "sent as given" by identity
-    return copy.copy(fitted) if fitted is value else fitted
+    return fitted, not response.validator.is_valid(fitted)
 
 
 def _keep_valid(base: dict, fields: dict, response: ResponseSpec) -> dict:

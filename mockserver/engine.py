@@ -224,8 +224,7 @@ def _as_path_value(schema: dict) -> dict:
 def _reply(call: Call, value: Any, seed: str, status: int | None = None) -> Reply:
     code, documented = success(call.operation)
     code = status or code
-    body = fit(value, documented, seed) if code != 204 else None
-    unmet = body is not value and body is not None and not documented.validator.is_valid(body)
+    body, unmet = fit(value, documented, seed) if code != 204 else (None, False)
     return Reply(code, body, documented_headers(documented, seed), best_effort=unmet)
 
 
