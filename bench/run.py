@@ -1,6 +1,6 @@
 """`make bench`: how fast the mock is, next to the floor of its own stack, in one run.
 
-    python bench/run.py                 # everything (~2.5 minutes), writes bench/results.md
+    python bench/run.py                 # everything (~7 minutes with Prism), writes bench/results.md
     python bench/run.py --duration 3    # a quicker, noisier run
 
 Load: wrk (installed from Debian's packages when missing), 16 connections, a warm-up, then 10 s.
