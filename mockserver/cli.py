@@ -52,6 +52,11 @@ def parser() -> argparse.ArgumentParser:
                             "under it); bound to loopback, the mock answers only localhost, 127.0.0.1 and [::1]")
     serve.add_argument("--no-cors", dest="cors", action="store_false",
                        help="no CORS: browser pages on other origins cannot read the vendors' answers")
+    serve.add_argument("-q", "--quiet", action="store_true",
+                       help="print only the ready line: no banner, no line per request")
+    serve.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="text: a line per request for a person (colour on a terminal, unless NO_COLOR is "
+                            "set); json: one JSON object per line, the ready line too (default %(default)s)")
     return root
 
 
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = settings_from(args)
-        return serve(settings)
+        return serve(settings, quiet=args.quiet, log_format=args.log_format)
     except Exception as error:  # a start-up error is one clear line, not a traceback
         from mockserver.spec import SpecError
         from mockserver.store import StoreError
@@ -101,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, quiet: bool = False, log_format: str = "text") -> int:
+    from mockserver import accesslog
     from mockserver.app import create_app
     from mockserver.server import http_server
 
@@ -115,6 +121,15 @@ def serve(settings: Settings) -> int:
     gc.set_threshold(700, 40)
     server = http_server(app, settings)
     host, port = server.socket.getsockname()[:2]
+    root = f"http://{_url_host(host)}:{port}"
+    runtime = app.extensions["mockserver"]
+    log = None
+    if not quiet:
+        out = sys.stdout.fileno()
+        colour = log_format == "text" and accesslog.wants_colour(out)
+        log = accesslog.AccessLog(accesslog.fd_writer(out), runtime.mounts, log_format, colour,
+                                  secret_values=[settings.admin_token or ""])
+        log.attach(app)
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -122,13 +137,19 @@ def serve(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:  # the ready line comes after the handlers, so a signal right after it still stops cleanly
-        print(f"mockserver listening on http://{_url_host(host)}:{port}", flush=True)
+        if log is None:
+            print(f"mockserver listening on {root}", flush=True)
+        else:
+            print("\n".join(accesslog.banner(root, runtime.mounts, log_format, log.colour)), flush=True)
+            log.start()
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
-        app.extensions["mockserver"].store.close()
+        if log is not None:
+            log.close()  # the last requests' lines
+        runtime.store.close()
     return 0
 
 

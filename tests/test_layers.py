@@ -30,6 +30,7 @@ LAYERS = [
     ["vendors", "vendors.activepieces", "vendors.ampersand", "exchange"],
     ["faults"],
     ["journal"],
+    ["accesslog"],  # what `mockserver serve` prints: an observer, as the journal is
     ["runtime"],
     ["pipeline"],
     ["state"],

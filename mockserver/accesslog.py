@@ -1,0 +1,289 @@
+"""What `mockserver serve` prints: the start-up banner, then one line per request (text for a
+person, or one JSON object per line for CI logs).
+
+Off the hot path: the observer only appends (end time, exchange) to a bounded deque; a background
+thread formats what came and writes it in batches every `INTERVAL_S`. A terminal that cannot keep
+up blocks only that thread: once `capacity` lines wait, new ones are dropped and counted, and a line
+says how many. Secrets are masked as the journal masks them; control characters a client sent (an
+escape sequence in a path) are shown escaped, never sent to the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, request
+
+from mockserver.exchange import Exchange, Mount
+from mockserver.journal import mask_within, secret_names
+from mockserver.settings import CONTROL_PREFIX
+
+FORMATS = ("text", "json")
+CAPACITY = 10_000  # lines waiting to be written before new ones are dropped
+INTERVAL_S = 0.05  # how often the writer wakes: late enough to batch, soon enough for a person
+CHUNK = 64  # lines formatted between two writes (each write lets the event loop's thread run)
+TEXT_CAP = 300  # characters of a path or a reason shown in a text line
+PAGE = CONTROL_PREFIX + "/"
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1: a terminal may act on them
+_RESET, _DIM, _BOLD = "\x1b[0m", "\x1b[2m", "\x1b[1m"
+_STATUS_COLOURS = {2: "\x1b[32m", 3: "\x1b[36m", 4: "\x1b[33m", 5: "\x1b[31m"}
+_REASON_COLOUR = "\x1b[31m"
+
+
+def wants_colour(fd: int, environ: dict | None = None) -> bool:
+    """Colour on a terminal only, and not when NO_COLOR (https://no-color.org) is set or TERM is dumb."""
+    environ = os.environ if environ is None else environ
+    try:
+        tty = os.isatty(fd)
+    except OSError:
+        return False
+    return tty and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
+
+
+def profile_of(mount: Mount) -> str | None:
+    """The version profile an API is served as, where one is set (the one place the banner and the
+    JSON start line read it from)."""
+    return getattr(mount, "profile", None) or getattr(mount.vendor, "profile", None)
+
+
+def _spec_version(mount: Mount) -> str | None:
+    info = mount.spec.document.get("info")
+    version = info.get("version") if isinstance(info, dict) else None
+    return str(version) if version is not None else None
+
+
+def banner(root: str, mounts: dict[str, Mount], fmt: str = "text", colour: bool = False) -> list[str]:
+    """The start-up lines. The first one is the ready line scripts wait for: in text
+    `mockserver listening on http://HOST:PORT`, in JSON an object with `"event": "listening"` and `url`."""
+    apis = [{"name": name, "url": root + mount.spec.server_path, "profile": profile_of(mount),
+             "specVersion": _spec_version(mount), "operations": len(mount.spec.operations)}
+            for name, mount in mounts.items()]
+    if fmt == "json":
+        return [json.dumps({"event": "listening", "url": root, "apis": apis, "page": root + PAGE})]
+    width = max([len(api["name"]) for api in apis] + [len("page")])
+    bold, reset = (_BOLD, _RESET) if colour else ("", "")
+    lines = [f"mockserver listening on {root}"]
+    for api in apis:
+        served = f"profile {api['profile']}" if api["profile"] else \
+            f"spec {api['specVersion']}" if api["specVersion"] else "spec"
+        count = api["operations"]
+        lines.append(f"  {bold}{api['name']:<{width}}{reset}  {api['url']}  "
+                     f"({served}, {count} operation{'s' * (count != 1)})")
+    lines.append(f"  {bold}{'page':<{width}}{reset}  {root}{PAGE}  (state, journal, faults)")
+    return lines
+
+
+class AccessLog:
+    """`observe` is the pipeline's observer (`runtime.observers`); `start()` starts the writer,
+    `close()` writes what is left (waiting at most `timeout` for a blocked output) and stops it."""
+
+    def __init__(self, write: Callable[[bytes], Any], mounts: dict[str, Mount], fmt: str = "text",
+                 colour: bool = False, capacity: int = CAPACITY, interval: float = INTERVAL_S,
+                 secret_values: Iterable[str] = ()) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"log format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        self._write = write
+        self._json = fmt == "json"
+        self.colour = colour
+        self._interval = interval
+        # As the pipeline's header dicts spell them (werkzeug's and ours title-case the names).
+        self._secret_headers = tuple(name.title() for name in secret_names(mount.spec for mount in mounts.values())[0])
+        self._secret_values = frozenset(value for value in secret_values if value)
+        self._width = max([len(name) for name in mounts] + [len("mock")])
+        self._queue: deque[tuple[float, Exchange, bool]] = deque()
+        self._capacity = capacity
+        self.dropped = 0  # lines dropped, all told (approximate under contention: a count, not a ledger)
+        self._reported = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mockserver-log", daemon=True)
+        self._clock: tuple[int, str] = (-1, "")
+        queue = self._queue
+
+        def observe(exchange: Exchange) -> None:
+            if len(queue) < self._capacity and not exchange.abandoned:
+                queue.append((time.time(), exchange, False))
+            elif not exchange.abandoned:
+                self.dropped += 1
+
+        self.observe = observe
+
+    def attach(self, app: Flask) -> None:
+        """Observe the app's vendor requests, and the control API's requests that change something."""
+        app.extensions["mockserver"].observers.append(self.observe)
+        app.before_request(_stamp)
+        app.after_request(self._control)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self, timeout: float = 1.0) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    # --- the control API -------------------------------------------------------------------------
+
+    def _control(self, response):
+        """Requests to /__mock/* that change state (reset, faults, state import, clearing the journal)
+        are logged, marked; reads (health, the journal, the page and its polling, specs) are not."""
+        path = request.path
+        if request.method not in ("GET", "HEAD", "OPTIONS") and (path == CONTROL_PREFIX or path.startswith(PAGE)):
+            exchange = Exchange(vendor="", method=request.method, path=path, query={}, headers={}, body=b"",
+                                started=request.environ.get(_STARTED, time.time()))
+            exchange.status = response.status_code
+            if len(self._queue) < self._capacity:
+                self._queue.append((time.time(), exchange, True))
+            else:
+                self.dropped += 1
+        return response
+
+    # --- the writer ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            if not self._flush():
+                return
+        self._flush()
+
+    def _flush(self) -> bool:
+        """Write every waiting line, a chunk at a time; False once the output is gone (a closed pipe)."""
+        queue = self._queue
+        try:
+            while queue:
+                lines = []
+                for _ in range(min(CHUNK, len(queue))):
+                    lines.append(self._line(*queue.popleft()))
+                self._write("".join(lines).encode("utf-8", "replace"))
+            dropped = self.dropped
+            if dropped != self._reported:
+                self._write(self._dropped_line(dropped - self._reported).encode())
+                self._reported = dropped
+        except (OSError, ValueError):  # the terminal or pipe is gone: stop logging, keep serving
+            self._capacity = 0
+            queue.clear()
+            return False
+        return True
+
+    def _dropped_line(self, count: int) -> str:
+        if self._json:
+            return json.dumps({"event": "dropped", "count": count}) + "\n"
+        return f"mockserver: {count} request line{'s' * (count != 1)} dropped: the output did not keep up\n"
+
+    def _line(self, ended: float, exchange: Exchange, control: bool) -> str:
+        hide = self._secrets(exchange)
+        issues = [(_field(issue), _reason(issue)) for issue in exchange.issues] if exchange.issues else []
+        dropped = bool(exchange.fault and exchange.fault.get("drop"))
+        status = None if dropped else exchange.status
+        if issues:
+            field, reason = issues[0]
+        else:
+            field, reason = None, exchange.error
+        ms = round(max(0.0, ended - exchange.started) * 1000, 1)
+        path = _masked(exchange.path, hide)
+        reason = _masked(reason, hide) if reason else reason
+        warnings = [_masked(warning, hide) for warning in exchange.warnings] if exchange.warnings else []
+        if self._json:
+            return json.dumps({
+                "event": "request", "time": _utc(exchange.started), "api": exchange.vendor or None,
+                "method": exchange.method, "path": path, "operationId": exchange.operation_id, "status": status,
+                "ms": ms, "field": field, "reason": reason,
+                "issues": [{"field": f, "reason": _masked(r, hide)} for f, r in issues],
+                "warnings": warnings, "dropped": dropped, "control": control}) + "\n"
+        api = "mock" if control else exchange.vendor or "-"
+        shown = "drop" if dropped else str(status)
+        text = f"{self._time(exchange.started)} {api:<{self._width}} {exchange.method:<6} {_safe(path)} " \
+               f"{exchange.operation_id or '-'} "
+        tail = ""
+        if reason:
+            more = f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""
+            tail = f"  {_safe(field + ': ' if field else '')}{_safe(reason)}{more}"
+        elif warnings:
+            more = f" (+{len(warnings) - 1} more)" if len(warnings) > 1 else ""
+            tail = f"  warning: {_safe(warnings[0])}{more}"
+        if not self.colour:
+            return f"{text}{shown} {ms}ms{tail}\n"
+        if control:
+            return f"{_DIM}{text}{shown} {ms}ms{tail}{_RESET}\n"
+        colour = _STATUS_COLOURS.get(status // 100, "") if status else _STATUS_COLOURS[5]
+        tail = f"{_REASON_COLOUR if reason else _DIM}{tail}{_RESET}" if tail else ""
+        return f"{_DIM}{text[:12]}{_RESET}{text[12:]}{colour}{shown}{_RESET} {_DIM}{ms}ms{_RESET}{tail}\n"
+
+    def _secrets(self, exchange: Exchange) -> list[str]:
+        """The credentials this request carried, and the admin token: never printed."""
+        found = [*self._secret_values]
+        headers = exchange.headers
+        for name in self._secret_headers:
+            value = headers.get(name)
+            if value:
+                value = value.strip()
+                found += (value, value.partition(" ")[2].strip())
+        if exchange.tenant is not None and exchange.tenant.credential:
+            found.append(exchange.tenant.credential)
+        return found
+
+    def _time(self, started: float) -> str:
+        """Local wall time `HH:MM:SS.mmm` (the seconds' text kept, as most lines share it)."""
+        second = int(started)
+        if self._clock[0] != second:
+            self._clock = (second, time.strftime("%H:%M:%S", time.localtime(second)))
+        return f"{self._clock[1]}.{int((started - second) * 1000):03d}"
+
+
+_STARTED = "mockserver.accesslog.started"
+
+
+def _stamp() -> None:
+    request.environ[_STARTED] = time.time()
+
+
+def _field(issue) -> str:
+    """`name`, `plan.tasks`; with its place when not the body: `query.limit`."""
+    name = issue.dotted
+    if issue.location != "body":
+        return f"{issue.location}.{name}" if name else issue.location
+    return name or "body"
+
+
+def _reason(issue) -> str:
+    """The issue's message without the field name it starts with (the line names the field)."""
+    prefix = f"{issue.dotted}: "
+    return issue.message[len(prefix):] if issue.dotted and issue.message.startswith(prefix) else issue.message
+
+
+def _masked(text: str, secrets: list[str]) -> str:
+    """The text with each secret in it masked as the journal masks it (most texts hold none)."""
+    return mask_within(text, secrets) if any(secret and secret in text for secret in secrets) else text
+
+
+def _safe(text: str) -> str:
+    """Shown as is, but control characters escaped (`\\x1b`), and cut at `TEXT_CAP`."""
+    if len(text) > TEXT_CAP:
+        text = text[:TEXT_CAP] + "…"
+    if text.isprintable():  # the usual case, checked in C
+        return text
+    return _UNSAFE.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
+def _utc(started: float) -> str:
+    millis = int(started * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + f".{millis % 1000:03d}Z"
+
+
+def fd_writer(fd: int) -> Callable[[bytes], None]:
+    """Writes all of `data` to the file descriptor (straight to it, not through `sys.stdout`'s buffer:
+    a thread blocked here on a full pipe holds no lock the interpreter needs at exit)."""
+
+    def write(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+
+    return write
