@@ -69,15 +69,16 @@ def banner(root: str, mounts: dict[str, Mount], fmt: str = "text", colour: bool 
     if fmt == "json":
         return [json.dumps({"event": "listening", "url": root, "apis": apis, "page": root + PAGE})]
     width = max([len(api["name"]) for api in apis] + [len("page")])
+    url_width = max([len(api["url"]) for api in apis] + [len(root + PAGE)])
     bold, reset = (_BOLD, _RESET) if colour else ("", "")
     lines = [f"mockserver listening on {root}"]
     for api in apis:
         served = f"profile {api['profile']}" if api["profile"] else \
             f"spec {api['specVersion']}" if api["specVersion"] else "spec"
         count = api["operations"]
-        lines.append(f"  {bold}{api['name']:<{width}}{reset}  {api['url']}  "
+        lines.append(f"  {bold}{api['name']:<{width}}{reset}  {api['url']:<{url_width}}  "
                      f"({served}, {count} operation{'s' * (count != 1)})")
-    lines.append(f"  {bold}{'page':<{width}}{reset}  {root}{PAGE}  (state, journal, faults)")
+    lines.append(f"  {bold}{'page':<{width}}{reset}  {root + PAGE:<{url_width}}  (state, journal, faults)")
     return lines
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import requests
@@ -254,3 +255,24 @@ paths:
             application/json:
               schema: {type: array, items: {type: object}}
 """
+
+
+def test_the_readme_shows_what_the_terminal_shows():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Terminal output"):]
+    shown = section[section.index("```text\n") + 8:section.index("```", section.index("```text\n") + 8)]
+    with cli_server() as (process, url):
+        requests.post(f"{url}/api/v1/projects/", headers=AP, json={"displayName": "Acme", "externalId": "acme-1"},
+                      timeout=TIMEOUT)
+        requests.post(f"{url}/v1/projects", headers=AMP, timeout=TIMEOUT,
+                      json={"appName": "MailMonkey", "name": "-staging", "orgId": ORG})
+        requests.get(f"{url}/api/v1/projects", headers={"Authorization": "Bearer wrong"}, timeout=TIMEOUT)
+        requests.post(f"{url}/__mock/reset", timeout=TIMEOUT)
+        process.printed.wait_for(lambda line: "/__mock/reset" in line)
+        printed = [process.ready_line, *process.printed.lines]
+
+    def same(text: str) -> str:
+        text = re.sub(r"^\d\d:\d\d:\d\d\.\d{3} ", "T ", text.replace(url, "http://127.0.0.1:4010"), flags=re.M)
+        return re.sub(r" [\d.]+ms", " Nms", text)
+
+    assert same("\n".join(printed)) == same(shown.rstrip("\n"))
