@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import threading
 import time
 from collections import deque
@@ -280,11 +281,15 @@ def _utc(started: float) -> str:
 
 def fd_writer(fd: int) -> Callable[[bytes], None]:
     """Writes all of `data` to the file descriptor (straight to it, not through `sys.stdout`'s buffer:
-    a thread blocked here on a full pipe holds no lock the interpreter needs at exit)."""
+    a thread blocked here on a full pipe holds no lock the interpreter needs at exit). An output a
+    parent process left non-blocking is waited for, as a blocking one would be."""
 
     def write(data: bytes) -> None:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                select.select([], [fd], [], 1.0)
 
     return write

@@ -3,6 +3,7 @@ only on a terminal; and the log's queue, which drops (and says so) rather than h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -97,6 +98,17 @@ def test_credentials_are_masked_and_control_characters_escaped():
         printed = "\n".join(process.printed.lines)
     assert secret not in printed and "/v1/projects/key-" in printed
     assert ESC not in printed and "\x9b" not in printed and "\\x1b[2Jgone\\x9b" in line
+
+
+def test_a_dropped_connection_and_an_injected_status_are_shown_as_such():
+    with cli_server() as (process, url):
+        with contextlib.suppress(requests.ConnectionError):
+            requests.get(f"{url}/v1/projects", headers={**AMP, "Prefer": "fault=drop"}, timeout=TIMEOUT)
+        requests.get(f"{url}/v1/projects/", headers={**AMP, "Prefer": "code=503"}, timeout=TIMEOUT)
+        injected = fields(process.printed.wait_for(lambda line: "/v1/projects/ " in line))
+        dropped = fields(next(line for line in process.printed.lines if "/v1/projects " in line))
+    assert (dropped["operationId"], dropped["status"]) == ("listProjects", "drop")
+    assert (injected["status"], injected["tail"]) == ("503", "injected 503")
 
 
 def test_the_last_lines_are_written_when_the_server_stops():
