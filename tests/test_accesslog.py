@@ -74,17 +74,23 @@ def test_one_line_per_request_with_its_fields_and_a_rejection_says_field_and_rea
     assert "credential" in lines[2]["tail"] and lines[3]["tail"] == "no route for GET /nowhere"
 
 
-def test_unknown_fields_dropped_show_as_a_warning_and_control_changes_are_marked():
+def test_warnings_faults_and_control_changes_are_shown_as_such():
     with cli_server() as (process, url):
         requests.post(f"{url}/api/v1/projects", headers=AP, json={"displayName": "A", "colour": "red"},
                       timeout=TIMEOUT)
+        with contextlib.suppress(requests.ConnectionError):
+            requests.get(f"{url}/v1/projects", headers={**AMP, "Prefer": "fault=drop"}, timeout=TIMEOUT)
+        requests.get(f"{url}/v1/projects/", headers={**AMP, "Prefer": "code=503"}, timeout=TIMEOUT)
         assert requests.get(f"{url}/__mock/health", timeout=TIMEOUT).status_code == 200
         assert requests.get(f"{url}/__mock/requests", timeout=TIMEOUT).status_code == 200
         assert requests.post(f"{url}/__mock/reset", json={}, timeout=TIMEOUT).status_code < 300
         reset = fields(process.printed.wait_for(lambda line: "/__mock/reset" in line))
         printed = process.printed.lines
-    created = fields(next(line for line in printed if "/api/v1/projects" in line))
+    by_path = {f["path"]: f for f in map(fields, filter(LINE.match, printed))}
+    created, dropped, injected = by_path["/api/v1/projects"], by_path["/v1/projects"], by_path["/v1/projects/"]
     assert created["status"] == "201" and created["tail"] == "warning: unknown field 'colour' dropped"
+    assert (dropped["operationId"], dropped["status"]) == ("listProjects", "drop")
+    assert (injected["status"], injected["tail"]) == ("503", "injected 503")
     assert (reset["api"], reset["method"]) == ("mock", "POST")
     assert not [line for line in printed if "/__mock/health" in line or "/__mock/requests" in line]  # reads: not logged
 
@@ -98,17 +104,6 @@ def test_credentials_are_masked_and_control_characters_escaped():
         printed = "\n".join(process.printed.lines)
     assert secret not in printed and "/v1/projects/key-" in printed
     assert ESC not in printed and "\x9b" not in printed and "\\x1b[2Jgone\\x9b" in line
-
-
-def test_a_dropped_connection_and_an_injected_status_are_shown_as_such():
-    with cli_server() as (process, url):
-        with contextlib.suppress(requests.ConnectionError):
-            requests.get(f"{url}/v1/projects", headers={**AMP, "Prefer": "fault=drop"}, timeout=TIMEOUT)
-        requests.get(f"{url}/v1/projects/", headers={**AMP, "Prefer": "code=503"}, timeout=TIMEOUT)
-        injected = fields(process.printed.wait_for(lambda line: "/v1/projects/ " in line))
-        dropped = fields(next(line for line in process.printed.lines if "/v1/projects " in line))
-    assert (dropped["operationId"], dropped["status"]) == ("listProjects", "drop")
-    assert (injected["status"], injected["tail"]) == ("503", "injected 503")
 
 
 def test_the_last_lines_are_written_when_the_server_stops():
