@@ -53,7 +53,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-cors", dest="cors", action="store_false",
                        help="no CORS: browser pages on other origins cannot read the vendors' answers")
     serve.add_argument("-q", "--quiet", action="store_true",
-                       help="print only the ready line: no banner, no line per request")
+                       help="print the ready line only (text or JSON, as --log-format says): no banner, "
+                            "no line per request")
     serve.add_argument("--log-format", choices=("text", "json"), default="text",
                        help="text: a line per request for a person (colour on a terminal, unless NO_COLOR is "
                             "set); json: one JSON object per line, the ready line too (default %(default)s)")
@@ -123,13 +124,14 @@ def serve(settings: Settings, quiet: bool = False, log_format: str = "text") -> 
     host, port = server.socket.getsockname()[:2]
     root = f"http://{_url_host(host)}:{port}"
     runtime = app.extensions["mockserver"]
-    log = None
-    if not quiet:
+    log, colour = None, False
+    if not quiet:  # quiet: no request is ever queued, the server runs as without a log
         out = sys.stdout.fileno()
         colour = log_format == "text" and accesslog.wants_colour(out)
         log = accesslog.AccessLog(accesslog.fd_writer(out), runtime.mounts, log_format, colour,
                                   secret_values=[settings.admin_token or ""])
         log.attach(app)
+    shown = accesslog.banner(root, runtime.mounts, log_format, colour)
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -137,10 +139,8 @@ def serve(settings: Settings, quiet: bool = False, log_format: str = "text") -> 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:  # the ready line comes after the handlers, so a signal right after it still stops cleanly
-        if log is None:
-            print(f"mockserver listening on {root}", flush=True)
-        else:
-            print("\n".join(accesslog.banner(root, runtime.mounts, log_format, log.colour)), flush=True)
+        print("\n".join(shown if log is not None else shown[:1]), flush=True)  # quiet: the ready line only
+        if log is not None:
             log.start()
         server.serve_forever()
     except KeyboardInterrupt:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 import requests
 
 from mockserver.accesslog import AccessLog, banner
@@ -116,13 +117,17 @@ def test_the_last_lines_are_written_when_the_server_stops():
     assert [line for line in printed if "/v1/projects/p" in line][-1].split()[3] == "/v1/projects/p19"
 
 
-def test_quiet_prints_the_ready_line_only():
-    with cli_server("--quiet") as (process, url):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_quiet_prints_the_ready_line_only(log_format):
+    with cli_server("--quiet", "--log-format", log_format) as (process, url):
         assert requests.post(f"{url}/v1/projects", headers=AMP, json={"name": "x"}, timeout=TIMEOUT).status_code == 422
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=TIMEOUT) == 0
-        assert process.ready_line == f"mockserver listening on {url}"
         assert process.printed.ended() == []
+    if log_format == "text":
+        assert process.ready_line == f"mockserver listening on {url}"
+    else:
+        assert json.loads(process.ready_line)["event"] == "listening"
 
 
 def test_json_log_is_one_object_per_line_with_stable_keys():
