@@ -1,11 +1,12 @@
 """What `mockserver serve` prints: the start-up banner, then one line per request (text for a
 person, or one JSON object per line for CI logs).
 
-Off the hot path: the observer only appends (end time, exchange) to a bounded deque; a background
-thread formats what came and writes it in batches every `INTERVAL_S`. A terminal that cannot keep
-up blocks only that thread: once `capacity` lines wait, new ones are dropped and counted, and a line
-says how many. Secrets are masked as the journal masks them; control characters a client sent (an
-escape sequence in a path) are shown escaped, never sent to the terminal.
+Off the hot path: the observer only appends a tuple of what the line needs (never the bodies, and
+texts cut, so a blocked output holds little) to a bounded deque; a background thread formats what
+came and writes it in batches every `INTERVAL_S`. A terminal that cannot keep up blocks only that
+thread: once `capacity` lines wait, new ones are dropped and counted, and a line says how many.
+Secrets are masked as the journal masks them; control characters a client sent (an escape sequence
+in a path) are shown escaped, never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from flask import Flask, request
 
+from mockserver.errors import Issue
 from mockserver.exchange import Exchange, Mount
 from mockserver.journal import mask_within, secret_names
 from mockserver.settings import CONTROL_PREFIX
@@ -31,6 +33,8 @@ CAPACITY = 10_000  # lines waiting to be written before new ones are dropped
 INTERVAL_S = 0.05  # how often the writer wakes: late enough to batch, soon enough for a person
 CHUNK = 64  # lines formatted between two writes (each write lets the event loop's thread run)
 TEXT_CAP = 300  # characters of a path or a reason shown in a text line
+KEEP = 50  # issues and warnings kept for a line (the JSON lists them; the counts stay whole)
+KEEP_CHARS = 2000  # characters of one reason or warning kept
 PAGE = CONTROL_PREFIX + "/"
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1: a terminal may act on them
@@ -100,20 +104,29 @@ class AccessLog:
         self._secret_headers = tuple(name.title() for name in secret_names(mount.spec for mount in mounts.values())[0])
         self._secret_values = frozenset(value for value in secret_values if value)
         self._width = max([len(name) for name in mounts] + [len("mock")])
-        self._queue: deque[tuple[float, Exchange, bool]] = deque()
+        self._queue: deque[tuple] = deque()
         self._capacity = capacity
         self.dropped = 0  # lines dropped, all told (approximate under contention: a count, not a ledger)
         self._reported = 0
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mockserver-log", daemon=True)
         self._clock: tuple[int, str] = (-1, "")
-        queue = self._queue
+        queue, names = self._queue, self._secret_headers
 
         def observe(exchange: Exchange) -> None:
-            if len(queue) < self._capacity and not exchange.abandoned:
-                queue.append((time.time(), exchange, False))
-            elif not exchange.abandoned:
+            """What a line needs: small values, the credentials to mask, issues without their values."""
+            if exchange.abandoned:
+                return
+            if len(queue) >= self._capacity:
                 self.dropped += 1
+                return
+            fault, issues, warnings, tenant = exchange.fault, exchange.issues, exchange.warnings, exchange.tenant
+            queue.append((time.time(), exchange.started, exchange.vendor, exchange.method, exchange.path,
+                          exchange.operation_id, exchange.status, exchange.error and exchange.error[:KEEP_CHARS],
+                          [(issue.location, issue.path, issue.message[:KEEP_CHARS]) for issue in issues[:KEEP]]
+                          if issues else (), len(issues),
+                          warnings[:KEEP] if warnings else (), len(warnings), fault is not None and fault["drop"],
+                          (*map(exchange.headers.get, names), tenant and tenant.credential), False))
 
         self.observe = observe
 
@@ -138,11 +151,9 @@ class AccessLog:
         are logged, marked; reads (health, the journal, the page and its polling, specs) are not."""
         path = request.path
         if request.method not in ("GET", "HEAD", "OPTIONS") and (path == CONTROL_PREFIX or path.startswith(PAGE)):
-            exchange = Exchange(vendor="", method=request.method, path=path, query={}, headers={}, body=b"",
-                                started=request.environ.get(_STARTED, time.time()))
-            exchange.status = response.status_code
             if len(self._queue) < self._capacity:
-                self._queue.append((time.time(), exchange, True))
+                self._queue.append((time.time(), request.environ.get(_STARTED, time.time()), "", request.method, path,
+                                    None, response.status_code, None, (), 0, (), 0, False, (), True))
             else:
                 self.dropped += 1
         return response
@@ -162,7 +173,7 @@ class AccessLog:
             while queue:
                 lines = []
                 for _ in range(min(CHUNK, len(queue))):
-                    lines.append(self._line(*queue.popleft()))
+                    lines.append(self._line(queue.popleft()))
                 self._write("".join(lines).encode("utf-8", "replace"))
             dropped = self.dropped
             if dropped != self._reported:
@@ -179,36 +190,36 @@ class AccessLog:
             return json.dumps({"event": "dropped", "count": count}) + "\n"
         return f"mockserver: {count} request line{'s' * (count != 1)} dropped: the output did not keep up\n"
 
-    def _line(self, ended: float, exchange: Exchange, control: bool) -> str:
-        hide = self._secrets(exchange)
-        issues = [(_field(issue), _reason(issue)) for issue in exchange.issues] if exchange.issues else []
-        dropped = bool(exchange.fault and exchange.fault.get("drop"))
-        status = None if dropped else exchange.status
+    def _line(self, item: tuple) -> str:
+        ended, started, vendor, method, path, operation_id, status, error, issues, issue_count, warnings, \
+            warning_count, dropped, carried, control = item
+        hide = self._secrets(carried)
+        if dropped:
+            status = None
+        issues = [_described(Issue(location, where, "", message)) for location, where, message in issues]
         if issues:
             field, reason = issues[0]
         else:
-            field, reason = None, exchange.error
-        ms = round(max(0.0, ended - exchange.started) * 1000, 1)
-        path = _masked(exchange.path, hide)
+            field, reason = None, error
+        ms = round(max(0.0, ended - started) * 1000, 1)
+        path = _masked(path, hide)
         reason = _masked(reason, hide) if reason else reason
-        warnings = [_masked(warning, hide) for warning in exchange.warnings] if exchange.warnings else []
+        warnings = [_masked(warning[:KEEP_CHARS], hide) for warning in warnings]
         if self._json:
             return json.dumps({
-                "event": "request", "time": _utc(exchange.started), "api": exchange.vendor or None,
-                "method": exchange.method, "path": path, "operationId": exchange.operation_id, "status": status,
-                "ms": ms, "field": field, "reason": reason,
+                "event": "request", "time": _utc(started), "api": vendor or None, "method": method, "path": path,
+                "operationId": operation_id, "status": status, "ms": ms, "field": field, "reason": reason,
                 "issues": [{"field": f, "reason": _masked(r, hide)} for f, r in issues],
                 "warnings": warnings, "dropped": dropped, "control": control}) + "\n"
-        api = "mock" if control else exchange.vendor or "-"
+        api = "mock" if control else vendor or "-"
         shown = "drop" if dropped else str(status)
-        text = f"{self._time(exchange.started)} {api:<{self._width}} {exchange.method:<6} {_safe(path)} " \
-               f"{exchange.operation_id or '-'} "
+        text = f"{self._time(started)} {api:<{self._width}} {method:<6} {_safe(path)} {operation_id or '-'} "
         tail = ""
         if reason:
-            more = f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""
+            more = f" (+{issue_count - 1} more)" if issue_count > 1 else ""
             tail = f"  {_safe(field + ': ' if field else '')}{_safe(reason)}{more}"
         elif warnings:
-            more = f" (+{len(warnings) - 1} more)" if len(warnings) > 1 else ""
+            more = f" (+{warning_count - 1} more)" if warning_count > 1 else ""
             tail = f"  warning: {_safe(warnings[0])}{more}"
         if not self.colour:
             return f"{text}{shown} {ms}ms{tail}\n"
@@ -218,17 +229,14 @@ class AccessLog:
         tail = f"{_REASON_COLOUR if reason else _DIM}{tail}{_RESET}" if tail else ""
         return f"{_DIM}{text[:12]}{_RESET}{text[12:]}{colour}{shown}{_RESET} {_DIM}{ms}ms{_RESET}{tail}\n"
 
-    def _secrets(self, exchange: Exchange) -> list[str]:
-        """The credentials this request carried, and the admin token: never printed."""
+    def _secrets(self, carried: tuple) -> list[str]:
+        """The credentials the request carried (secret headers' values, the tenant's), and the admin
+        token: never printed."""
         found = [*self._secret_values]
-        headers = exchange.headers
-        for name in self._secret_headers:
-            value = headers.get(name)
+        for value in carried:
             if value:
                 value = value.strip()
                 found += (value, value.partition(" ")[2].strip())
-        if exchange.tenant is not None and exchange.tenant.credential:
-            found.append(exchange.tenant.credential)
         return found
 
     def _time(self, started: float) -> str:
@@ -246,18 +254,16 @@ def _stamp() -> None:
     request.environ[_STARTED] = time.time()
 
 
-def _field(issue) -> str:
-    """`name`, `plan.tasks`; with its place when not the body: `query.limit`."""
+def _described(issue: Issue) -> tuple[str, str]:
+    """(field, reason): `name`, `plan.tasks`, or with its place when not the body (`query.limit`);
+    the message without the field name it starts with (the line names the field)."""
     name = issue.dotted
     if issue.location != "body":
-        return f"{issue.location}.{name}" if name else issue.location
-    return name or "body"
-
-
-def _reason(issue) -> str:
-    """The issue's message without the field name it starts with (the line names the field)."""
-    prefix = f"{issue.dotted}: "
-    return issue.message[len(prefix):] if issue.dotted and issue.message.startswith(prefix) else issue.message
+        field = f"{issue.location}.{name}" if name else issue.location
+    else:
+        field = name or "body"
+    prefix = f"{name}: "
+    return field, issue.message[len(prefix):] if name and issue.message.startswith(prefix) else issue.message
 
 
 def _masked(text: str, secrets: list[str]) -> str:

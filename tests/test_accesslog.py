@@ -288,3 +288,24 @@ def test_the_readme_shows_what_the_terminal_shows():
         return re.sub(r" [\d.]+ms", " Nms", text)
 
     assert same("\n".join(printed)) == same(shown.rstrip("\n"))
+
+
+def test_a_waiting_line_holds_no_body_and_no_long_text():
+    app = create_app()
+    seen = []
+    app.extensions["mockserver"].observers.append(seen.append)
+    big = "b" * 200_000
+    app.test_client().post("/v1/projects", headers=AMP, json={"appName": big, "name": "x", "orgId": ORG})
+    log = AccessLog(lambda data: None, app.extensions["mockserver"].mounts)
+    log.observe(seen[0])
+
+    def parts(value):
+        if isinstance(value, (tuple, list)):
+            for item in value:
+                yield from parts(item)
+        else:
+            yield value
+
+    held = list(parts(log._queue[0]))
+    assert not [value for value in held if not isinstance(value, (str, int, float, bool, type(None)))]
+    assert sum(len(value) for value in held if isinstance(value, str)) < 10_000  # the 200 KB value is not kept
