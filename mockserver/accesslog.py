@@ -23,9 +23,8 @@ from typing import Any
 
 from flask import Flask, request
 
-from mockserver.errors import Issue
 from mockserver.exchange import Exchange, Mount
-from mockserver.journal import mask_within, secret_names
+from mockserver.journal import MIN_SUBSTRING_SECRET, mask_within, secret_names
 from mockserver.settings import CONTROL_PREFIX
 
 FORMATS = ("text", "json")
@@ -111,6 +110,7 @@ class AccessLog:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mockserver-log", daemon=True)
         self._clock: tuple[int, str] = (-1, "")
+        self._utc_clock: tuple[int, str] = (-1, "")
         queue, names = self._queue, self._secret_headers
 
         def observe(exchange: Exchange) -> None:
@@ -123,7 +123,7 @@ class AccessLog:
             fault, issues, warnings, tenant = exchange.fault, exchange.issues, exchange.warnings, exchange.tenant
             queue.append((time.time(), exchange.started, exchange.vendor, exchange.method, exchange.path,
                           exchange.operation_id, exchange.status, exchange.error and exchange.error[:KEEP_CHARS],
-                          [(issue.location, issue.path, issue.message[:KEEP_CHARS]) for issue in issues[:KEEP]]
+                          [(issue.location, issue.dotted, issue.message[:KEEP_CHARS]) for issue in issues[:KEEP]]
                           if issues else (), len(issues),
                           warnings[:KEEP] if warnings else (), len(warnings), fault is not None and fault["drop"],
                           (*map(exchange.headers.get, names), tenant and tenant.credential), False))
@@ -196,18 +196,18 @@ class AccessLog:
         hide = self._secrets(carried)
         if dropped:
             status = None
-        issues = [_described(Issue(location, where, "", message)) for location, where, message in issues]
+        issues = [_described(*issue) for issue in issues]
         if issues:
             field, reason = issues[0]
         else:
             field, reason = None, error
-        ms = round(max(0.0, ended - started) * 1000, 1)
+        ms = int(max(0.0, ended - started) * 10_000 + 0.5) / 10  # milliseconds to 0.1 (cheaper than round())
         path = _masked(path, hide)
         reason = _masked(reason, hide) if reason else reason
         warnings = [_masked(warning[:KEEP_CHARS], hide) for warning in warnings]
         if self._json:
             return json.dumps({
-                "event": "request", "time": _utc(started), "api": vendor or None, "method": method, "path": path,
+                "event": "request", "time": self._utc(started), "api": vendor or None, "method": method, "path": path,
                 "operationId": operation_id, "status": status, "ms": ms, "field": field, "reason": reason,
                 "issues": [{"field": f, "reason": _masked(r, hide)} for f, r in issues],
                 "warnings": warnings, "dropped": dropped, "control": control}) + "\n"
@@ -235,8 +235,10 @@ class AccessLog:
         found = [*self._secret_values]
         for value in carried:
             if value:
-                value = value.strip()
-                found += (value, value.partition(" ")[2].strip())
+                found.append(value)
+                _, space, token = value.partition(" ")  # `Bearer <token>`: the token alone too
+                if space:
+                    found.append(token.strip())
         return found
 
     def _time(self, started: float) -> str:
@@ -246,6 +248,13 @@ class AccessLog:
             self._clock = (second, time.strftime("%H:%M:%S", time.localtime(second)))
         return f"{self._clock[1]}.{int((started - second) * 1000):03d}"
 
+    def _utc(self, started: float) -> str:
+        """`2026-01-02T03:04:05.678Z` (the seconds' text kept, as most lines share it)."""
+        second = int(started)
+        if self._utc_clock[0] != second:
+            self._utc_clock = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return f"{self._utc_clock[1]}.{int((started - second) * 1000):03d}Z"
+
 
 _STARTED = "mockserver.accesslog.started"
 
@@ -254,21 +263,24 @@ def _stamp() -> None:
     request.environ[_STARTED] = time.time()
 
 
-def _described(issue: Issue) -> tuple[str, str]:
-    """(field, reason): `name`, `plan.tasks`, or with its place when not the body (`query.limit`);
-    the message without the field name it starts with (the line names the field)."""
-    name = issue.dotted
-    if issue.location != "body":
-        field = f"{issue.location}.{name}" if name else issue.location
+def _described(location: str, name: str, message: str) -> tuple[str, str]:
+    """An issue's (field, reason): `name`, `plan.tasks`, or with its place when not the body
+    (`query.limit`); the message without the field name it starts with (the line names the field)."""
+    if location != "body":
+        field = f"{location}.{name}" if name else location
     else:
         field = name or "body"
     prefix = f"{name}: "
-    return field, issue.message[len(prefix):] if name and issue.message.startswith(prefix) else issue.message
+    return field, message[len(prefix):] if name and message.startswith(prefix) else message
 
 
 def _masked(text: str, secrets: list[str]) -> str:
-    """The text with each secret in it masked as the journal masks it (most texts hold none)."""
-    return mask_within(text, secrets) if any(secret and secret in text for secret in secrets) else text
+    """The text with each secret in it masked as the journal masks it (most texts hold none; a short
+    secret only where it is the whole text)."""
+    for secret in secrets:
+        if secret and secret in text and (len(secret) >= MIN_SUBSTRING_SECRET or secret == text):
+            return mask_within(text, secrets)
+    return text
 
 
 def _safe(text: str) -> str:
@@ -278,11 +290,6 @@ def _safe(text: str) -> str:
     if text.isprintable():  # the usual case, checked in C
         return text
     return _UNSAFE.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
-
-
-def _utc(started: float) -> str:
-    millis = int(started * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + f".{millis % 1000:03d}Z"
 
 
 def fd_writer(fd: int) -> Callable[[bytes], None]:
