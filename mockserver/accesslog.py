@@ -125,7 +125,7 @@ class AccessLog:
                           exchange.operation_id, exchange.status, exchange.error and exchange.error[:KEEP_CHARS],
                           [(issue.location, issue.dotted, issue.message[:KEEP_CHARS]) for issue in issues[:KEEP]]
                           if issues else (), len(issues),
-                          warnings[:KEEP] if warnings else (), len(warnings), fault is not None and fault["drop"],
+                          warnings[:KEEP] if warnings else (), len(warnings), bool(fault and fault.get("drop")),
                           (*map(exchange.headers.get, names), tenant and tenant.credential), False))
 
         self.observe = observe
@@ -173,7 +173,12 @@ class AccessLog:
             while queue:
                 lines = []
                 for _ in range(min(CHUNK, len(queue))):
-                    lines.append(self._line(queue.popleft()))
+                    item = queue.popleft()
+                    try:
+                        lines.append(self._line(item))
+                    except Exception as error:  # a bug here must not end the log, nor hide the request
+                        lines.append(f"mockserver: the line of {item[3]} {_safe(str(item[4]))} could not be "
+                                     f"printed: {type(error).__name__}\n")
                 self._write("".join(lines).encode("utf-8", "replace"))
             dropped = self.dropped
             if dropped != self._reported:
