@@ -234,3 +234,13 @@ def test_the_default_profile_is_unchanged_beside_it():
     project = client.post(BASE, json={"displayName": 42}, headers=AP).get_json()
     assert project["displayName"] == "42" and project["notifyStatus"] == "ALWAYS"  # ajv's coercion, Era A
     assert client.get("/__mock/health").get_json()["vendors"][0]["profile"] == "2024"
+
+
+def test_a_personal_project_orders_by_type_first_and_filters_by_type(client, api):
+    api.create(displayName="alpha")
+    state = {"tenants": [{"vendor": "activepieces", "credential": "sk-test", "projects": [
+        {"displayName": "alpha"}, {"displayName": "zeta", "type": "PERSONAL"}]}]}
+    assert client.put("/__mock/state", json=state).status_code == 200
+
+    assert [(p["type"], p["displayName"]) for p in api.page()["data"]] == [("PERSONAL", "zeta"), ("TEAM", "alpha")]
+    assert [p["displayName"] for p in api.page("?types=PERSONAL")["data"]] == ["zeta"]

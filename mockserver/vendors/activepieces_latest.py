@@ -124,15 +124,15 @@ def sequence_of(projects: list[dict], call: Call, sequence: int) -> list[int | N
     return recognize(plan_ids, lambda seq: call.base62_id("plan", seq), sequence)
 
 
-# --- the list: filters, order (type, name, id) and composite cursors ----------------------------
+# --- the list: order (type, name, id) and composite cursors -------------------------------------
 
-def _order(record: Record) -> tuple[str, str, str]:
-    return record["type"], record["displayName"], record["id"]
+def _order(project: dict) -> tuple[str, str, str]:
+    return project["type"], project["displayName"], project["id"]
 
 
-def encode_cursor(direction: str, record: Record) -> str:
+def encode_cursor(direction: str, project: dict) -> str:
     """`base64("next_" + base64(JSON {type, displayName, id}))`, as the service's paginator writes it."""
-    kind, name, key = _order(record)
+    kind, name, key = _order(project)
     inner = base64.b64encode(json.dumps({"type": kind, "displayName": name, "id": key},
                                         separators=(",", ":")).encode()).decode()
     return base64.b64encode(f"{direction}_{inner}".encode()).decode()
@@ -152,33 +152,28 @@ def decode_cursor(cursor: str) -> tuple[str, tuple[str, str, str]] | None:
 
 
 def list_projects(call: Call, engine: Handler) -> Reply:
+    """The engine filters (`externalId`, `displayName` contained in any case, `types`: the YAML
+    says how); the page is cut here, in the service's order, at a composite cursor."""
     query = call.query
     if query.get("externalUserId") is not None:  # the mock has no embedded users
         return Reply(200, {"data": [], "next": None, "previous": None})
-    records = list(call.store.scan(call.tenant, COLLECTION))
-    if query.get("externalId") is not None:
-        records = [found for found in records if found["externalId"] == query["externalId"]]
-    if query.get("displayName") is not None:
-        wanted = query["displayName"].casefold()
-        records = [found for found in records if wanted in found["displayName"].casefold()]
-    if query.get("types"):
-        records = [found for found in records if found["type"] in query["types"]]
-    records.sort(key=_order)
-    limit = query.get("limit", DEFAULT_PAGE)
+    limit, cursor = query.pop("limit", DEFAULT_PAGE), query.pop("cursor", None)
+    reply = engine(call)  # without a limit: every project the filters keep
+    projects = sorted(reply.body["data"], key=_order)
     if limit < 0:  # the paginator's NO_LIMIT
-        return Reply(200, {"data": [show(call, found, "list") for found in records], "next": None, "previous": None})
-    position = decode_cursor(query["cursor"]) if query.get("cursor") else None
-    keys = [_order(found) for found in records]
+        return Reply(200, {"data": projects, "next": None, "previous": None})
+    position = decode_cursor(cursor) if cursor else None
+    keys = [_order(project) for project in projects]
     if position is not None and position[0] == "prev":
         end = sum(1 for key in keys if key < position[1])
         start = max(end - limit, 0)
     else:
         start = sum(1 for key in keys if key <= position[1]) if position is not None else 0
-        end = min(start + limit, len(records))
-    page = records[start:end]
+        end = min(start + limit, len(projects))
+    page = projects[start:end]
     return Reply(200, {
-        "data": [show(call, found, "list") for found in page],
-        "next": encode_cursor("next", page[-1]) if page and end < len(records) else None,
+        "data": page,
+        "next": encode_cursor("next", page[-1]) if page and end < len(projects) else None,
         "previous": encode_cursor("prev", page[0]) if page and start > 0 else None,
     })
 
