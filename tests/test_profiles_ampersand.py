@@ -83,6 +83,19 @@ def test_latest_documents_errors_only_as_default(latest):
     assert "required" not in problem and "additionalProperties" not in problem
     assert {"href", "supportEmail", "supportPhone", "supportUrl", "retryAfter"} <= set(problem["properties"])
     assert "issues" not in problem["properties"]
+    schemas = document["components"]["schemas"]
+    issue = schemas["InputValidationIssue"]["allOf"]
+    assert issue[0] == {"$ref": "#/components/schemas/ApiProblem"} and "required" not in issue[1]
+    project = schemas["Project"]
+    assert "additionalProperties" not in project and "pattern" not in project["properties"]["name"]
+    assert "pattern" not in schemas["Timestamp"]
+    entitlements = project["properties"]["entitlements"]
+    assert "required" not in entitlements and "minimum" not in \
+        entitlements["properties"]["logRetentionDays"]["properties"]["value"]
+    create = document["paths"]["/v1/projects"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert create == {"$ref": "#/components/schemas/CreateProjectRequest"}
+    assert "minLength" not in schemas["CreateProjectRequest"]["properties"]["orgId"]
+    assert "minItems" not in schemas["UpdateProjectRequest"]["properties"]["updateMask"]
 
 
 def test_latest_errors_still_come_as_problems(latest):
