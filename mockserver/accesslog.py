@@ -53,9 +53,9 @@ def wants_colour(fd: int, environ: dict | None = None) -> bool:
 
 
 def profile_of(mount: Mount) -> str | None:
-    """The version profile an API is served as, where one is set (the one place the banner and the
-    JSON start line read it from)."""
-    return getattr(mount, "profile", None) or getattr(mount.vendor, "profile", None)
+    """The version profile an API is served as (`--profile`), None for a document with none: the one
+    place the banner and the JSON start line read it from."""
+    return mount.vendor.profile
 
 
 def _spec_version(mount: Mount) -> str | None:

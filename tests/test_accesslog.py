@@ -14,12 +14,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import requests
 
-from mockserver.accesslog import AccessLog, banner
+from mockserver.accesslog import AccessLog
 from mockserver.app import create_app
 from tests.helpers import AMP, AP, ORG, cli_server
 
@@ -38,16 +37,21 @@ def fields(line: str) -> dict:
     return dict(zip(names, found.groups(), strict=True))
 
 
-def test_banner_lists_every_api_with_its_url_and_the_page(tmp_path):
+def test_banner_lists_every_api_with_its_url_and_profile_and_the_page(tmp_path):
     spec = tmp_path / "shop.yaml"
     spec.write_text(SHOP)
-    with cli_server("--spec", f"shop={spec}") as (process, url):
+    with cli_server("--spec", f"shop={spec}", "--profile", "activepieces=latest") as (process, url):
         assert process.ready_line == f"mockserver listening on {url}"  # what scripts wait for, unchanged
         page = process.printed.wait_for(lambda line: line.strip().startswith("page"))
         shown = process.printed.lines[:process.printed.lines.index(page) + 1]
-    rows = {line.split()[0]: line.split()[1] for line in shown}
-    assert rows == {"activepieces": f"{url}/api", "ampersand": url, "shop": f"{url}/shop", "page": f"{url}/__mock/"}
-    assert "(spec 3.2.1, 1 operation)" in next(line for line in shown if line.split()[0] == "shop")
+        vendors = requests.get(f"{url}/__mock/health", timeout=TIMEOUT).json()["vendors"]
+        health = {vendor["name"]: vendor for vendor in vendors}
+    rows = {line.split()[0]: line for line in shown}
+    assert {name: line.split()[1] for name, line in rows.items()} == \
+           {"activepieces": f"{url}/api", "ampersand": url, "shop": f"{url}/shop", "page": f"{url}/__mock/"}
+    assert rows["activepieces"].endswith("(profile latest, 5 operations)")
+    assert rows["ampersand"].endswith(f"(profile {health['ampersand']['profile']}, 4 operations)")  # its default
+    assert rows["shop"].endswith("(spec 3.2.1, 1 operation)")  # a document with no profiles: its version
     assert ESC not in "".join(shown)
 
 
@@ -137,12 +141,14 @@ def test_json_log_is_one_object_per_line_with_stable_keys():
                       timeout=TIMEOUT)
         requests.post(f"{url}/api/v1/projects", headers=AP, json={"displayName": "A"}, timeout=TIMEOUT)
         requests.delete(f"{url}/__mock/faults", timeout=TIMEOUT)
+        health = requests.get(f"{url}/__mock/health", timeout=TIMEOUT).json()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=TIMEOUT) == 0
         objects = [json.loads(line) for line in process.printed.ended()]  # every line parses
     assert start["event"] == "listening" and start["url"] == url and start["page"] == f"{url}/__mock/"
     assert [(api["name"], api["url"]) for api in start["apis"]] == [("activepieces", f"{url}/api"), ("ampersand", url)]
-    assert all("profile" in api for api in start["apis"])
+    assert {api["name"]: api["profile"] for api in start["apis"]} == {
+        vendor["name"]: vendor["profile"] for vendor in health["vendors"]}
     assert [set(o) for o in objects] == [REQUEST_KEYS] * 3
     rejected, created, control = objects
     assert (rejected["api"], rejected["operationId"], rejected["status"], rejected["field"]) == \
@@ -240,16 +246,6 @@ def test_a_closed_output_stops_the_log_not_the_server():
     log.observe(seen[1])  # and what comes after is counted, not queued
     assert not log._queue and log.dropped == 1
     log.close()
-
-
-def test_banner_shows_a_profile_where_an_api_has_one():
-    mounts = dict(create_app().extensions["mockserver"].mounts)
-    served = mounts["ampersand"]  # as the API object will carry it once profiles are in
-    mounts["ampersand"] = SimpleNamespace(vendor=served.vendor, spec=served.spec, profile="latest")
-    lines = banner("http://h:1", mounts)
-    start = json.loads(banner("http://h:1", mounts, "json")[0])
-    assert "(profile latest, 4 operations)" in next(line for line in lines if "ampersand" in line)
-    assert {api["name"]: api["profile"] for api in start["apis"]} == {"activepieces": None, "ampersand": "latest"}
 
 
 SHOP = """\
