@@ -116,8 +116,8 @@ def serve(settings: Settings) -> int:
     server = http_server(app, settings)
     host, port = server.socket.getsockname()[:2]
 
-    def stop(signum, frame):
-        raise KeyboardInterrupt
+    def stop(signum, frame):  # the loop stops accepting, finishes the answers in flight, then returns
+        server.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
