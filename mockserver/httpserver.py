@@ -45,7 +45,8 @@ MAX_HEAD = 262_144  # bytes in a request's head, its final empty line included (
 MAX_CONNECTIONS = 1000  # beyond it a new connection is closed at once
 DRAIN_S = 5.0  # on stop, how long answers in flight may take before their connections are cut
 _SLICE = 65_536  # bytes fed to the parser per connection and turn of the loop
-_TURN_REQUESTS = 16  # requests answered per connection and turn of the loop
+_TURN_REQUESTS = 16  # requests answered per connection and turn of the loop, at most
+_TURN_S = 0.005  # nor more time than this (and one request) when requests are costly
 _READ_AHEAD = 262_144  # unparsed bytes buffered before reading pauses
 _PARTIAL_HEAD = 16_384  # an unfinished head is fed in pieces of at least this (httptools joins them)
 _PROBE_S = 0.02  # after a half interim answer, when the rest is written (see `_probe`)
@@ -80,7 +81,6 @@ class HttpServer:
         self.loop.set_exception_handler(self._loop_error)
         self.connections: set[_Connection] = set()
         self.held: set[concurrent.futures.Future] = set()  # requests running on worker threads
-        self.draining = False
         self._quiet: dict[str, float] = {}
         bound = self.socket.getsockname()
         self._base = {"SERVER_NAME": str(bound[0]), "SERVER_PORT": str(bound[1]), "SERVER_SOFTWARE": IDENT,
@@ -123,7 +123,6 @@ class HttpServer:
             if not self._stopped.is_set():
                 await self._closing
             listener.close()  # no new connection; the answers in flight are written, then each closes
-            self.draining = True
             for connection in list(self.connections):
                 connection.drain()
             deadline = self.loop.time() + self.drain_s
@@ -158,6 +157,10 @@ class HttpServer:
         elif not self.loop.is_closed():
             self.loop.close()
         self.socket.close()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopped.is_set()
 
     @property
     def _sweep_s(self) -> float:
@@ -345,12 +348,13 @@ class _Connection(asyncio.Protocol):
         """Feed the parser and answer, in order, until a request must wait, the data runs out, or
         this turn's share is spent (then again on the next turn)."""
         self.scheduled = False
-        budget, answers = _SLICE, _TURN_REQUESTS
+        budget, answers, stopped = _SLICE, _TURN_REQUESTS, self.server._stopped
+        until = time.perf_counter() + _TURN_S
         while self.buffer and not (self.busy or self.paused or self.closing or self.gone):
-            if self.server.draining:
+            if stopped.is_set():  # (set at once by a signal handler, before the loop hears of it)
                 self._close()  # not begun before the stop: not answered
                 return
-            if budget <= 0 or answers <= 0:
+            if budget <= 0 or answers <= 0 or (answers < _TURN_REQUESTS and time.perf_counter() > until):
                 self.scheduled = True
                 self.server.loop.call_soon(self._process)
                 return
@@ -506,7 +510,7 @@ class _Connection(asyncio.Protocol):
         except concurrent.futures.CancelledError:
             return
         self._answer(request, answer)
-        if self.server.draining and not self.closing:
+        if self.server.stopping and not self.closing:
             self._close()
         self._process()
 
@@ -522,7 +526,7 @@ class _Connection(asyncio.Protocol):
         if self.gone or self.transport.is_closing():
             return
         try:
-            data, close = _answer_bytes(request, status, headers, chunks, self.server.draining)
+            data, close = _answer_bytes(request, status, headers, chunks, self.server.stopping)
         except ValueError as error:
             log.error("the app's answer to %s %s cannot be sent: %s", request.method,
                       b"".join(request.target).decode("latin-1")[:200], error)

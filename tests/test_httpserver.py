@@ -448,6 +448,17 @@ def test_pipelined_requests_stop_when_the_client_resets():
     assert 0 < answered == len(app.seen) < 2000
 
 
+def test_a_stop_ends_a_flood_of_pipelined_requests_at_the_next_one():
+    app = Recorder()
+    with in_memory(app) as (server, connect):
+        connection, transport = connect()
+        connection.data_received(GET * 2000)
+        answered = len(app.seen)
+        server.stop()  # (as a signal handler does: the loop hears of it later)
+        run_out(server, connection)
+        assert len(app.seen) == answered < 2000 and transport.closed
+
+
 def test_a_half_closed_client_gets_every_answer_then_the_connection_closes():
     app = Recorder()
     with in_memory(app) as (server, connect):
