@@ -629,8 +629,9 @@ class _Connection(asyncio.Protocol):
             loop.call_soon_threadsafe(loop.call_soon, turned.set)
         except RuntimeError:  # the loop is closed: the server stopped
             return True
-        turned.wait(1.0)
-        self.settled.wait(1.0)
+        # (bounded short: the asker may hold a lock an inline request on the loop waits for)
+        turned.wait(0.25)
+        self.settled.wait(0.5)
         return self.gone
 
 
