@@ -7,9 +7,13 @@ to a worker thread (as waitress does for every request) only adds hand-offs and 
 Parsing is llhttp's (Node's parser, through httptools, as uvicorn uses it), strict. What is ours is
 how much it is fed at a time, so that no client holds the loop: every feed ends where a message may
 end (the end of a head, of a Content-Length body, or a `\\r\\n\\r\\n` in a chunked body), so one
-request completes per feed; at most `_SLICE` bytes and `_TURN_REQUESTS` requests per connection
-and turn of the loop, then the loop serves the others. A request's head (request line, header lines
-and the empty line ending them) may be `MAX_HEAD` bytes, counted exactly; more is a 431.
+request completes per feed; at most `_SLICE` bytes and `_TURN_REQUESTS` requests (or `_TURN_S`)
+per connection and turn of the loop, then the loop serves the others. A request's head (request
+line, header lines and the empty line ending them) may be `MAX_HEAD` bytes, counted exactly; more
+is a 431. A client that half-closes still gets its answers; one whose connection is lost is gone.
+Past `MAX_CONNECTIONS` a connection is closed at once; while a connection's unsent answers are over
+the transport's high-water mark it is neither answered nor read. `stop()` lets answers in flight
+finish for `DRAIN_S`.
 
 The answer's head is written as waitress wrote it (header names capitalised and sorted, `Server`
 and `Date` added), so the bytes a client sees are the same as before.
