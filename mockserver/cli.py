@@ -136,8 +136,8 @@ def serve(settings: Settings, quiet: bool = False, log_format: str = "text") -> 
         log.attach(app)
     shown = accesslog.banner(root, runtime.mounts, log_format, colour)
 
-    def stop(signum, frame):
-        raise KeyboardInterrupt
+    def stop(signum, frame):  # the loop stops accepting, finishes the answers in flight, then returns
+        server.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
