@@ -448,9 +448,18 @@ def _same_shape(one: dict, other: dict) -> bool:
     return one == other or set(properties_of(one)) == set(properties_of(other))
 
 
+def _plain(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+_PAGING_PLAIN = frozenset(_plain(name) for name in (*LIMIT_NAMES, *OFFSET_NAMES, *PAGE_NAMES, *CURSOR_NAMES,
+                                                     *BEFORE_NAMES, *ORDER_NAMES))
+
+
 def _list_role(operation: Operation, collection: Collection) -> Role:
     props = properties_of(collection.schema)
     lowered = {name.lower(): name for name in props}
+    plain = {_plain(name): name for name in props}
     filters, paging = [], {}
     for param in operation.parameters:
         if param.location != "query":
@@ -474,6 +483,8 @@ def _list_role(operation: Operation, collection: Collection) -> Role:
             paging["descending"] = param.schema.get("default") == "desc"
         elif name.rstrip("s") in lowered:  # `tags` -> `tag`, `statuses` -> `status`
             filters.append((param.name, lowered[name.rstrip("s")]))
+        elif _plain(name) in plain and _plain(name) not in _PAGING_PLAIN:  # Twilio's `FriendlyName`
+            filters.append((param.name, plain[_plain(name)]))
     return Role("list", collection, tuple(filters), Paging(**paging))
 
 

@@ -185,6 +185,8 @@ def test_item_paths_with_a_suffix_and_form_fields_in_another_case(client):
         seen += page["queues"]
         url = local(page["next_page_uri"]) if page["next_page_uri"] else None
     assert seen == made and numbers == [0, 1, 2]
+    named = send(client, "listQueues", f"{QUEUES}.json?FriendlyName=q3", 200)  # the filter of `friendly_name`
+    assert named["queues"] == [made[3]]
 
     url = f"{QUEUES}/{queue['sid']}.json"
     assert send(client, "updateQueue", url, 200, data={"FriendlyName": "renamed"}) == {
