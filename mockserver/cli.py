@@ -36,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
                             "NAME defaults to the file's stem (repeatable)")
     serve.add_argument("--base", action="append", default=[], metavar="NAME=/PATH",
                        help="serve API NAME under this base path instead of its spec's (repeatable)")
+    serve.add_argument("--profile", action="append", default=[], metavar="VENDOR=PROFILE",
+                       help="serve VENDOR as another version of its API: latest (today's), 2024 ...; "
+                            "default: the seeds' era (repeatable)")
     serve.add_argument("--api-key", action="append", default=[], metavar="API=KEY",
                        help="accept only these keys for API (repeatable; for HTTP basic, KEY is user:password)")
     serve.add_argument("--fixtures", action="append", type=Path, default=[], metavar="PATH",
@@ -72,7 +75,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     fixtures=tuple(args.fixtures), journal_size=args.journal_size, journal_bytes=args.journal_bytes,
                     admin_token=args.admin_token, specs=tuple(spec_option(item) for item in args.spec),
                     bases=tuple(_pairs("--base", args.base, "NAME=/PATH")), allow_hosts=tuple(args.allow_host),
-                    cors=args.cors)
+                    cors=args.cors, profiles=tuple(_pairs("--profile", args.profile, "VENDOR=PROFILE")))
 
 
 def _size(text: str) -> int:

@@ -28,6 +28,7 @@ LAYERS = [
     ["coded"],
     ["engine"],
     ["vendors", "vendors.activepieces", "vendors.ampersand", "exchange"],
+    ["vendors.activepieces_latest"],  # profiles with code of their own (`mockserver.vendors`)
     ["faults"],
     ["journal"],
     ["runtime"],
