@@ -42,13 +42,16 @@ def coded_handler(operation: Operation, role: Role, parents: dict[str, Collectio
     make = {"create": _coded_create, "read": _coded_read, "replace": _coded_change, "merge": _coded_change,
             "delete": _coded_delete, "list": functools.partial(_coded_list, cursors=cursors)}[role.kind]
     answer = make(operation, role, collection, codec, status)
-    if not collection.scope and not (documented and documented.headers):
+    wrapper = role.answer_wrapper
+    if not collection.scope and not (documented and documented.headers) and not wrapper:
         return answer
 
     def handler(call: Call) -> Reply:
         check_parent(call, collection, parents)
         reply = answer(call)
         reply.headers = documented_headers(documented, seed_of(call, collection.name, call.store.sequence(call.tenant)))
+        if wrapper and reply.body is not None:  # the item in the answer's wrapper (`{"ssh_key": {...}}`)
+            reply.body = {wrapper: reply.body}
         return reply
 
     return handler

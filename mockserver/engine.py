@@ -31,6 +31,7 @@ from mockserver.inference import (
     defaults,
     infer,
     properties_of,
+    request_schema,
     update_mask,
     without_required,
 )
@@ -43,9 +44,11 @@ from mockserver.items import (
     derived_key,
     existing,
     fresh,
+    in_item_names,
     merge_values,
     new_key,
     normalized,
+    path_fields,
     seed_of,
     store_id,
     store_name,
@@ -71,16 +74,17 @@ def build_vendor(spec: Spec, overrides: Overrides | None = None) -> Vendor:
                if role.collection is not None and role.collection.item_path}
     hidden: dict[str, set[str]] = {}  # per collection: what a request may write and no answer shows
     for op_id, role in roles.items():
-        body = spec.operations[op_id].body_schema
-        if role.collection is not None and isinstance(body, dict):
+        body = request_schema(spec.operations[op_id], role) if role.collection is not None else None
+        if isinstance(body, dict):
             hidden.setdefault(role.collection.name, set()).update(
                 name for name, prop in properties_of(body).items() if isinstance(prop, dict) and prop.get("writeOnly"))
     handlers = {}
     for op_id, role in roles.items():
         name = role.collection.name if role.collection else ""
         codec, cursors = overrides.codecs.get(name), overrides.cursors.get(name, ENGINE_CURSORS)
-        handlers[op_id] = coded_handler(spec.operations[op_id], role, parents, codec, cursors) if codec else \
-            _handler(spec.operations[op_id], role, parents, frozenset(hidden.get(name, ())), cursors)
+        handlers[op_id] = _unwrapping(role, coded_handler(spec.operations[op_id], role, parents, codec, cursors)
+                                      if codec else _handler(spec.operations[op_id], role, parents,
+                                                             frozenset(hidden.get(name, ())), cursors))
     for op_id, operation in spec.operations.items():
         rule = update_mask(spec, operation)
         if rule is not None and op_id in handlers:
@@ -94,6 +98,22 @@ def build_vendor(spec: Spec, overrides: Overrides | None = None) -> Vendor:
                   render_error=overrides.render_error or render_error, accept_credential=overrides.accept_credential,
                   collections=tuple(form for form in formats if form is not None),
                   undocumented_errors=overrides.undocumented_errors)
+
+
+def _unwrapping(role: Role, handler: Callable[[Call], Reply]) -> Callable[[Call], Reply]:
+    """A collection's handler reading a request body as the item says it: out of its wrapper
+    (`{"ssh_key": {...}}`), fields named in another case style under the item's names."""
+    if role.collection is None or role.kind in ("other", "list"):
+        return handler
+    collection, wrapper = role.collection, role.body_wrapper
+
+    def unwrapping(call: Call) -> Reply:
+        if wrapper and isinstance(call.body, dict):
+            call.body = call.body.get(wrapper, {})
+        call.body = in_item_names(collection, call.body)
+        return handler(call)
+
+    return unwrapping
 
 
 def _masked(mask: str, values: str, allowed: tuple[str, ...],
@@ -145,7 +165,7 @@ def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection, hi
     if read is None:
         return None
     create = ops.get("create")
-    create_body = (spec.operations[create].body_schema or {}) if create else {}
+    create_body = (request_schema(spec.operations[create], roles[create]) or {}) if create else {}
     required = list(create_body.get("required", []))
     schema = {**without_required(collection.schema), "required": required}
     create_defaults = defaults(create_body)  # filled in as a create would
@@ -221,9 +241,11 @@ def _as_path_value(schema: dict) -> dict:
     return {"allOf": [schema, {"type": "string"}]} if schema else {"type": "string"}
 
 
-def _reply(call: Call, value: Any, seed: str, status: int | None = None) -> Reply:
+def _reply(call: Call, value: Any, seed: str, wrapper: str | None = None) -> Reply:
+    """The value fitted to the documented answer; an item in its wrapper where the answer has one."""
     code, documented = success(call.operation)
-    code = status or code
+    if wrapper is not None:
+        value = {wrapper: value}
     body, unmet = fit(value, documented, seed) if code != 204 else (None, False)
     return Reply(code, body, documented_headers(documented, seed), best_effort=unmet)
 
@@ -242,7 +264,10 @@ def _handler(operation: Operation, role: Role, parents: dict[str, Collection], h
         check_parent(call, collection, parents)
         reply = kinds[role.kind](call, role, collection)
         if hidden and reply.body is not None:
-            reply.body = without_hidden(reply.body, hidden)
+            if role.answer_wrapper and isinstance(reply.body, dict) and role.answer_wrapper in reply.body:
+                reply.body[role.answer_wrapper] = without_hidden(reply.body[role.answer_wrapper], hidden)
+            else:
+                reply.body = without_hidden(reply.body, hidden)
         return reply
 
     return handler
@@ -253,7 +278,8 @@ def _key_from_path(call: Call, collection: Collection) -> Any:
 
 
 def _create(call: Call, role: Role, collection: Collection) -> Reply:
-    body = normalized(collection, with_defaults(call, call.body if isinstance(call.body, dict) else {}))
+    body = normalized(collection, with_defaults(request_schema(call.operation, role), {
+        **path_fields(collection, call.path), **(call.body if isinstance(call.body, dict) else {})}))
     name = store_name(collection, call.path)
     given = body.get(collection.key_property, MISSING) if collection.key_property else MISSING
     record = None
@@ -275,12 +301,12 @@ def _create(call: Call, role: Role, collection: Collection) -> Reply:
                 raise clash(collection, error, value) from None
     if record is None:
         raise Conflict(collection.key_property or KEY_INDEX, "(generated)")
-    return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]))
+    return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]), role.answer_wrapper)
 
 
 def _read(call: Call, role: Role, collection: Collection) -> Reply:
     record = existing(call, collection, _key_from_path(call, collection))
-    return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]))
+    return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]), role.answer_wrapper)
 
 
 def _replace(call: Call, role: Role, collection: Collection) -> Reply:
@@ -308,8 +334,9 @@ def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Repl
     if merge:
         value = merge_values(current["object"], normalized(collection, {**body, **fields}))
     else:
+        given = with_defaults(request_schema(call.operation, role), body)
         value = merge_values(fresh(call, collection, current["seq"], body),  # body: of the subtype it names
-                             normalized(collection, {**with_defaults(call, body), **fields}))
+                             normalized(collection, {**given, **fields}))
     if collection.key_property:
         value[collection.key_property] = key
 
@@ -331,7 +358,7 @@ def _change(call: Call, role: Role, collection: Collection, merge: bool) -> Repl
         raise clash(collection, error, value) from None
     if record is None:  # deleted meanwhile
         raise EntityNotFound(collection.name, str(key))
-    return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]))
+    return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]), role.answer_wrapper)
 
 
 _UPDATED = re.compile(r"(?i)^(updated|updated_?at|update_?time|updated_?on|modified|modified_?at|last_?modified)$")
@@ -342,7 +369,7 @@ def _delete(call: Call, role: Role, collection: Collection) -> Reply:
     record = existing(call, collection, key)
     if not call.store.delete(call.tenant, store_name(collection, call.path), record["id"]):
         raise EntityNotFound(collection.name, str(key))
-    return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]))
+    return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]), role.answer_wrapper)
 
 
 def _list(call: Call, role: Role, collection: Collection, cursors: Cursors) -> Reply:

@@ -8,6 +8,9 @@ collection, which property is an item's key, and what each operation does to the
     PATCH /pets/{petId}                 merge         POST /pets/{petId} merge (body or query fields)
     DELETE /pets/{petId}                delete        PUT /pets          replace, the key in the body
     GET /pets/findByStatus              list, when it answers an array of the collection's items
+    /Queues.json + /Queues/{Sid}.json   a collection too: a parameter followed by a suffix names the item
+    {"ssh_key": {...}}                  a wrapped item (Rails style): one object property that is the item,
+                                        in a request body or an answer, is unwrapped and wrapped again
 
 Everything else is an `other` operation: it answers its example or generated data. A spec may
 override any inference with `x-mock-*` extensions (see the README's "Spec extensions").
@@ -16,12 +19,13 @@ override any inference with `x-mock-*` extensions (see the README's "Spec extens
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mockserver.spec import Operation, Spec, SpecError
 
 _TEMPLATE = re.compile(r"^\{([^}/]+)\}$")
+_SUFFIXED = re.compile(r"^\{([^}/]+)\}([^{}]+)$")  # `{Sid}.json`: the parameter, then a literal suffix
 JSON_MEDIA = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 
 # Query parameters that page a list, by the style they belong to (compared case-insensitively).
@@ -30,7 +34,10 @@ LIMIT_NAMES = frozenset({"limit", "per_page", "perpage", "page_size", "pagesize"
 OFFSET_NAMES = frozenset({"offset", "skip", "start", "from"})
 PAGE_NAMES = frozenset({"page", "pagenumber", "page_number", "pageno"})
 CURSOR_NAMES = frozenset({"cursor", "after", "page_token", "pagetoken", "next", "next_token", "nexttoken",
-                          "starting_after", "continuation", "continuationtoken", "marker"})
+                          "starting_after", "continuation", "continuationtoken", "marker", "after_id",
+                          "starting_after_id", "since_id"})
+BEFORE_NAMES = frozenset({"before", "ending_before", "before_id", "ending_before_id"})  # the page before an item
+ORDER_NAMES = frozenset({"order", "sort_order", "sortorder", "direction", "sort_direction"})
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,10 @@ class Paging:
     offset: str | None = None
     page: str | None = None
     page_base: int = 1  # the first page's number
-    cursor: str | None = None
+    cursor: str | None = None  # a cursor the mock gave out, or an item's key (`after=asst_abc`)
+    before: str | None = None  # a cursor or key naming what the page ends before (`before=asst_abc`)
+    order: str | None = None  # `order=asc|desc`: the parameter, when its enum has both
+    descending: bool = False  # the order when the parameter is not sent (its `default`)
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,8 @@ class Role:
     filters: tuple[tuple[str, str], ...] = ()  # (query parameter, item property)
     paging: Paging = field(default_factory=Paging)
     by_body: bool = False  # replace/merge whose key is in the body (PUT /pets)
+    body_wrapper: str | None = None  # the request body holds the item in this property (`ssh_key`)
+    answer_wrapper: str | None = None  # the answer holds the item in this property
 
 
 ROLES = ("create", "list", "read", "replace", "merge", "delete", "other")
@@ -89,8 +101,78 @@ def infer(spec: Spec) -> dict[str, Role]:
             wanted = _extension(spec, path, method, "x-mock-role")
             if wanted is not None and wanted != role.kind:
                 role = _forced(spec, path, method, operation, wanted, role, by_path, by_item)
+            if role.collection is not None and role.kind not in ("other", "list"):
+                role = replace(role, body_wrapper=_body_wrapper(operation.body_schema, role.collection.schema),
+                               answer_wrapper=_answer_wrapper(_success_schema(operation), role.collection.schema))
+            if role.kind == "replace" and wanted is None and _partial(request_schema(operation, role),
+                                                                      role.collection.schema):
+                role = replace(role, kind="merge")  # DigitalOcean's `PUT {"name": ...}` renames, keeps the rest
             roles[operation.operation_id] = role
     return roles
+
+
+def _unwrapped(schema: Any) -> dict | None:
+    """The item a wrapper holds: the schema's one property, when that is an object with properties
+    (`{"ssh_key": {...}}`); None for anything else."""
+    if not isinstance(schema, dict):
+        return None
+    props = properties_of(schema)
+    if len(props) != 1:
+        return None
+    inner = next(iter(props.values()))
+    return inner if isinstance(inner, dict) and properties_of(inner) and inner.get("type") in (None, "object") \
+        else None
+
+
+def _body_wrapper(body: Any, item: dict) -> str | None:
+    """The property of a request body that holds the item: its only one, an object, and not a property
+    of the item itself (that would be a change of that property)."""
+    inner = _unwrapped(body)
+    if inner is None:
+        return None
+    name = next(iter(properties_of(body)))
+    return None if name in properties_of(item) else name
+
+
+def _answer_wrapper(answer: Any, item: dict) -> str | None:
+    """The property of an answer that holds the item: the one object property of the item's shape,
+    when the answer is not itself of that shape (others, such as `links` or `meta`, may sit beside)."""
+    if not isinstance(answer, dict) or _same_shape(answer, item):
+        return None
+    found = [name for name, prop in properties_of(answer).items()
+             if isinstance(prop, dict) and prop.get("type") in (None, "object") and properties_of(prop)
+             and _same_shape(prop, item)]
+    return found[0] if len(found) == 1 else None
+
+
+def _partial(body: Any, item: dict) -> bool:
+    """Whether a request body cannot hold a whole item: it declares properties, and requires none of
+    them, or not every one the item requires (those the server sets, `readOnly`, aside)."""
+    declared = properties_of(body) if isinstance(body, dict) else {}
+    if not declared:
+        return False
+    if not _required(body):  # every field optional (Box's `PUT /webhooks/{id}`): what is sent changes
+        return True
+    props = properties_of(item)
+    required = {name for name in _required(item) if not (isinstance(props.get(name), dict)
+                                                         and props[name].get("readOnly"))}
+    return bool(required - set(declared))
+
+
+def _required(schema: dict) -> set[str]:
+    found = set(schema.get("required", ()))
+    for branch in schema.get("allOf", ()):
+        if isinstance(branch, dict):
+            found |= _required(branch)
+    return found
+
+
+def request_schema(operation: Operation, role: Role) -> dict | None:
+    """The schema of what a request body says about the item: the body's, or its wrapper's property's."""
+    body = operation.body_schema
+    if role.body_wrapper and isinstance(body, dict):
+        return properties_of(body).get(role.body_wrapper)
+    return body if isinstance(body, dict) else None
 
 
 def _extension(spec: Spec, path: str, method: str | None, name: str) -> Any:
@@ -161,14 +243,35 @@ def _param(segment: str) -> str | None:
     return found.group(1) if found else None
 
 
+def _last_param(item_path: str) -> str | None:
+    """The parameter an item path ends with, alone (`{petId}`) or before a suffix (`{Sid}.json`)."""
+    last = _segments(item_path)[-1]
+    found = _TEMPLATE.match(last) or _SUFFIXED.match(last)
+    return found.group(1) if found else None
+
+
+def _without_suffix(segment: str, item_path: str | None) -> str:
+    """A collection's last segment without the suffix its items share (`Queues.json` -> `Queues`)."""
+    found = _SUFFIXED.match(_segments(item_path)[-1]) if item_path else None
+    suffix = found.group(2) if found else ""
+    return segment[:-len(suffix)] if suffix and segment.endswith(suffix) and segment != suffix else segment
+
+
 def _collections(spec: Spec) -> list[Collection]:
     found: list[Collection] = []
     names: set[str] = set()
     candidates: dict[str, str | None] = {}  # collection path -> item path
     for path in spec.paths:
         parts = _segments(path)
-        if parts and _param(parts[-1]) and len(parts) > 1 and not _param(parts[-2]):
+        if len(parts) < 2 or _param(parts[-2]) or _SUFFIXED.match(parts[-2]):
+            continue
+        if _param(parts[-1]):
             candidates.setdefault("/" + "/".join(parts[:-1]), path)
+        elif (suffixed := _SUFFIXED.match(parts[-1])) is not None:
+            # `/Queues/{Sid}.json` is an item when `/Queues.json` is a path too: that is its collection
+            collection = "/" + "/".join(parts[:-1]) + suffixed.group(2)
+            if collection in spec.paths:
+                candidates.setdefault(collection, path)
     for path, operations in spec.paths.items():  # a path that creates and lists, with no item path
         if path not in candidates and "POST" in operations and "GET" in operations \
                 and _array_items(_success_schema(operations["GET"])) is not None:
@@ -178,11 +281,11 @@ def _collections(spec: Spec) -> list[Collection]:
         if schema is None:
             continue
         parts = _segments(path)
-        key_param = _param(_segments(item_path)[-1]) if item_path else None
+        key_param = _last_param(item_path) if item_path else None
         key_property = _extension(spec, path, None, "x-mock-key") or _key_property(schema, key_param)
         key_schema = (schema.get("properties", {}).get(key_property) if key_property else None) \
             or _path_param_schema(spec, item_path, key_param) or {"type": "string"}
-        name = _extension(spec, path, None, "x-mock-collection") or parts[-1]
+        name = _extension(spec, path, None, "x-mock-collection") or _without_suffix(parts[-1], item_path)
         if name in names:  # two collections of the same last segment: name by the whole path
             name = "/".join(part for part in parts if not _param(part))
         names.add(name)
@@ -232,15 +335,29 @@ def _success_schema(operation: Operation) -> dict | None:
 
 
 def _array_items(schema: dict | None) -> dict | None:
-    """The item schema of a list answer: an array, or an object with one array property."""
+    """The item schema of a list answer: an array, or an envelope with one array of items."""
+    return list_array(schema)[1]
+
+
+_ITEM_ARRAYS = ("data", "items", "entries", "results", "records", "values", "elements", "content", "list")
+
+
+def list_array(schema: Any) -> tuple[str | None, dict | None]:
+    """Where a list answer holds its items: (None, item schema) for a bare array; (property, item
+    schema) for an envelope, its properties merged through `allOf` (Box, DigitalOcean), whose one array
+    of objects, or the one named like `data`/`entries`/`items`, is the page; (None, None) for neither."""
     if not isinstance(schema, dict):
-        return None
-    if schema.get("type") == "array" or "items" in schema and "properties" not in schema:
+        return None, None
+    if schema.get("type") == "array" or "items" in schema and not properties_of(schema):
         items = schema.get("items")
-        return items if isinstance(items, dict) else None
-    arrays = [prop for prop in schema.get("properties", {}).values()
-              if isinstance(prop, dict) and prop.get("type") == "array" and isinstance(prop.get("items"), dict)]
-    return arrays[0]["items"] if len(arrays) == 1 else None
+        return None, items if isinstance(items, dict) else None
+    arrays = {name: prop["items"] for name, prop in properties_of(schema).items()
+              if isinstance(prop, dict) and prop.get("type") == "array" and isinstance(prop.get("items"), dict)}
+    if len(arrays) > 1:  # Box's `order` beside `entries`: arrays of objects, then the usual names
+        arrays = {name: items for name, items in arrays.items() if _is_object(items)} or arrays
+    if len(arrays) > 1:
+        arrays = {name: items for name, items in arrays.items() if name.lower() in _ITEM_ARRAYS} or arrays
+    return next(iter(arrays.items())) if len(arrays) == 1 else (None, None)
 
 
 def _is_object(schema: Any) -> bool:
@@ -253,14 +370,14 @@ def _item_schema(spec: Spec, path: str, item_path: str | None) -> dict | None:
     if item_path and "GET" in spec.paths.get(item_path, {}):
         schema = _success_schema(spec.paths[item_path]["GET"])
         if _is_object(schema):
-            return schema
+            return _unwrapped(schema) or schema
     operations = spec.paths.get(path, {})
     if "POST" in operations:
         schema = _success_schema(operations["POST"])
         if _is_object(schema):
-            return schema
+            return _unwrapped(schema) or schema
         if _is_object(operations["POST"].body_schema):
-            return operations["POST"].body_schema
+            return _unwrapped(operations["POST"].body_schema) or operations["POST"].body_schema
     if "GET" in operations:
         items = _array_items(_success_schema(operations["GET"]))
         if _is_object(items):
@@ -282,6 +399,8 @@ def _key_property(schema: dict, key_param: str | None) -> str | None:
     props = properties_of(schema)
     if key_param and key_param in props:
         return key_param
+    if key_param and key_param.lower() in (lowered := {name.lower(): name for name in props}):
+        return lowered[key_param.lower()]  # `{Sid}` -> `sid`
     if key_param:
         stem = re.sub(r"(?i)[_-]?(id|key|name|code|slug)$", "", key_param)
         suffix = key_param[len(stem):].lstrip("_-").lower()
@@ -329,6 +448,14 @@ def _same_shape(one: dict, other: dict) -> bool:
     return one == other or set(properties_of(one)) == set(properties_of(other))
 
 
+def _plain(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+_PAGING_PLAIN = frozenset(_plain(name) for name in (*LIMIT_NAMES, *OFFSET_NAMES, *PAGE_NAMES, *CURSOR_NAMES,
+                                                     *BEFORE_NAMES, *ORDER_NAMES))
+
+
 # On a query parameter's schema: how its filter compares. `contains`: the property holds the value,
 # ignoring case (SQL's `ILIKE '%value%'`); without it, equality.
 MATCH = "x-mock-match"
@@ -338,6 +465,7 @@ MATCHES = ("contains",)
 def _list_role(operation: Operation, collection: Collection) -> Role:
     props = properties_of(collection.schema)
     lowered = {name.lower(): name for name in props}
+    plain = {_plain(name): name for name in props}
     filters, paging = [], {}
     for param in operation.parameters:
         if param.location != "query":
@@ -357,8 +485,15 @@ def _list_role(operation: Operation, collection: Collection) -> Role:
             paging["page_base"] = 0 if param.schema.get("minimum") == 0 else 1
         elif name in CURSOR_NAMES:
             paging.setdefault("cursor", param.name)
+        elif name in BEFORE_NAMES:
+            paging.setdefault("before", param.name)
+        elif name in ORDER_NAMES and {"asc", "desc"} <= set(param.schema.get("enum", ())):
+            paging.setdefault("order", param.name)
+            paging["descending"] = param.schema.get("default") == "desc"
         elif name.rstrip("s") in lowered:  # `tags` -> `tag`, `statuses` -> `status`
             filters.append((param.name, lowered[name.rstrip("s")]))
+        elif _plain(name) in plain and _plain(name) not in _PAGING_PLAIN:  # Twilio's `FriendlyName`
+            filters.append((param.name, plain[_plain(name)]))
     return Role("list", collection, tuple(filters), Paging(**paging))
 
 

@@ -164,10 +164,43 @@ def existing(call: Call, collection: Collection, key: Any, entity: str | None = 
     return record
 
 
-def with_defaults(call: Call, body: dict) -> dict:
+def with_defaults(schema: dict | None, body: dict) -> dict:
     """The request body with the defaults its schema declares for what it leaves out."""
-    schema = call.operation.body_schema
     return {**defaults(schema), **body} if isinstance(schema, dict) else body
+
+
+def in_item_names(collection: Collection, body: Any) -> Any:
+    """A request body's fields under the names the item has, where the request writes them in another
+    case style (Twilio's form `FriendlyName` is the answer's `friendly_name`); others as they are."""
+    props = properties_of(collection.schema)
+    if not isinstance(body, dict) or all(name in props for name in body):
+        return body
+    by_norm = {_plain(name): name for name in props}
+    renamed = {}
+    for name, value in body.items():
+        target = name if name in props else by_norm.get(_plain(name), name)
+        if target not in body or target == name:
+            renamed[target] = value
+    return renamed
+
+
+def path_fields(collection: Collection, path: dict[str, Any]) -> dict[str, Any]:
+    """The item's properties named like its parent's path parameters, with their values (a queue of
+    `/Accounts/{AccountSid}/Queues.json` has that `account_sid`), where the property's schema takes it."""
+    if not collection.scope:
+        return {}
+    by_norm = {_plain(name): (name, prop) for name, prop in properties_of(collection.schema).items()}
+    found = {}
+    for param in collection.scope:
+        name, prop = by_norm.get(_plain(param), (None, None))
+        if name is not None and param in path and isinstance(prop, dict) \
+                and compile_schema(prop, "a property named like a path parameter").is_valid(path[param]):
+            found[name] = path[param]
+    return found
+
+
+def _plain(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
 
 
 _NORMALIZE = {"lowercase": str.lower, "uppercase": str.upper, "trim": str.strip}
