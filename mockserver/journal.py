@@ -128,14 +128,18 @@ class _Raw:
         return raw
 
     def measure(self) -> int:
-        size = len(self.body) + len(self.response) + ENTRY_OVERHEAD + TEXT_OVERHEAD + len(self.path) + 3
-        size += sum(TEXT_OVERHEAD + len(name) + len(value) + 3
-                    for name, values in self.query.items() for value in values)
-        for headers in (self.headers, self.response_headers):
-            size += sum(TEXT_OVERHEAD + len(name) + len(value) + 3 for name, value in headers.items())
-        size += sum(TEXT_OVERHEAD + len(name) + len(message) + 6 for _, name, _, message in self.issues)
-        size += sum(TEXT_OVERHEAD + len(warning) + 3 for warning in self.warnings)
-        return size + (TEXT_OVERHEAD + len(self.error) + 3 if self.error else 0)
+        headers, answered = self.headers, self.response_headers  # (in C where it can: once a request)
+        texts = 1 + len(headers) + len(answered) + len(self.warnings) + (1 if self.error else 0)
+        size = (len(self.body) + len(self.response) + ENTRY_OVERHEAD + len(self.path)
+                + sum(map(len, headers)) + sum(map(len, headers.values()))
+                + sum(map(len, answered)) + sum(map(len, answered.values()))
+                + sum(map(len, self.warnings)) + len(self.error or ""))
+        for name, values in self.query.items():
+            texts += len(values)
+            size += len(name) * len(values) + sum(map(len, values))
+        for _, name, _, message in self.issues:
+            size += TEXT_OVERHEAD + len(name) + len(message) + 6
+        return size + texts * (TEXT_OVERHEAD + 3)  # each text: its object, and 3 more when masked
 
 
 class Journal:
