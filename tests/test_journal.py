@@ -242,6 +242,31 @@ def test_parsed_bodies_that_fail_validation_keep_the_journal_within_its_budget()
     assert newest["status"] == status and newest["truncated"][0] == "body"  # cut to an eighth of the budget
 
 
+def test_what_the_journal_counts_is_what_small_entries_really_take():
+    """Small requests: the bytes counted against the budget are at least what Python allocated for
+    the entries (their dicts and texts, not only their characters), and not wildly more."""
+    import gc
+    import tracemalloc
+
+    app = create_app(Settings())
+    client, kept = app.test_client(), app.extensions["mockserver"].journal
+    for index in range(20):  # warm up
+        client.get(f"/v1/projects?i={index}", headers=AMP)
+    client.delete("/__mock/requests")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for index in range(300):
+            client.get(f"/v1/projects?i={index}", headers=AMP)
+        assert len(kept) == 300  # read: every entry built
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown <= kept.bytes <= 2 * grown, (grown, kept.bytes)
+
+
 def test_a_body_is_kept_as_its_bytes_whatever_its_characters():
     """One emoji makes Python keep a string at 4 bytes a character; bytes stay bytes."""
     app = create_app(Settings())
