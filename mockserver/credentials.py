@@ -2,9 +2,10 @@
 
 `read_credential` returns the credential's value, or None when the request does not present one. A
 credential presented in a form no key can have (HTTP basic that is not base64 of `user:password`)
-returns the raw header, and one presented empty (`X-Api-Key:`, `Authorization:`, `Bearer` without a
-token, `?api_key=`) returns "": the caller then refuses it as it refuses any unknown key (401), never
-as "no credential", also beside an accepted one. Nothing here knows a vendor."""
+returns the raw header: the caller then refuses it as it refuses any unknown key (401), never as
+"no credential". One sent empty (`X-Api-Key:`, `Authorization:`, `Bearer` without a token,
+`?api_key=`) returns "": alone it is no credential (services read an empty header as a missing one),
+beside an accepted one it is refused. Nothing here knows a vendor."""
 
 from __future__ import annotations
 

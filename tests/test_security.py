@@ -387,6 +387,14 @@ def test_an_empty_credential_beside_an_accepted_one_is_401(headers):
     assert client.get("/v1/projects", headers=AMP_KEY).get_json() == []  # nothing was created
 
 
+@pytest.mark.parametrize("headers", [{"X-Api-Key": ""}, {"Authorization": ""}, {"Authorization": "Bearer"}])
+def test_an_empty_credential_alone_is_no_credential(headers):
+    """As a service that reads an empty header as a missing one (Activepieces today): the vendor's
+    answer to no credential, which may differ from its answer to a refused one."""
+    response = create_app(Settings()).test_client().get("/v1/projects", headers=headers)
+    assert response.status_code == 401 and "no credential" in response.get_json()["detail"]
+
+
 def test_an_empty_credential_header_is_401_over_http():
     """The same over a real server: an empty header line reaches the mock as presented."""
     import mockserver
