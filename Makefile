@@ -3,8 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The lowest versions pyproject.toml allows (every direct dependency at its floor, uv's
+# lowest-direct resolution), where `make test` runs the suite again, so that no floor can lie.
+LOWEST       := .venv-lowest
+LOWEST_STAMP := $(LOWEST)/.installed
+# There, the tests that reach the dependencies (HTTP, routing, bodies, schemas, YAML, the README's
+# examples) run; those that mostly drive test tools, subprocesses or load are left to the first run.
+LOWEST_SKIP  := schemathesis plugin concurrency ui_browser properties cli security journal fast_paths \
+                persistence cors
+LOWEST_TESTS ?= tests $(foreach name,$(LOWEST_SKIP),--ignore=tests/test_$(name).py)
 
-.PHONY: install run test lint browser bench clean
+.PHONY: install run test test-lowest lint browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +22,20 @@ $(STAMP): pyproject.toml
 	touch $@
 
 install: $(STAMP)
+
+$(BIN)/uv: $(STAMP)
+	$(BIN)/pip install -q 'uv>=0.5'
+	touch $@
+
+# Built anew whenever pyproject.toml changes (a floor moved), from nothing but PyPI.
+$(LOWEST_STAMP): pyproject.toml $(BIN)/uv
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv --without-pip $(LOWEST)
+	$(BIN)/uv pip compile -q --python $(LOWEST)/bin/python --resolution lowest-direct --extra test \
+		--no-header -o $(LOWEST)/requirements.txt pyproject.toml
+	$(BIN)/uv pip install -q --python $(LOWEST)/bin/python -r $(LOWEST)/requirements.txt
+	$(BIN)/uv pip install -q --python $(LOWEST)/bin/python --no-deps -e .
+	touch $@
 
 run: $(STAMP)
 	$(BIN)/mockserver serve $(ARGS)
@@ -30,9 +53,13 @@ browser:
 
 test: $(STAMP) lint browser
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-lowest
+
+test-lowest: $(LOWEST_STAMP)
+	$(LOWEST)/bin/python -m pytest -q $(LOWEST_TESTS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(LOWEST) build *.egg-info

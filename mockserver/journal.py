@@ -59,7 +59,8 @@ def mask_header(name: str, value: str) -> str:
 # until read: a 900 KB body of `[{},{},...]` is 900 KB here, not the ~21 MB its parsed value takes.
 PARSE_BYTES = 256 * 1024  # a body longer than this is served as text, never parsed
 PAGE_BYTES = 4 * 1024 * 1024  # bodies served by one read of the journal, at most (one entry at least)
-ENTRY_OVERHEAD = 512  # bytes counted for an entry besides its bodies and texts
+ENTRY_OVERHEAD = 3072  # bytes counted for an entry besides its bodies and texts (its dicts: ~2.4 KiB measured)
+TEXT_OVERHEAD = 64  # bytes counted for each text besides its characters (a str object, its slot)
 TEXT_CAP = 2000  # characters of one issue, warning or error kept
 MIN_SUBSTRING_SECRET = 6  # shorter secrets are masked where they are a whole value, not inside text
 DEFAULT_PAGE = 100
@@ -80,6 +81,67 @@ class _Kept:
         return len(self.body) + len(self.response)
 
 
+@dataclass(slots=True)
+class _Raw:
+    """What one entry is built from, as it was recorded: the bodies as bytes and the texts capped;
+    nothing parsed is kept (not the request's value, nor an issue's, nor the answer's: parsed, a
+    900 KB `[{},{},...]` takes ~21 MB). `size` counts what it holds, and is at least the size of
+    the entry built from it (masking and cutting never lengthen a body, and a text by 3 at most)."""
+
+    vendor: str
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    started: float
+    ended: float
+    operation_id: str | None
+    tenant: Tenant | None
+    status: int
+    response: bytes  # the answer as sent (or its JSON text, for an answer given outside the pipeline)
+    response_headers: dict[str, str]
+    issues: list[tuple[str, str, str, str]]  # (in, name, keyword, message), capped
+    warnings: list[str]  # capped
+    error: str | None  # capped
+    fault: dict | None
+    dropped: bool  # a fault dropped the answer
+    rejected: str | None
+    id: int = 0
+    size: int = 0
+
+    @classmethod
+    def of(cls, exchange: Exchange, ended: float) -> _Raw:
+        fault = exchange.fault
+        response = exchange.response_bytes
+        if not response and exchange.response_body is not None:  # an error answered outside the pipeline
+            response = jsontext.dumps(exchange.response_body).encode()
+        raw = cls(exchange.vendor, exchange.method, exchange.path, exchange.query, exchange.headers,
+                  _request_body(exchange), exchange.started, ended, exchange.operation_id, exchange.tenant,
+                  exchange.status, response, exchange.response_headers,
+                  [(issue.location, _cap(issue.dotted or issue.location), issue.keyword, _cap(issue.message))
+                   for issue in exchange.issues[:50]],
+                  [_cap(warning) for warning in exchange.warnings[:50]],
+                  _cap(exchange.error) if exchange.error else None,
+                  fault, bool(fault and fault["drop"]), _rejected(exchange, fault))
+        raw.size = raw.measure()
+        return raw
+
+    def measure(self) -> int:
+        headers, answered = self.headers, self.response_headers  # (in C where it can: once a request)
+        texts = 1 + len(headers) + len(answered) + len(self.warnings) + (1 if self.error else 0)
+        size = (len(self.body) + len(self.response) + ENTRY_OVERHEAD + len(self.path)
+                + sum(map(len, headers)) + sum(map(len, headers.values()))
+                + sum(map(len, answered)) + sum(map(len, answered.values()))
+                + sum(map(len, self.warnings)) + len(self.error or ""))
+        for name, values in self.query.items():
+            texts += len(values)
+            size += len(name) * len(values) + sum(map(len, values))
+        for _, name, _, message in self.issues:
+            size += TEXT_OVERHEAD + len(name) + len(message) + 6
+        return size + texts * (TEXT_OVERHEAD + 3)  # each text: its object, and 3 more when masked
+
+
 class Journal:
     """Newest last, at most `capacity` entries and `byte_capacity` bytes (0 keeps none). Thread-safe.
 
@@ -96,8 +158,8 @@ class Journal:
         self._secret_values = frozenset(value for value in secret_values if value)  # the admin token
         self._lock = threading.Lock()
         self._entries: deque[_Kept] = deque()
-        self._pending: deque[tuple[int, float, Exchange]] = deque()  # (id, ended, exchange), entries not built yet
-        self._pending_bytes = 0  # their bodies' bytes, before masking and cutting
+        self._pending: deque[_Raw] = deque()  # what the entries not built yet are built from
+        self._pending_bytes = 0  # what they hold (`_Raw.size`)
         self._bytes = 0
         self._dropped = 0
         self._next_id = 1
@@ -105,26 +167,25 @@ class Journal:
     # --- recording -------------------------------------------------------------------------------
 
     def record(self, exchange: Exchange) -> None:
-        """The observer: one entry per finished exchange. Only the raw exchange is kept here (with the
-        request's body, read now if the pipeline did not); its entry is built when the journal is
-        read (`_settle`), and never for the exchanges that would have been dropped by then."""
+        """The observer: one entry per finished exchange. Only what its entry is built from is kept
+        here (`_Raw`: bytes and capped texts, never a parsed value), counted as the bytes it holds;
+        the entry is built when the journal is read (`_settle`), and never for the exchanges that
+        would have been dropped by then."""
         if exchange.abandoned or self.capacity == 0:
             return
-        ended = time.time()
-        exchange.body = _request_body(exchange)
-        exchange.request = None  # the request (its environ, its connection) is not kept alive here
-        raw_bytes = len(exchange.body) + len(exchange.response_bytes)
+        raw = _Raw.of(exchange, time.time())
         with self._lock:
-            self._pending.append((self._next_id, ended, exchange))
+            raw.id = self._next_id
             self._next_id += 1
-            self._pending_bytes += raw_bytes
+            self._pending.append(raw)
+            self._pending_bytes += raw.size
             if len(self._pending) + len(self._entries) > self.capacity:  # the oldest can no longer stay
                 if self._entries:
                     self._bytes -= self._entries.popleft().size
                 else:
-                    self._pending_bytes -= _raw_size(self._pending.popleft()[2])
+                    self._pending_bytes -= self._pending.popleft().size
                 self._dropped += 1
-            if self._pending_bytes > self.byte_capacity:  # big bodies: build (and cut) them now
+            if self._bytes + self._pending_bytes > self.byte_capacity:  # all it holds passes the budget
                 self._settle()
 
     def _settle(self) -> None:
@@ -137,7 +198,7 @@ class Journal:
         built: list[_Kept] = []
         size = 0
         while pending:
-            kept = self._build(*pending.pop())
+            kept = self._build(pending.pop())
             if len(built) + 1 > self.capacity or size + kept.size > self.byte_capacity:
                 self._dropped += len(pending) + 1 + len(self._entries)
                 self._entries.clear()
@@ -152,50 +213,44 @@ class Journal:
             self._bytes -= self._entries.popleft().size
             self._dropped += 1
 
-    def _build(self, entry_id: int, ended: float, exchange: Exchange) -> _Kept:
-        fault = exchange.fault
-        dropped = bool(fault and fault["drop"])
-        hide = _Masker(self._secrets_of(exchange))
+    def _build(self, raw: _Raw) -> _Kept:
+        hide = _Masker(self._secrets_of(raw))
         truncated = []
-        body = hide.data(exchange.body)
+        body = hide.data(raw.body)
         if len(body) > self.field_cap:
             body, truncated = body[:self.field_cap], ["body"]
         response = b""
-        if not dropped:
-            response = exchange.response_bytes or (
-                jsontext.dumps(exchange.response_body).encode() if exchange.response_body is not None else b"")
-            response = hide.data(response)
+        if not raw.dropped:
+            response = hide.data(raw.response)
             if len(response) > self.field_cap:
                 response, truncated = response[:self.field_cap], [*truncated, "responseBody"]
         meta = {
-            "time": rfc3339_micros(int(exchange.started * 1_000_000)),
-            "durationMs": round(max(0.0, ended - exchange.started) * 1000, 3),
-            "vendor": exchange.vendor or None,
-            "operationId": exchange.operation_id,
-            "method": exchange.method,
-            "path": hide.text(exchange.path),
+            "time": rfc3339_micros(int(raw.started * 1_000_000)),
+            "durationMs": round(max(0.0, raw.ended - raw.started) * 1000, 3),
+            "vendor": raw.vendor or None,
+            "operationId": raw.operation_id,
+            "method": raw.method,
+            "path": hide.text(raw.path),
             "query": {name: [mask(v) if name.lower() in self._secret_query else hide.text(v) for v in values]
-                      for name, values in exchange.query.items()},
+                      for name, values in raw.query.items()},
             "headers": {name: mask_header(name, value) if name.lower() in self._secret_headers
-                        else hide.text(value) for name, value in exchange.headers.items()},
-            "credential": mask(exchange.tenant.credential) if exchange.tenant and exchange.tenant.credential
-            else None,
-            "status": None if dropped else exchange.status,
-            "responseHeaders": {} if dropped else {name: hide.text(value)
-                                                   for name, value in exchange.response_headers.items()},
-            "rejected": _rejected(exchange, fault),
-            "issues": [{"in": issue.location, "name": hide.text(_cap(issue.dotted or issue.location)),
-                        "keyword": issue.keyword, "message": hide.text(_cap(issue.message))}
-                       for issue in exchange.issues[:50]],
-            "warnings": [hide.text(_cap(warning)) for warning in exchange.warnings[:50]],
-            "error": hide.text(_cap(exchange.error)) if exchange.error else None,
-            "fault": fault,
+                        else hide.text(value) for name, value in raw.headers.items()},
+            "credential": mask(raw.tenant.credential) if raw.tenant and raw.tenant.credential else None,
+            "status": None if raw.dropped else raw.status,
+            "responseHeaders": {} if raw.dropped else {name: hide.text(value)
+                                                       for name, value in raw.response_headers.items()},
+            "rejected": raw.rejected,
+            "issues": [{"in": where, "name": hide.text(name), "keyword": keyword, "message": hide.text(message)}
+                       for where, name, keyword, message in raw.issues],
+            "warnings": [hide.text(warning) for warning in raw.warnings],
+            "error": hide.text(raw.error) if raw.error else None,
+            "fault": raw.fault,
             "truncated": truncated,
         }
         size = len(body) + len(response) + ENTRY_OVERHEAD + _text_size(meta)
-        return _Kept(entry_id, exchange.tenant, exchange.started, meta, body, response, size)
+        return _Kept(raw.id, raw.tenant, raw.started, meta, body, response, size)
 
-    def _secrets_of(self, exchange: Exchange) -> set[str]:
+    def _secrets_of(self, exchange: _Raw) -> set[str]:
         """Every credential the request carried (whatever header or parameter it was read from), the
         tenant's, and the admin token: masked wherever they appear, by value."""
         found = set(self._secret_values)
@@ -279,10 +334,10 @@ class Journal:
         with self._lock:
             went = 0
             if self._pending and self._keeps_all_pending():  # no entry need be built to know what goes
-                kept = deque(item for item in self._pending
-                             if vendor is not None and not _raw_in_scope(item[2], vendor, credential))
+                kept = deque(raw for raw in self._pending
+                             if vendor is not None and not _raw_in_scope(raw, vendor, credential))
                 went = len(self._pending) - len(kept)
-                self._pending, self._pending_bytes = kept, sum(_raw_size(item[2]) for item in kept)
+                self._pending, self._pending_bytes = kept, sum(raw.size for raw in kept)
             else:
                 self._settle()
             before = len(self._entries)
@@ -296,13 +351,9 @@ class Journal:
 
     def _keeps_all_pending(self) -> bool:
         """Whether building the pending entries would keep every one of them (the lock held): their
-        sizes' upper bounds fit the byte budget beside the kept entries (the count always fits)."""
-        total = self._bytes
-        for _, _, exchange in self._pending:
-            total += _size_bound(exchange)
-            if total > self.byte_capacity:
-                return False
-        return True
+        sizes' upper bounds (`_Raw.size`) fit the byte budget beside the kept entries (the count
+        always fits)."""
+        return self._bytes + self._pending_bytes <= self.byte_capacity
 
 
 class _Masker:
@@ -377,31 +428,11 @@ def _request_body(exchange: Exchange) -> bytes:
     return raw
 
 
-def _raw_size(exchange: Exchange) -> int:
-    return len(exchange.body) + len(exchange.response_bytes)
-
-
-def _raw_in_scope(exchange: Exchange, vendor: str, credential: str | None) -> bool:
-    """`_in_scope` of the entry this exchange becomes."""
-    if (exchange.vendor or None) != vendor:
+def _raw_in_scope(raw: _Raw, vendor: str, credential: str | None) -> bool:
+    """`_in_scope` of the entry this record becomes."""
+    if (raw.vendor or None) != vendor:
         return False
-    return credential is None or (exchange.tenant is not None and exchange.tenant.credential == credential)
-
-
-def _size_bound(exchange: Exchange) -> int:
-    """At least the size (`_Kept.size`) of the entry this exchange becomes: masking and cutting a body
-    never lengthen it; a masked text is at most 3 characters longer (`***`, a scheme kept), a capped
-    one at most 30 (its `… (N more characters)`)."""
-    response = exchange.response_bytes
-    size = len(exchange.body) + ENTRY_OVERHEAD + len(exchange.path) + 3 + (
-        len(response) if response or exchange.response_body is None
-        else len(jsontext.dumps(exchange.response_body).encode()))
-    size += sum(len(name) + len(value) + 3 for name, values in exchange.query.items() for value in values)
-    for headers in (exchange.headers, exchange.response_headers):
-        size += sum(len(name) + len(value) + 3 for name, value in headers.items())
-    size += sum(len(issue.dotted or issue.location) + len(issue.message) + 60 for issue in exchange.issues[:50])
-    size += sum(len(warning) + 30 for warning in exchange.warnings[:50]) + len(exchange.error or "") + 30
-    return size
+    return credential is None or (raw.tenant is not None and raw.tenant.credential == credential)
 
 
 def _cap(text: str) -> str:
@@ -409,15 +440,15 @@ def _cap(text: str) -> str:
 
 
 def _text_size(meta: dict) -> int:
-    """Roughly what the entry's texts take (UTF-8 length of their characters)."""
-    size = 0
+    """What the entry's texts take: their characters, and each one's object (`TEXT_OVERHEAD`)."""
+    size = TEXT_OVERHEAD + len(meta["path"])
     for name, values in meta["query"].items():
-        size += len(name) + sum(len(value) for value in values)
+        size += sum(TEXT_OVERHEAD + len(name) + len(value) for value in values)
     for headers in (meta["headers"], meta["responseHeaders"]):
-        size += sum(len(name) + len(value) for name, value in headers.items())
-    size += sum(len(issue["name"]) + len(issue["message"]) for issue in meta["issues"])
-    size += sum(len(warning) for warning in meta["warnings"]) + len(meta["error"] or "") + len(meta["path"])
-    return size
+        size += sum(TEXT_OVERHEAD + len(name) + len(value) for name, value in headers.items())
+    size += sum(TEXT_OVERHEAD + len(issue["name"]) + len(issue["message"]) for issue in meta["issues"])
+    size += sum(TEXT_OVERHEAD + len(warning) for warning in meta["warnings"])
+    return size + (TEXT_OVERHEAD + len(meta["error"]) if meta["error"] else 0)
 
 
 def _timestamp(since: str) -> float:

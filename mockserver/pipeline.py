@@ -236,10 +236,13 @@ def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed
     if not operation.security:
         return Tenant(vendor.name, "")
     accepted: str | None = None
-    presented = False
+    presented = empty = False
     for name, scheme in operation.security:
         value = credentials.read_credential(scheme, request)
         if value is None:
+            continue
+        if not value:  # sent empty: alone, none came; beside an accepted credential, a refused one
+            empty = True
             continue
         presented = True
         if not ((allowed is None or value in allowed) and vendor.accept_credential(name, scheme, value)):
@@ -247,6 +250,8 @@ def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed
             break
         if accepted is None:
             accepted = value
+    if accepted is not None and empty:
+        accepted, presented = None, True  # refused, as any refused credential beside an accepted one
     if accepted is not None:
         return Tenant(vendor.name, accepted)
     if not presented and operation.anonymous:  # the document allows no credential (`security: [{}]`)

@@ -246,7 +246,13 @@ def basic(text: str) -> dict:
 
 @pytest.mark.parametrize("scheme, request_, expected", [
     ({"type": "apiKey", "in": "header", "name": "X-Key"}, req({"X-Key": "k1"}), "k1"),
-    ({"type": "apiKey", "in": "header", "name": "X-Key"}, req({"X-Key": ""}), None),
+    ({"type": "apiKey", "in": "header", "name": "X-Key"}, req({"X-Key": ""}), ""),  # presented empty: refused
+    ({"type": "apiKey", "in": "header", "name": "X-Key"}, req(), None),
+    ({"type": "apiKey", "in": "query", "name": "key"}, req(query="key="), ""),
+    ({"type": "http", "scheme": "bearer"}, req({"Authorization": ""}), ""),
+    ({"type": "http", "scheme": "bearer"}, req({"Authorization": "Bearer"}), ""),
+    ({"type": "http", "scheme": "basic"}, req({"Authorization": "Basic "}), ""),
+    ({"type": "http", "scheme": "digest"}, req({"Authorization": "Digest"}), ""),
     ({"type": "apiKey", "in": "query", "name": "key"}, req(query="key=k2"), "k2"),
     ({"type": "apiKey", "in": "cookie", "name": "sid"}, req(cookie="sid=k3; other=x"), "k3"),
     ({"type": "apiKey", "in": "cookie", "name": "sid"}, req(), None),

@@ -212,6 +212,61 @@ def test_the_journal_is_bounded_by_bytes_and_says_what_it_dropped_and_cut():
     assert len(entry["body"].encode()) <= budget // 8  # cut to an eighth of the budget
 
 
+def test_parsed_bodies_that_fail_validation_keep_the_journal_within_its_budget():
+    """A JSON body is parsed and refused: the journal keeps its bytes, never its parsed value (~23
+    times as big for `[{},{},...]`) through the request's issues or answer, and counts all it holds
+    (entries not built yet included) against its budget: what Python really allocated stays within."""
+    import gc
+    import tracemalloc
+
+    budget = 1024 * 1024
+    app = create_app(Settings(journal_bytes=budget))
+    client, kept = app.test_client(), app.extensions["mockserver"].journal
+    body = b"[" + b"{}," * 100_000 + b"{}]"  # ~300 KB; parsed, ~7 MB
+    # Ampersand's 422: its issue holds the whole array as its value, and the answer echoes it.
+    path, status, sent = "/v1/projects", 422, {**AMP, "Content-Type": "application/json"}
+    assert client.post(path, data=b"[{}]", headers=sent).status_code == status  # warm up
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(5):
+            assert client.post(path, data=body, headers=sent).status_code == status
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before  # measured before any read builds entries
+    finally:
+        tracemalloc.stop()
+    assert grown < budget + 256 * 1024, grown
+    assert kept.bytes <= budget
+    newest = journal(client)["requests"][-1]
+    assert newest["status"] == status and newest["truncated"][0] == "body"  # cut to an eighth of the budget
+
+
+def test_what_the_journal_counts_is_what_small_entries_really_take():
+    """Small requests: the bytes counted against the budget are at least what Python allocated for
+    the entries (their dicts and texts, not only their characters), and not wildly more."""
+    import gc
+    import tracemalloc
+
+    app = create_app(Settings())
+    client, kept = app.test_client(), app.extensions["mockserver"].journal
+    for index in range(20):  # warm up
+        client.get(f"/v1/projects?i={index}", headers=AMP)
+    client.delete("/__mock/requests")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for index in range(300):
+            client.get(f"/v1/projects?i={index}", headers=AMP)
+        assert len(kept) == 300  # read: every entry built
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown <= kept.bytes <= 2 * grown, (grown, kept.bytes)
+
+
 def test_a_body_is_kept_as_its_bytes_whatever_its_characters():
     """One emoji makes Python keep a string at 4 bytes a character; bytes stay bytes."""
     app = create_app(Settings())
@@ -336,7 +391,7 @@ def test_entries_built_when_read_are_those_recorded_one_by_one(seed):
 
     from mockserver.errors import Issue
     from mockserver.exchange import Exchange
-    from mockserver.journal import Journal, _size_bound
+    from mockserver.journal import Journal, _Raw
     from mockserver.store import Tenant
 
     rng = random.Random(seed)
@@ -356,9 +411,9 @@ def test_entries_built_when_read_are_those_recorded_one_by_one(seed):
                                 warnings=list(texts),
                                 issues=[Issue("body", ("name",), "type", "name: " + texts[0])] if texts else [],
                                 error=texts[0] if texts else None)
-            bound = _size_bound(exchange)
             kept.record(exchange)
-        assert bound >= eager._build(0, 0.0, exchange).size
+        raw = _Raw.of(exchange, 0.0)
+        assert raw.size >= eager._build(raw).size
         len(eager)  # a read: settles what is pending
         if rng.random() < 0.05:
             len(lazy)

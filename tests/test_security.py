@@ -361,3 +361,88 @@ def test_the_served_specs_are_the_only_files_the_control_api_reads(document):
     assert response.status_code in (400, 404), (document, response.status)
     text = response.get_data(as_text=True)
     assert "[project]" not in text and "root:" not in text and "import" not in text
+
+
+# --- an empty credential is a refused credential ------------------------------------------------------
+
+AMP_KEY, AMP_BEARER = {"X-Api-Key": "amp-good-key"}, {"Authorization": "Bearer amp-good-key"}
+
+
+@pytest.mark.parametrize("headers", [
+    {**AMP_BEARER, "X-Api-Key": ""},
+    {**AMP_KEY, "Authorization": ""},
+    {**AMP_KEY, "Authorization": "Bearer"},
+    {**AMP_KEY, "Authorization": "Bearer "},
+], ids=["empty-key-beside-bearer", "empty-authorization-beside-key", "bearer-without-token", "bearer-space"])
+def test_an_empty_credential_beside_an_accepted_one_is_401(headers):
+    client = create_app(Settings()).test_client()
+    assert client.get("/v1/projects", headers=AMP_KEY).status_code == 200
+    assert client.get("/v1/projects", headers=AMP_BEARER).status_code == 200
+    for method, path in (("GET", "/v1/projects"), ("GET", "/v1/projects/ab"), ("POST", "/v1/projects")):
+        response = client.open(path, method=method, headers=headers,
+                               json={"appName": "A", "name": "ab", "orgId": "00000000-0000-0000-0000-000000000001"})
+        assert response.status_code == 401, (headers, method, path)
+        assert response.mimetype == "application/problem+json"
+        assert "refused" in response.get_json()["detail"]
+    assert client.get("/v1/projects", headers=AMP_KEY).get_json() == []  # nothing was created
+
+
+@pytest.mark.parametrize("headers", [{"X-Api-Key": ""}, {"Authorization": ""}, {"Authorization": "Bearer"}])
+def test_an_empty_credential_alone_is_no_credential(headers):
+    """As a service that reads an empty header as a missing one (Activepieces today): the vendor's
+    answer to no credential, which may differ from its answer to a refused one."""
+    response = create_app(Settings()).test_client().get("/v1/projects", headers=headers)
+    assert response.status_code == 401 and "no credential" in response.get_json()["detail"]
+
+
+def test_an_empty_credential_header_is_401_over_http():
+    """The same over a real server: an empty header line reaches the mock as presented."""
+    import mockserver
+    from tests.helpers import raw_exchange, statuses
+
+    with mockserver.run() as server:
+        host, port = server.host, server.port
+        head = b"GET /v1/projects HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n" % port
+        for line in (b"X-Api-Key:\r\nAuthorization: Bearer amp-good-key", b"X-Api-Key: amp-good-key\r\nAuthorization:"):
+            raw = raw_exchange(host, port, head + line + b"\r\n\r\n")
+            assert statuses(raw) == [401], (line, raw[:200])
+        assert statuses(raw_exchange(host, port, head + b"X-Api-Key: amp-good-key\r\n\r\n")) == [200]
+
+
+KEYED = """
+openapi: 3.0.3
+info: {title: Keyed, version: "1"}
+servers: [{url: /keyed}]
+paths:
+  /things:
+    get:
+      operationId: listThings
+      security: [{header: []}, {query: []}, {cookie: []}, {basic: []}]
+      responses:
+        "200":
+          description: Things.
+          content: {application/json: {schema: {type: array, items: {type: object}}}}
+        "401": {description: Refused.}
+components:
+  securitySchemes:
+    header: {type: apiKey, in: header, name: X-Keyed-Key}
+    query: {type: apiKey, in: query, name: key}
+    cookie: {type: apiKey, in: cookie, name: session}
+    basic: {type: http, scheme: basic}
+"""
+
+
+@pytest.mark.parametrize("query, headers", [
+    ("?key=", {"X-Keyed-Key": "good"}),
+    ("?key=good", {"X-Keyed-Key": ""}),
+    ("?key=good", {"Cookie": "session="}),
+    ("", {"X-Keyed-Key": "good", "Authorization": ""}),
+    ("", {"X-Keyed-Key": "good", "Authorization": "Basic"}),
+], ids=["empty-query", "empty-header", "empty-cookie", "empty-authorization", "basic-without-credentials"])
+def test_an_empty_api_key_of_a_spec_is_refused_beside_an_accepted_one(tmp_path, query, headers):
+    path = tmp_path / "keyed.yaml"
+    path.write_text(KEYED)
+    client = create_app(Settings(specs=(("keyed", path),))).test_client(use_cookies=False)  # headers as given
+    assert client.get("/keyed/things?key=good").status_code == 200
+    assert client.get("/keyed/things", headers={"X-Keyed-Key": "good"}).status_code == 200
+    assert client.get("/keyed/things" + query, headers=headers).status_code == 401
