@@ -50,9 +50,13 @@ class Unsupported(Exception):
 
 
 class FastValidator:
-    """A jsonschema validator with a compiled check in front; anything else is the validator's."""
+    """A jsonschema validator with a compiled check in front; anything else is the validator's.
 
-    __slots__ = ("validator", "check", "schema")
+    `FastValidator.lazy(schema, build)` defers both to the first use: `build(schema)` gives the
+    (validator, check) pair then. Start-up on a large document compiles only what requests reach,
+    and a lazy one pickles as its schema and `build` (a module-level function), for the spec cache."""
+
+    __slots__ = ("validator", "check", "schema", "_build")
 
     def __init__(self, validator: Draft202012Validator, check: Check | None, schema: Any = None) -> None:
         self.validator = validator
@@ -60,6 +64,13 @@ class FastValidator:
         # The schema as the document gives it (what values are generated from); the validator may check
         # a rewritten form of it (OpenAPI's discriminator as JSON Schema).
         self.schema = validator.schema if schema is None else schema
+
+    @classmethod
+    def lazy(cls, schema: Any, build: Callable[[Any], tuple[Draft202012Validator, Check | None]]) -> FastValidator:
+        made = cls.__new__(cls)
+        made.schema = schema
+        made._build = build
+        return made
 
     def iter_errors(self, instance: Any) -> Iterator:
         if self.check is not None and self.check(instance):
@@ -72,7 +83,23 @@ class FastValidator:
         return self.validator.is_valid(instance)
 
     def __getattr__(self, name: str) -> Any:
+        # Reached only for what the slots do not hold: a lazy one's validator and check before their
+        # first use (built here, then plain slots), or an attribute of jsonschema's validator.
+        if name in ("validator", "check"):
+            validator, check = object.__getattribute__(self, "_build")(self.schema)
+            self.check = check  # set before the validator: a thread that sees the validator sees both
+            self.validator = validator
+            return validator if name == "validator" else check
+        if name.startswith("_"):
+            raise AttributeError(name)
         return getattr(self.validator, name)
+
+    def __reduce__(self):
+        try:
+            build = object.__getattribute__(self, "_build")
+        except AttributeError:
+            raise TypeError("only a lazy FastValidator pickles (its compiled check is code)") from None
+        return FastValidator.lazy, (self.schema, build)
 
 
 def compile_check(schema: Any, format_checker=Draft202012Validator.FORMAT_CHECKER) -> Check | None:

@@ -158,23 +158,38 @@ class Spec:
 # Inlined `$ref`s repeat the same schema (an error shape, the project) across operations, and the
 # metaschema check dominates start-up: each distinct schema is checked and compiled once per process.
 # The key is the repr: the same keys in the same order (error order follows it), the same types.
-_COMPILED: dict[str, FastValidator] = {}
+_CHECKED: dict[str, FastValidator] = {}
+_COMPILED: dict[str, tuple[Draft202012Validator, Any]] = {}
 
 
 def compile_schema(schema: dict, where: str) -> Draft202012Validator:
+    """The schema's validator. A schema the metaschema refuses is a SpecError now, at load time; the
+    validator and its compiled check are built on first use (`_build_validator`), which cannot fail."""
     key = repr(schema)
-    found = _COMPILED.get(key)
+    found = _CHECKED.get(key)
     if found is not None:
         return found
     try:
         check_schema(schema)  # jsonschema's metaschema check, compiled for the usual valid case
     except SchemaError as error:
         raise SpecError(f"{where}: invalid schema: {error.message}") from None
-    # A compiled yes/no answers for valid instances; jsonschema still produces every error.
-    # `Validator`: jsonschema's 2020-12 with ECMA-262 patterns (`$` is the end of the text).
-    checked = discriminated(schema)
-    found = FastValidator(Validator(checked, format_checker=_FORMATS), compile_check(checked, _FORMATS), schema)
-    _COMPILED[key] = found
+    found = _CHECKED[key] = FastValidator.lazy(schema, _build_validator)
+    return found
+
+
+def _build_validator(schema: dict) -> tuple[Draft202012Validator, Any]:
+    """A checked schema's jsonschema validator and compiled check (None: jsonschema answers alone).
+    A compiled yes/no answers for valid instances; jsonschema still produces every error.
+    `Validator`: jsonschema's 2020-12 with ECMA-262 patterns (`$` is the end of the text)."""
+    key = repr(schema)
+    found = _COMPILED.get(key)
+    if found is None:
+        checked = discriminated(schema)
+        try:
+            check = compile_check(checked, _FORMATS)
+        except Exception:  # never expected (the schema passed the metaschema); jsonschema then answers alone
+            check = None
+        found = _COMPILED[key] = (Validator(checked, format_checker=_FORMATS), check)
     return found
 
 
