@@ -20,6 +20,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
+from mockserver import speccache
 from mockserver.coercion import MODES
 from mockserver.ecma import Validator
 from mockserver.errors import MISSING
@@ -309,8 +310,15 @@ def load_spec(path: Path, vendor: str) -> Spec:
 
 @functools.lru_cache(maxsize=32)
 def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
-    # Cached per file version (of the root document): every app of the process shares one immutable spec.
-    document = _read_document(path)
+    # Cached per file version (of the root document): every app of the process shares one immutable spec;
+    # across processes, by content (speccache: the loaded spec, read back instead of built again).
+    data = _read_bytes(path)
+    return speccache.cached(data, (str(path), str(path.resolve()), vendor), lambda: _build_spec(path, vendor, data))
+
+
+def _build_spec(path: Path, vendor: str, data: bytes) -> tuple[Spec, dict[str, str]]:
+    """The spec, and the other files it was read from ({path: digest of their bytes})."""
+    document = _read_document(path, data)
     if not isinstance(document, dict):
         raise SpecError(f"{path}: not an OpenAPI document (the top level is not a mapping)")
     version = _version(document, path)
@@ -359,7 +367,8 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
     # A document that refers to other files is served whole: its references inlined, so a client of
     # /__mock/openapi/NAME.yaml needs none of the files beside it.
     bundled = _without_notes(resolved, {}) if _external_refs(document) else None
-    return Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas, bundled)
+    return (Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas, bundled),
+            resolver.digests)
 
 
 def _without_notes(node: Any, done: dict) -> Any:
@@ -386,15 +395,20 @@ def _external_refs(node: Any) -> bool:
     return False
 
 
-def _read_document(path: Path) -> Any:
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read the spec: {error.strerror}") from None
+
+
+def _read_document(path: Path, data: bytes) -> Any:
     """A YAML or JSON file, keys as strings, dates as ISO strings. JSON is read as JSON first (YAML
     refuses the tabs JSON allows)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise SpecError(f"{path}: cannot parse the spec: not UTF-8 text ({error.reason})") from None
-    except OSError as error:
-        raise SpecError(f"{path}: cannot read the spec: {error.strerror}") from None
     if text.lstrip().startswith(("{", "[")):
         try:
             return json.loads(text)
@@ -675,6 +689,7 @@ class _Resolver:
         self.cache: dict[str, list[tuple[frozenset, int, frozenset, Any]]] = {}
         self.extended: tuple[int, dict[str, list[_Subtype]]] | None = None  # (files read, base -> subtypes)
         self.component: dict[str, frozenset] = {}  # a ref on a cycle -> the refs of its component
+        self.digests: dict[str, str] = {}  # every other file read -> the digest of its bytes (speccache)
 
     def resolve_root(self) -> Any:
         self.component = _recursive_components(self._graph())
@@ -876,7 +891,9 @@ class _Resolver:
                 raise SpecError(f"{self._name(base)}: {_pointer(where)}: reference {ref!r}: "
                                 f"no file {shown}")
             self.shown[file] = shown
-            self.files[file] = _read_document(shown)
+            data = _read_bytes(shown)
+            self.digests[str(file)] = speccache.digest(data)
+            self.files[file] = _read_document(shown, data)
         return file, fragment
 
     def _pointer(self, file: Path, fragment: str, ref: str, base: Path, where: tuple) -> Any:
