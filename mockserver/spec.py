@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
@@ -50,7 +49,6 @@ def _int_range(name: str):
 
 for _name in _INT_RANGES:
     _FORMATS.checks(_name)(_int_range(_name))
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class SpecError(Exception):
@@ -414,8 +412,10 @@ def _read_document(path: Path, data: bytes) -> Any:
             return json.loads(text)
         except ValueError:
             pass  # YAML flow style is a superset: let YAML say what is wrong
+    import yaml  # here: a start whose documents are all cached (speccache) reads no YAML
+
     try:
-        return _plain(yaml.load(text, Loader=_Loader))
+        return _plain(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
     except (yaml.YAMLError, RecursionError) as error:
         detail = " ".join(str(error).split())
         raise SpecError(f"{path}: cannot parse the spec: {detail}") from None
