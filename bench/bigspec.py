@@ -28,7 +28,8 @@ def document(resources: int = 120) -> dict:
             "line1": {"type": "string", "maxLength": 200}, "city": {"type": "string"},
             "country": {"type": "string", "pattern": "^[A-Z]{2}$"}, "postcode": {"type": "string"}}},
         "Money": {"type": "object", "required": ["amount", "currency"], "properties": {
-            "amount": {"type": "integer", "minimum": 0}, "currency": {"type": "string", "enum": ["USD", "EUR", "GBP"]}}},
+            "amount": {"type": "integer", "minimum": 0},
+            "currency": {"type": "string", "enum": ["USD", "EUR", "GBP"]}}},
         "Page": {"type": "object", "required": ["total"], "properties": {
             "total": {"type": "integer", "minimum": 0}, "next_cursor": {"type": "string", "nullable": True}}},
         "Error": {"type": "object", "required": ["code", "message"], "properties": {
@@ -65,11 +66,11 @@ def document(resources: int = 120) -> dict:
         errors = {code: {"$ref": "#/components/responses/Error"} for code in ("400", "401", "404", "422")}
         id_param = {"name": f"{name[0].lower()}{name[1:]}Id", "in": "path", "required": True,
                     "schema": {"type": "string", "format": "uuid"}}
+        status = {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["active", "paused", "archived"]}}
         paths[f"/{plural}"] = {
             "get": {"operationId": f"list{name}s", "tags": [plural],
-                    "parameters": [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/cursor"},
-                                   {"name": "status", "in": "query", "schema": {"type": "string",
-                                                                                "enum": ["active", "paused", "archived"]}}],
+                    "parameters": [{"$ref": "#/components/parameters/limit"},
+                                   {"$ref": "#/components/parameters/cursor"}, status],
                     "responses": {"200": _json("A page.", {"$ref": f"#/components/schemas/{name}List"}),
                                   **{k: v for k, v in errors.items() if k in ("400", "401")}}},
             "post": {"operationId": f"create{name}", "tags": [plural],

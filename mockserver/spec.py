@@ -690,6 +690,7 @@ class _Resolver:
         self.extended: tuple[int, dict[str, list[_Subtype]]] | None = None  # (files read, base -> subtypes)
         self.component: dict[str, frozenset] = {}  # a ref on a cycle -> the refs of its component
         self.digests: dict[str, str] = {}  # every other file read -> the digest of its bytes (speccache)
+        self.located: dict[tuple[Path, str], Path] = {}  # (referring file, address) -> the file it names
 
     def resolve_root(self) -> Any:
         self.component = _recursive_components(self._graph())
@@ -884,7 +885,9 @@ class _Resolver:
                             "(`#/components/...`) are supported")
         if not address:
             return base, fragment
-        file = (base.parent / unquote(address)).resolve()
+        file = self.located.get((base, address))
+        if file is None:  # resolving a path asks the file system for each of its parts: once per file and address
+            file = self.located[base, address] = (base.parent / unquote(address)).resolve()
         if file not in self.files:
             shown = self._name(base).parent / unquote(address)
             if not file.is_file():
