@@ -15,7 +15,9 @@ jsonschema.is_valid(x)) is what tests/test_fastschema.py checks against jsonsche
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urljoin
@@ -439,10 +441,39 @@ class _Refs:
     def dynamic_ref(self, ref: str) -> Check:
         if ref != "#meta":
             raise Unsupported(f"$dynamicRef {ref}")
-        return self.ref(_META)
+        target = self.ref(_META)
+
+        def check(value: Any) -> bool:
+            # Each subschema is a schema by the root's rule, whatever holds it: inside `remembering()`,
+            # a subschema object shared by many schemas (an inlined `$ref`) is checked once.
+            memo = getattr(_remembered, "memo", None)
+            if memo is None or not isinstance(value, dict):
+                return target(value)
+            found = memo.get(id(value))
+            if found is None or found[1] is not value:
+                found = memo[id(value)] = (target(value), value)  # the value kept: its id stays its own
+            return found[0]
+
+        return check
 
 
 _meta_check: list[Check | None] = []
+_remembered = threading.local()
+
+
+@contextlib.contextmanager
+def remembering() -> Iterator[None]:
+    """While loading a document: the metaschema's verdict on each subschema object is remembered by
+    identity (the loader shares resolved nodes and never changes one), so a component inlined in
+    hundreds of places is checked once. Forgotten at the end."""
+    if getattr(_remembered, "memo", None) is not None:
+        yield
+        return
+    _remembered.memo = {}
+    try:
+        yield
+    finally:
+        _remembered.memo = None
 
 
 def _meta() -> Check | None:

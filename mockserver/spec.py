@@ -23,7 +23,7 @@ from mockserver import speccache
 from mockserver.coercion import MODES
 from mockserver.ecma import Validator
 from mockserver.errors import MISSING
-from mockserver.fastschema import FastValidator, check_schema, compile_check
+from mockserver.fastschema import FastValidator, check_schema, compile_check, remembering
 from mockserver.generate import CUT, DISCRIMINATOR
 
 # `x-mock-coerce-types` (document or operation): request values are coerced as ajv's `coerceTypes`
@@ -311,7 +311,8 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
     # Cached per file version (of the root document): every app of the process shares one immutable spec;
     # across processes, by content (speccache: the loaded spec, read back instead of built again).
     data = _read_bytes(path)
-    return speccache.cached(data, (str(path), str(path.resolve()), vendor), lambda: _build_spec(path, vendor, data))
+    with remembering():  # the metaschema's verdicts on shared subschemas, for this load
+        return speccache.cached(data, (str(path), str(path.resolve()), vendor), lambda: _build_spec(path, vendor, data))
 
 
 def _build_spec(path: Path, vendor: str, data: bytes) -> tuple[Spec, dict[str, str]]:
