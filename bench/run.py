@@ -18,6 +18,7 @@ projects in one tenant. The benchmark is not a test: nothing here asserts on spe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -29,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -39,6 +41,7 @@ ROOT = BENCH.parent
 LUA = BENCH / "load.lua"
 RESULTS = BENCH / "results.md"
 ORG = "9f7c3e2a-61b8-4f5c-8d1a-eb24f3b05d79"
+DROPPED = re.compile(rb"mockserver: (\d+) request lines? dropped")  # the access log's notice (text format)
 MARK = "<!-- {} figures: written by bench/run.py; everything outside the markers is kept -->"
 
 
@@ -179,6 +182,19 @@ class Server:
             sys.exit(f"bench: {name} did not start: {line!r}")
         self.host, self.port = match.group(1), int(match.group(2))
         self.url = f"http://{self.host}:{self.port}"
+        # What the server prints after its ready line (the mock: a line per request, its default) is
+        # read as a terminal or a CI runner reads it, promptly, so the pipe never fills.
+        self.out_lines = self.out_dropped = 0
+        if port is None:
+            threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        with contextlib.suppress(ValueError, OSError):  # closed when the server stops
+            for line in self.process.stdout:
+                self.out_lines += 1
+                dropped = DROPPED.match(line)
+                if dropped:
+                    self.out_dropped += int(dropped.group(1))
 
     def _wait_for(self, port: int, timeout: float) -> str:
         import socket
@@ -255,6 +271,8 @@ class Load:
     cpu_us: float  # server CPU (user + system) per request
     log_lines: int = 0
     rounds: list[float] = field(default_factory=list)  # req/s of each round, when several were run
+    out_lines: int = 0  # lines the server printed on stdout (the mock's access log)
+    out_dropped: int = 0  # access log lines the mock dropped because its output did not keep up
 
     @property
     def rps(self) -> float:
@@ -270,12 +288,14 @@ def combined(loads: list[Load]) -> Load:
                 statistics.median(load.p99_ms for load in loads), sum(load.status_errors for load in loads),
                 sum(load.socket_errors for load in loads),
                 sum(load.cpu_us * load.requests for load in loads) / max(requests, 1),
-                sum(load.log_lines for load in loads), [load.rps for load in loads])
+                sum(load.log_lines for load in loads), [load.rps for load in loads],
+                sum(load.out_lines for load in loads), sum(load.out_dropped for load in loads))
 
 
 def wrk(binary: str, server: Server, path: str, mode: str, key: str, run: str, seconds: int,
         connections: int, threads: int) -> Load:
     cpu, lines = server.cpu_seconds(), server.log_lines()
+    printed, dropped = server.out_lines, server.out_dropped
     command = [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(LUA),
                server.url + path, "--", mode, key, run]
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
@@ -286,13 +306,15 @@ def wrk(binary: str, server: Server, path: str, mode: str, key: str, run: str, s
     used = server.cpu_seconds() - cpu
     return Load(data["requests"], data["duration_us"] / 1e6, data["p50_us"] / 1000, data["p99_us"] / 1000,
                 data["status_errors"], data["socket_errors"], used / max(data["requests"], 1) * 1e6,
-                server.log_lines() - lines)
+                server.log_lines() - lines, out_lines=server.out_lines - printed,
+                out_dropped=server.out_dropped - dropped)
 
 
 # Prism at its fastest with everything on: request validation and its response check are always
 # on, `--errors` makes a response that breaks the spec an error (as the mock's self-check does).
 # It logs warnings only: at its default level (info) it prints five lines a request, which halves
-# its throughput and puts its p99 past 150 ms (bench/results.md); the mock logs no request either.
+# its throughput and puts its p99 past 150 ms (bench/results.md); the mock prints its one line a
+# request (its default, `mockserver/accesslog.py`), read through a pipe.
 PRISM_FLAGS = ["--errors", "--verboseLevel", "warn"]
 SPEC_BASE = "/bench"  # where the mock mounts bench_spec() (`--spec bench=... --base bench=/bench`)
 
@@ -606,7 +628,10 @@ def report(args, found, start, app_times, memory, info, prism=None, spec_start=N
                          f"{ours.p99_ms / floor.p99_ms:.2f} | {ours.cpu_us:.0f} | {floor.cpu_us:.0f} |")
         logged = sum(s.results["ours"].log_lines for s in found)
         lines.append("")
-        lines.append(f"Server log lines written during the load: {logged}.")
+        printed = sum(s.results["ours"].out_lines for s in found)
+        dropped = sum(s.results["ours"].out_dropped for s in found)
+        lines.append(f"Server log lines written during the load: {logged}. The mock's access log (on, as by "
+                     f"default; its stdout read through a pipe): {printed:,} lines printed, {dropped:,} dropped.")
         against = [scenario for scenario in found if "prism" in scenario.results]
         if against:
             lines += ["", f"Against Prism {prism['version']} (`prism mock {' '.join(PRISM_FLAGS)}`, serving the "
@@ -737,6 +762,9 @@ def compare(wrk_binary: str, args: argparse.Namespace) -> str:
                      f"{r['floor'].cpu_us:.0f} |")
         lines.append(f"| {scenario.name}: server log lines | {r['before'].log_lines} | {r['after'].log_lines} | "
                      f"{r['floor'].log_lines} |")
+        lines.append(f"| {scenario.name}: lines printed on stdout (dropped) | {r['before'].out_lines} "
+                     f"({r['before'].out_dropped}) | {r['after'].out_lines} ({r['after'].out_dropped}) | "
+                     f"{r['floor'].out_lines} |")
     rows = [
         ("start-up to first 201, ms", lambda d: d["start"][1], "{:.0f}"),
         ("start-up CPU, ms", lambda d: d["start"][2], "{:.0f}"),

@@ -23,7 +23,7 @@ from mockserver.settings import Settings
 from mockserver.spec import SpecError, load_spec, specs_dir
 from mockserver.state import load_fixtures
 from mockserver.store import open_store
-from mockserver.vendors import discover
+from mockserver.vendors import SEED, discover, load_profile, profile_of
 from mockserver.vendors.base import Vendor
 
 log = logging.getLogger("mockserver")
@@ -106,10 +106,17 @@ def _mounts(settings: Settings, vendors: dict[str, Vendor], bundled: bool = True
     if bundled:
         modules = {vendor.spec_file for vendor in vendors.values()}
         vendors = dict(vendors)
-        for path in sorted(specs_dir().glob("*.yaml")):
-            if path.name not in modules and path.name != admin.SPEC_FILE and path.stem not in vendors:
+        documents = [path for path in sorted(specs_dir().glob("*.yaml"))
+                     if path.name not in modules and path.name != admin.SPEC_FILE]
+        stems = set(vendors) | {path.stem for path in documents}
+        for path in documents:  # `<vendor>-<profile>.yaml` is a version of a vendor, not one more API
+            if path.stem not in vendors and profile_of(path.stem, stems) is None:
                 spec = load_spec(path, path.stem)
-                vendors[path.stem] = build_vendor(spec)
+                vendors[path.stem] = dataclasses.replace(build_vendor(spec), profile=SEED)
+    for name, profile in settings.profiles:
+        if name not in vendors:
+            raise SpecError(f"--profile {name}={profile}: no vendor {name!r} (vendors: {', '.join(vendors)})")
+        vendors[name] = load_profile(vendors[name], profile)
     if settings.vendors:
         unknown = set(settings.vendors) - set(vendors)
         if unknown:

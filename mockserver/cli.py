@@ -36,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
                             "NAME defaults to the file's stem (repeatable)")
     serve.add_argument("--base", action="append", default=[], metavar="NAME=/PATH",
                        help="serve API NAME under this base path instead of its spec's (repeatable)")
+    serve.add_argument("--profile", action="append", default=[], metavar="VENDOR=PROFILE",
+                       help="serve VENDOR as another version of its API: latest (today's), 2024 ...; "
+                            "default: the seeds' era (repeatable)")
     serve.add_argument("--api-key", action="append", default=[], metavar="API=KEY",
                        help="accept only these keys for API (repeatable; for HTTP basic, KEY is user:password)")
     serve.add_argument("--fixtures", action="append", type=Path, default=[], metavar="PATH",
@@ -52,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
                             "under it); bound to loopback, the mock answers only localhost, 127.0.0.1 and [::1]")
     serve.add_argument("--no-cors", dest="cors", action="store_false",
                        help="no CORS: browser pages on other origins cannot read the vendors' answers")
+    serve.add_argument("-q", "--quiet", action="store_true",
+                       help="print the ready line only (text or JSON, as --log-format says): no banner, "
+                            "no line per request")
+    serve.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="text: a line per request for a person (colour on a terminal, unless NO_COLOR is "
+                            "set); json: one JSON object per line, the ready line too (default %(default)s)")
     return root
 
 
@@ -72,7 +81,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     fixtures=tuple(args.fixtures), journal_size=args.journal_size, journal_bytes=args.journal_bytes,
                     admin_token=args.admin_token, specs=tuple(spec_option(item) for item in args.spec),
                     bases=tuple(_pairs("--base", args.base, "NAME=/PATH")), allow_hosts=tuple(args.allow_host),
-                    cors=args.cors)
+                    cors=args.cors, profiles=tuple(_pairs("--profile", args.profile, "VENDOR=PROFILE")))
 
 
 def _size(text: str) -> int:
@@ -90,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = settings_from(args)
-        return serve(settings)
+        return serve(settings, quiet=args.quiet, log_format=args.log_format)
     except Exception as error:  # a start-up error is one clear line, not a traceback
         from mockserver.spec import SpecError
         from mockserver.store import StoreError
@@ -101,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, quiet: bool = False, log_format: str = "text") -> int:
+    from mockserver import accesslog
     from mockserver.app import create_app
     from mockserver.server import http_server
 
@@ -115,20 +125,34 @@ def serve(settings: Settings) -> int:
     gc.set_threshold(700, 40)
     server = http_server(app, settings)
     host, port = server.socket.getsockname()[:2]
+    root = f"http://{_url_host(host)}:{port}"
+    runtime = app.extensions["mockserver"]
+    log, colour = None, False
+    if not quiet:  # quiet: no request is ever queued, the server runs as without a log
+        out = sys.stdout.fileno()
+        colour = log_format == "text" and accesslog.wants_colour(out)
+        log = accesslog.AccessLog(accesslog.fd_writer(out), runtime.mounts, log_format, colour,
+                                  secret_values=[settings.admin_token or ""])
+        log.attach(app)
+    shown = accesslog.banner(root, runtime.mounts, log_format, colour)
 
-    def stop(signum, frame):
-        raise KeyboardInterrupt
+    def stop(signum, frame):  # the loop stops accepting, finishes the answers in flight, then returns
+        server.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:  # the ready line comes after the handlers, so a signal right after it still stops cleanly
-        print(f"mockserver listening on http://{_url_host(host)}:{port}", flush=True)
+        print("\n".join(shown if log is not None else shown[:1]), flush=True)  # quiet: the ready line only
+        if log is not None:
+            log.start()
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
-        app.extensions["mockserver"].store.close()
+        if log is not None:
+            log.close()  # the last requests' lines
+        runtime.store.close()
     return 0
 
 

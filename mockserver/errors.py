@@ -54,6 +54,10 @@ class MockError(Exception):
 class Unauthorized(MockError):
     status = 401
 
+    def __init__(self, message: str = "", presented: bool = False) -> None:
+        super().__init__(message)
+        self.presented = presented  # a credential came and was refused (else none came)
+
 
 class MalformedBody(MockError):
     """The body is not JSON at all (or empty where one is needed)."""

@@ -329,6 +329,12 @@ def _same_shape(one: dict, other: dict) -> bool:
     return one == other or set(properties_of(one)) == set(properties_of(other))
 
 
+# On a query parameter's schema: how its filter compares. `contains`: the property holds the value,
+# ignoring case (SQL's `ILIKE '%value%'`); without it, equality.
+MATCH = "x-mock-match"
+MATCHES = ("contains",)
+
+
 def _list_role(operation: Operation, collection: Collection) -> Role:
     props = properties_of(collection.schema)
     lowered = {name.lower(): name for name in props}
@@ -336,6 +342,9 @@ def _list_role(operation: Operation, collection: Collection) -> Role:
     for param in operation.parameters:
         if param.location != "query":
             continue
+        if param.schema.get(MATCH, MATCHES[0]) not in MATCHES:
+            raise InferenceError(f"{operation.method} {operation.path}: parameter {param.name}: {MATCH} must be "
+                                 f"one of {', '.join(MATCHES)}")
         name = param.name.lower()
         if name in lowered:
             filters.append((param.name, lowered[name]))

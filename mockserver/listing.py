@@ -14,7 +14,7 @@ from typing import Any
 
 from mockserver.answers import success
 from mockserver.errors import MISSING
-from mockserver.inference import Collection, Role
+from mockserver.inference import MATCH, Collection, Role
 from mockserver.items import normalized, store_name
 from mockserver.spec import ResponseSpec
 from mockserver.store import Record
@@ -33,7 +33,9 @@ def listing(call: Call, role: Role, collection: Collection, show: Callable[[Reco
     position = cursors.read(query[paging.cursor]) if paging.cursor and query.get(paging.cursor) else None
     after, before = (None, position[1]) if position and position[0] == "prev" else (position and position[1], None)
     # `x-mock-normalize` applies to what a filter asks for too (a lowercased name is found by any case).
-    wanted = [(prop, _normal(collection, prop, query[param])) for param, prop in role.filters if param in query]
+    how = {param.name: param.schema.get(MATCH) for param in call.operation.parameters} if role.filters else {}
+    wanted = [(prop, _normal(collection, prop, query[param]), how.get(param))
+              for param, prop in role.filters if param in query]
     start = 0
     if paging.offset and isinstance(query.get(paging.offset), int):
         start = max(query[paging.offset], 0)
@@ -46,8 +48,8 @@ def listing(call: Call, role: Role, collection: Collection, show: Callable[[Reco
         total = functools.partial(call.store.count, call.tenant, name)
     else:
         items = [(record["seq"], show(record)) for record in _candidates(call, collection, name, wanted)]
-        for prop, value in wanted:
-            items = [item for item in items if _matches(item[1].get(prop, MISSING), value)]
+        for prop, value, match in wanted:
+            items = [item for item in items if _matches(item[1].get(prop, MISSING), value, match)]
         total = functools.partial(len, items)
         items, more_before, more_after = _window(items, limit, start, after, before)
     _, documented = success(call.operation)
@@ -62,12 +64,13 @@ def _normal(collection: Collection, prop: str, value: Any) -> Any:
     return normalized(collection, {prop: value})[prop]
 
 
-def _candidates(call: Call, collection: Collection, name: str, wanted: list[tuple[str, Any]]) -> list[Record]:
+def _candidates(call: Call, collection: Collection, name: str,
+                wanted: list[tuple[str, Any, str | None]]) -> list[Record]:
     """The records a filter may keep: by its unique index when one filters on a unique property (one
     lookup, at any size), else every record, oldest first."""
     single = {names[0]: index for index, names in collection.unique if len(names) == 1}
-    for prop, value in wanted:
-        if prop in single and isinstance(value, str):
+    for prop, value, match in wanted:
+        if prop in single and isinstance(value, str) and match is None:
             found = call.store.find(call.tenant, name, single[prop], value)
             return [found] if found is not None else []
     return list(call.store.scan(call.tenant, name))
@@ -87,10 +90,13 @@ def _window(items: list[tuple[int, Any]], limit: int | None, start: int, after: 
     return items[start:end], start > 0, end < len(items)
 
 
-def _matches(value: Any, wanted: Any) -> bool:
-    """Equality; an array parameter matches any of its values; an array property matches when it
-    holds a wanted value (or an object whose `name`/`id`/`value` is one)."""
+def _matches(value: Any, wanted: Any, match: str | None = None) -> bool:
+    """Equality (or with `x-mock-match: contains`, a text holding the value in any case); an array
+    parameter matches any of its values; an array property matches when it holds a wanted value (or
+    an object whose `name`/`id`/`value` is one)."""
     options = wanted if isinstance(wanted, list) else [wanted]
+    if match == "contains":
+        return isinstance(value, str) and any(str(option).casefold() in value.casefold() for option in options)
     if isinstance(value, list):
         held = [item.get("name", item.get("id", item.get("value"))) if isinstance(item, dict) else item
                 for item in value]

@@ -252,7 +252,7 @@ def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed
         return Tenant(vendor.name, "")
     expected = " or ".join(describe_scheme(scheme) for _, scheme in operation.security)
     if presented:
-        raise Unauthorized(f"the credential was refused; send {expected}")
+        raise Unauthorized(f"the credential was refused; send {expected}", presented=True)
     raise Unauthorized(f"no credential; send {expected}")
 
 

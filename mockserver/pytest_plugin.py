@@ -10,7 +10,7 @@ Fixtures:
     mockserver_app       an in-process Flask app with the same settings, for socket-free tests
     mockserver_client    that app's test client
 
-Options: `--mockserver-seed N`, `--mockserver-strict`.
+Options: `--mockserver-seed N`, `--mockserver-profile VENDOR=PROFILE`, `--mockserver-strict`.
 Marker: `@pytest.mark.mockserver(seed=7, faults=[{...}], state=[{...}] or "fixtures.yaml", strict=True)`.
 """
 
@@ -36,6 +36,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seed of the mock's ids and times (default 0)")
     group.addoption("--mockserver-spec", action="append", default=[], metavar="[NAME=]PATH",
                     help="also mount this OpenAPI document (repeatable); its URL is mockserver.url(NAME)")
+    group.addoption("--mockserver-profile", action="append", default=[], metavar="VENDOR=PROFILE",
+                    help="serve VENDOR as this version of its API (latest, 2024 ...; repeatable); "
+                         "default: the seeds' era")
     group.addoption("--mockserver-strict", action="store_true", default=False,
                     help="fail a test when one of its requests to the mock matched no operation or broke the spec")
 
@@ -49,7 +52,14 @@ def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
     from mockserver.settings import Settings, spec_option
 
     specs = tuple(spec_option(item) for item in pytestconfig.getoption("mockserver_spec") or ())
-    return Settings(port=0, seed=pytestconfig.getoption("mockserver_seed") or 0, specs=specs)
+    profiles = []
+    for item in pytestconfig.getoption("mockserver_profile") or ():
+        vendor, sep, profile = item.partition("=")
+        if not sep or not vendor or not profile:
+            raise pytest.UsageError(f"--mockserver-profile must be VENDOR=PROFILE, not {item!r}")
+        profiles.append((vendor, profile))
+    return Settings(port=0, seed=pytestconfig.getoption("mockserver_seed") or 0, specs=specs,
+                    profiles=tuple(profiles))
 
 
 @pytest.fixture(scope="session")

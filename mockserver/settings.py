@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,9 @@ class Settings:
     fixtures: tuple[Path, ...] = field(default_factory=tuple)
     specs: tuple[tuple[str, Path], ...] = ()  # (name, OpenAPI document): mounted beside the vendors, no code
     bases: tuple[tuple[str, str], ...] = ()  # (API name, base path): where to serve it instead of its spec's
+    # (vendor, profile): serve that vendor as the profile says (`latest`, `2024`); a dict works too.
+    # A vendor not named is served as its default profile, the seeds' era.
+    profiles: tuple[tuple[str, str], ...] = ()
 
     @property
     def exposed(self) -> bool:
@@ -38,6 +42,17 @@ class Settings:
         return self.host in ("0.0.0.0", "::", "")
 
     def __post_init__(self) -> None:
+        if isinstance(self.profiles, Mapping):  # `Settings(profiles={"vendor": "latest"})`
+            object.__setattr__(self, "profiles", tuple(self.profiles.items()))
+        else:
+            object.__setattr__(self, "profiles", tuple(tuple(pair) for pair in self.profiles))
+        for pair in self.profiles:
+            if len(pair) != 2 or not all(isinstance(part, str) and part for part in pair):
+                raise ValueError(f"a profile is VENDOR=PROFILE, VENDOR=latest for one, not {pair!r}")
+        named = [vendor for vendor, _ in self.profiles]
+        if len(set(named)) != len(named):
+            raise ValueError(f"one profile per vendor: {', '.join(sorted({v for v in named if named.count(v) > 1}))} "
+                             "named twice")
         if self.clock not in CLOCKS:
             raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, not {self.clock!r}")
         if not 0 <= self.port <= 65535:

@@ -5,11 +5,13 @@ bytes over a socket."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 AP = {"Authorization": "Bearer sk-test"}  # one Activepieces platform
@@ -17,16 +19,61 @@ AMP = {"X-Api-Key": "key-1"}  # one Ampersand tenant
 ORG = "9f7c3e2a-61b8-4f5c-8d1a-eb24f3b05d79"
 
 
+class Printed:
+    """What a server printed on stdout after its ready line, read as it comes (so the pipe never
+    fills): `lines`, and `wait_for(test)` for the first line that passes."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._ended = False
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            for line in stream:
+                with self._changed:
+                    self.lines.append(line.rstrip("\n"))
+                    self._changed.notify_all()
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    def wait_for(self, test, timeout: float = 10.0) -> str:
+        def first() -> str | None:
+            return next((line for line in self.lines if test(line)), None)
+
+        with self._changed:
+            self._changed.wait_for(lambda: first() is not None or self._ended, timeout)
+            line = first()
+        assert line is not None, f"no such line printed: {self.lines}"
+        return line
+
+    def ended(self, timeout: float = 10.0) -> list[str]:
+        """Every line, once the output has ended (the server stopped)."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the server's output did not end"
+        return self.lines
+
+
 @contextlib.contextmanager
 def cli_server(*args: str, timeout: float = 20.0):
-    """Yield (process, base_url); stop with SIGTERM and wait for a clean exit."""
+    """Yield (process, base_url); stop with SIGTERM and wait for a clean exit. What the server prints
+    after its ready line (`--log-format json`: a JSON object with the `url`) is `process.printed`."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = _first_line(process, timeout)
-        assert line.startswith("mockserver listening on http://"), line
-        yield process, line.rsplit(" ", 1)[-1]
+        if line.startswith("{"):
+            url = json.loads(line)["url"]
+        else:
+            assert line.startswith("mockserver listening on http://"), line
+            url = line.rsplit(" ", 1)[-1]
+        process.ready_line = line
+        process.printed = Printed(process.stdout)
+        yield process, url
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -35,6 +82,8 @@ def cli_server(*args: str, timeout: float = 20.0):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if getattr(process, "printed", None) is not None:
+            process.printed.ended(timeout)
         process.stdout.close()
         process.stderr.close()
 

@@ -49,6 +49,7 @@ def test_version():
 
 @pytest.mark.parametrize("args, message", [
     (["serve", "--clock", "sundial"], "invalid choice"),
+    (["serve", "--log-format", "xml"], "invalid choice: 'xml'"),
     (["serve", "--port", "70000"], "port must be between 0 and 65535"),
     (["serve", "--api-key", "nokey"], "--api-key must be API=KEY"),
     (["serve", "--api-key", "nobody=k", "--port", "0"], "unknown API"),

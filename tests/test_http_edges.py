@@ -92,3 +92,32 @@ def test_fifty_slowloris_connections_do_not_keep_a_normal_client_waiting(server)
     finally:
         for sock in slow:
             sock.close()
+
+
+def test_sigterm_lets_a_delayed_answer_finish_and_exits_without_a_traceback():
+    """A request held by a delay when SIGTERM comes is still answered (the drain waits up to 5 s),
+    then the process exits 0; nothing of `Event loop is closed` in its log."""
+    import signal
+
+    from tests.helpers import cli_server
+
+    with cli_server() as (process, base_url):
+        host, port = base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"GET /__mock/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+            body = b'{"displayName":"Acme"}'
+            sock.sendall(b"POST /api/v1/projects HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer sk-test\r\n"
+                         b"Content-Type: application/json\r\nPrefer: delay=1500\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(body), body))
+            # the delay holds it on a worker thread; SIGTERM while it does (a health check on another
+            # connection is answered first: the loop has turned since the request came, so it is read)
+            assert statuses(raw_exchange(host, int(port), b"GET /__mock/health HTTP/1.0\r\n\r\n")) == [200]
+            process.send_signal(signal.SIGTERM)
+            raw = b""
+            while chunk := sock.recv(65536):
+                raw += chunk
+        assert statuses(raw) == [201] and b"Connection: close" in raw
+        assert process.wait(timeout=15) == 0
+        errors = process.stderr.read()
+    assert "Traceback" not in errors and "Event loop is closed" not in errors, errors

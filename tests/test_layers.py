@@ -28,8 +28,10 @@ LAYERS = [
     ["coded"],
     ["engine"],
     ["vendors", "vendors.activepieces", "vendors.ampersand", "exchange"],
+    ["vendors.activepieces_latest"],  # profiles with code of their own (`mockserver.vendors`)
     ["faults"],
     ["journal"],
+    ["accesslog"],  # what `mockserver serve` prints: an observer, as the journal is
     ["runtime"],
     ["pipeline"],
     ["state"],

@@ -36,6 +36,7 @@ from mockserver.spec import load_spec, specs_dir
 from mockserver.store import Record
 from mockserver.vendors.base import Call, Codec, Cursors, ErrorContext, Handler, Overrides, Reply, micros, recognize
 
+PROFILE = "2024"  # the default profile: Era A, v0.14-v0.17 (Dec 2023 - Mar 2024), the seed's era
 COLLECTION = "projects"
 DAY_US = 86_400_000_000
 SPEC = load_spec(specs_dir() / "activepieces.yaml", "activepieces")

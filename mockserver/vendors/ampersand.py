@@ -9,7 +9,6 @@ errors, problem+json (RFC 9457) with Ampersand's additions (`subsystem`, `time`,
 
 from __future__ import annotations
 
-import functools
 from http import HTTPStatus
 
 from mockserver.determinism import rfc3339_nano
@@ -27,61 +26,67 @@ from mockserver.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from mockserver.inference import collection_named, defaults
-from mockserver.spec import load_spec, specs_dir
+from mockserver.inference import collection_named, defaults, properties_of
+from mockserver.spec import Spec, load_spec, specs_dir
 from mockserver.store import Record
-from mockserver.vendors.base import Call, Codec, ErrorContext, Overrides, Reply, micros
+from mockserver.vendors.base import Call, Codec, ErrorContext, Overrides, Reply, Vendor, micros
 
+PROFILE = "seed"  # the default profile: the contract the seed's pages show (2026-03, X-Api-Key on create)
 COLLECTION = "projects"
 SPEC = load_spec(specs_dir() / "ampersand.yaml", "ampersand")
 
 
 # --- the record and the API object -------------------------------------------------------------
 
-@functools.cache
-def entitlement_defaults() -> tuple[bool, int]:
-    """(brandingRemoval, logRetentionDays) a project has unless a state import sets its own: the
-    spec's `default`s (the plan is not in the API; the retention is a guess, the spec says so)."""
-    schema = collection_named(SPEC, COLLECTION).schema
-    return (defaults(schema, "entitlements", "brandingRemoval")["value"],
-            defaults(schema, "entitlements", "logRetentionDays")["value"])
+def codec(spec: Spec, entitlements_on: frozenset[str] = frozenset({"create", "export"})) -> Codec:
+    """How a project is kept and shown, for the spec (a profile's document) given. `entitlements_on`:
+    the answers that carry entitlements (besides a get that asks), when the spec's project has any."""
+    schema = collection_named(spec, COLLECTION).schema
+    # (brandingRemoval, logRetentionDays) a project has unless a state import sets its own: the
+    # spec's `default`s (the plan is not in the API; the retention is a guess, the spec says so).
+    entitled = "entitlements" in properties_of(schema)
+    branding, retention = ((defaults(schema, "entitlements", "brandingRemoval").get("value", False),
+                            defaults(schema, "entitlements", "logRetentionDays").get("value", 30))
+                           if entitled else (False, 30))
 
+    def record(call: Call, project: dict, key: str, seq: int) -> Record:
+        """A project as stored: times in microseconds (printed as Go does), and entitlements only where
+        an import sets them (they cannot be set through the API; each member optional)."""
+        created = micros(project["createTime"]) if "createTime" in project else call.now(seq)
+        stored = {"id": key, "seq": seq, "name": project["name"], "appName": project["appName"],
+                  "orgId": project.get("orgId"), "created": created,
+                  "updated": micros(project["updateTime"]) if "updateTime" in project else created}
+        entitlements = project.get("entitlements")
+        if entitlements:
+            stored["brandingRemoval"] = entitlements.get("brandingRemoval", {}).get("value", branding)
+            stored["logRetentionDays"] = entitlements.get("logRetentionDays", {}).get("value", retention)
+        return stored
 
-def record(call: Call, project: dict, key: str, seq: int) -> Record:
-    """A project as stored: times in microseconds (printed as Go does), and entitlements only where
-    an import sets them (they cannot be set through the API; each member optional)."""
-    created = micros(project["createTime"]) if "createTime" in project else call.now(seq)
-    stored = {"id": key, "seq": seq, "name": project["name"], "appName": project["appName"],
-              "orgId": project["orgId"], "created": created,
-              "updated": micros(project["updateTime"]) if "updateTime" in project else created}
-    entitlements = project.get("entitlements")
-    if entitlements:
-        stored["brandingRemoval"] = entitlements.get("brandingRemoval", {}).get("value", entitlement_defaults()[0])
-        stored["logRetentionDays"] = entitlements.get("logRetentionDays", {}).get("value", entitlement_defaults()[1])
-    return stored
+    def show(call: Call, record: Record, kind: str) -> dict:
+        """Entitlements come with the answers `entitlements_on` names, and with a get that asks for them."""
+        project = {
+            "id": record["id"],
+            "name": record["name"],
+            "appName": record["appName"],
+            "orgId": record["orgId"],
+            "createTime": rfc3339_nano(record["created"]),
+            "updateTime": rfc3339_nano(record["updated"]),
+        }
+        if project["orgId"] is None:  # a project of before org ids (the 2024 profile's), as Go omits it
+            del project["orgId"]
+        if entitled and (kind in entitlements_on or (kind == "read" and call.query.get("includeEntitlements"))):
+            # Go's encoding/json: both members are struct values, so both appear whenever the object does.
+            project["entitlements"] = {
+                "brandingRemoval": {"value": record.get("brandingRemoval", branding)},
+                "logRetentionDays": {"value": record.get("logRetentionDays", retention)},
+            }
+        return project
+
+    return Codec("project", record, show, change)
 
 
 def change(call: Call, old: Record, body: dict, seq: int) -> Record:
     return dict(old, **body, updated=call.now(seq))
-
-
-def show(call: Call, record: Record, kind: str) -> dict:
-    """Entitlements come with a create (and an export), and with a get that asks for them."""
-    project = {
-        "id": record["id"],
-        "name": record["name"],
-        "appName": record["appName"],
-        "orgId": record["orgId"],
-        "createTime": rfc3339_nano(record["created"]),
-        "updateTime": rfc3339_nano(record["updated"]),
-    }
-    if kind in ("create", "export") or (kind == "read" and call.query.get("includeEntitlements")):
-        # Go's encoding/json: both members are struct values, so both appear whenever the object does.
-        project["entitlements"] = {
-            "brandingRemoval": {"value": record.get("brandingRemoval", entitlement_defaults()[0])},
-            "logRetentionDays": {"value": record.get("logRetentionDays", entitlement_defaults()[1])},
-        }
-    return project
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -163,8 +168,16 @@ def _issue(issue: Issue) -> dict:
     return entry
 
 
+def for_profile(spec: Spec, profile: str) -> Vendor:
+    """Another version of the API (`mockserver.vendors`): the same code over the profile's document.
+    Today's service promises entitlements only to a get that asks (and the export keeps them)."""
+    shown = frozenset({"export"}) if profile == "latest" else frozenset({"create", "export"})
+    return build_vendor(spec, Overrides(codecs={COLLECTION: codec(spec, shown)}, render_error=render_error,
+                                        undocumented_errors=False))
+
+
 VENDOR = build_vendor(SPEC, Overrides(
-    codecs={COLLECTION: Codec("project", record, show, change)},
+    codecs={COLLECTION: codec(SPEC)},
     render_error=render_error,
     undocumented_errors=False,
 ))

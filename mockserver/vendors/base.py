@@ -209,6 +209,9 @@ class Vendor:
     screen: Callable[[], MockError | None] | None = None
     authenticate: Callable[[Operation], Tenant] | None = None
     read_body: Callable[[Operation], Any] | None = None
+    # Which version of the vendor's API this is (`mockserver.vendors.profiles`): None for a document
+    # mounted with `--spec`, which has no versions.
+    profile: str | None = None
 
     @property
     def formats(self) -> tuple[StateFormat, ...]:
