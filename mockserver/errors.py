@@ -14,6 +14,9 @@ class Missing:
     def __repr__(self) -> str:
         return "MISSING"
 
+    def __reduce__(self) -> str:
+        return "MISSING"  # unpickled (a cached spec's examples) as the one MISSING, which is compared by identity
+
 
 MISSING = Missing()
 

@@ -15,7 +15,9 @@ jsonschema.is_valid(x)) is what tests/test_fastschema.py checks against jsonsche
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urljoin
@@ -50,9 +52,13 @@ class Unsupported(Exception):
 
 
 class FastValidator:
-    """A jsonschema validator with a compiled check in front; anything else is the validator's."""
+    """A jsonschema validator with a compiled check in front; anything else is the validator's.
 
-    __slots__ = ("validator", "check", "schema")
+    `FastValidator.lazy(schema, build)` defers both to the first use: `build(schema)` gives the
+    (validator, check) pair then. Start-up on a large document compiles only what requests reach,
+    and a lazy one pickles as its schema and `build` (a module-level function), for the spec cache."""
+
+    __slots__ = ("validator", "check", "schema", "_build")
 
     def __init__(self, validator: Draft202012Validator, check: Check | None, schema: Any = None) -> None:
         self.validator = validator
@@ -60,6 +66,13 @@ class FastValidator:
         # The schema as the document gives it (what values are generated from); the validator may check
         # a rewritten form of it (OpenAPI's discriminator as JSON Schema).
         self.schema = validator.schema if schema is None else schema
+
+    @classmethod
+    def lazy(cls, schema: Any, build: Callable[[Any], tuple[Draft202012Validator, Check | None]]) -> FastValidator:
+        made = cls.__new__(cls)
+        made.schema = schema
+        made._build = build
+        return made
 
     def iter_errors(self, instance: Any) -> Iterator:
         if self.check is not None and self.check(instance):
@@ -72,7 +85,23 @@ class FastValidator:
         return self.validator.is_valid(instance)
 
     def __getattr__(self, name: str) -> Any:
+        # Reached only for what the slots do not hold: a lazy one's validator and check before their
+        # first use (built here, then plain slots), or an attribute of jsonschema's validator.
+        if name in ("validator", "check"):
+            validator, check = object.__getattribute__(self, "_build")(self.schema)
+            self.check = check  # set before the validator: a thread that sees the validator sees both
+            self.validator = validator
+            return validator if name == "validator" else check
+        if name.startswith("_"):
+            raise AttributeError(name)
         return getattr(self.validator, name)
+
+    def __reduce__(self):
+        try:
+            build = object.__getattribute__(self, "_build")
+        except AttributeError:
+            raise TypeError("only a lazy FastValidator pickles (its compiled check is code)") from None
+        return FastValidator.lazy, (self.schema, build)
 
 
 def compile_check(schema: Any, format_checker=Draft202012Validator.FORMAT_CHECKER) -> Check | None:
@@ -412,10 +441,39 @@ class _Refs:
     def dynamic_ref(self, ref: str) -> Check:
         if ref != "#meta":
             raise Unsupported(f"$dynamicRef {ref}")
-        return self.ref(_META)
+        target = self.ref(_META)
+
+        def check(value: Any) -> bool:
+            # Each subschema is a schema by the root's rule, whatever holds it: inside `remembering()`,
+            # a subschema object shared by many schemas (an inlined `$ref`) is checked once.
+            memo = getattr(_remembered, "memo", None)
+            if memo is None or not isinstance(value, dict):
+                return target(value)
+            found = memo.get(id(value))
+            if found is None or found[1] is not value:
+                found = memo[id(value)] = (target(value), value)  # the value kept: its id stays its own
+            return found[0]
+
+        return check
 
 
 _meta_check: list[Check | None] = []
+_remembered = threading.local()
+
+
+@contextlib.contextmanager
+def remembering() -> Iterator[None]:
+    """While loading a document: the metaschema's verdict on each subschema object is remembered by
+    identity (the loader shares resolved nodes and never changes one), so a component inlined in
+    hundreds of places is checked once. Forgotten at the end."""
+    if getattr(_remembered, "memo", None) is not None:
+        yield
+        return
+    _remembered.memo = {}
+    try:
+        yield
+    finally:
+        _remembered.memo = None
 
 
 def _meta() -> Check | None:

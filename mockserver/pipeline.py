@@ -17,7 +17,6 @@ from typing import Any
 
 from flask import Flask, Request, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.routing import Rule
 
 from mockserver import bodies, credentials, jsontext
 from mockserver.coercion import coerce_types
@@ -63,7 +62,7 @@ def mount(app: Flask, runtime: Runtime, target: Mount) -> None:
         # methods=None: every method, QUERY and made-up ones too, reaches the vendor's 405 with `Allow`
         # (a Flask rule lists its methods, and werkzeug's own 405 names them all in a generic body).
         for path, name in ((rule, endpoint), (rule.rstrip("/") + "/", endpoint + "/")):
-            app.url_map.add(Rule(path, endpoint=name, methods=None))
+            app.url_map.add(app.url_rule_class(path, endpoint=name, methods=None))  # the app's (lazy builders)
             app.view_functions[name] = view
     if "mockserver.lean" not in app.extensions:
         app.extensions["mockserver.lean"] = True

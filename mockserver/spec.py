@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
+from mockserver import speccache
 from mockserver.coercion import MODES
 from mockserver.ecma import Validator
 from mockserver.errors import MISSING
-from mockserver.fastschema import FastValidator, check_schema, compile_check
+from mockserver.fastschema import FastValidator, check_schema, compile_check, remembering
 from mockserver.generate import CUT, DISCRIMINATOR
 
 # `x-mock-coerce-types` (document or operation): request values are coerced as ajv's `coerceTypes`
@@ -49,7 +49,6 @@ def _int_range(name: str):
 
 for _name in _INT_RANGES:
     _FORMATS.checks(_name)(_int_range(_name))
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class SpecError(Exception):
@@ -158,23 +157,38 @@ class Spec:
 # Inlined `$ref`s repeat the same schema (an error shape, the project) across operations, and the
 # metaschema check dominates start-up: each distinct schema is checked and compiled once per process.
 # The key is the repr: the same keys in the same order (error order follows it), the same types.
-_COMPILED: dict[str, FastValidator] = {}
+_CHECKED: dict[str, FastValidator] = {}
+_COMPILED: dict[str, tuple[Draft202012Validator, Any]] = {}
 
 
 def compile_schema(schema: dict, where: str) -> Draft202012Validator:
+    """The schema's validator. A schema the metaschema refuses is a SpecError now, at load time; the
+    validator and its compiled check are built on first use (`_build_validator`), which cannot fail."""
     key = repr(schema)
-    found = _COMPILED.get(key)
+    found = _CHECKED.get(key)
     if found is not None:
         return found
     try:
         check_schema(schema)  # jsonschema's metaschema check, compiled for the usual valid case
     except SchemaError as error:
         raise SpecError(f"{where}: invalid schema: {error.message}") from None
-    # A compiled yes/no answers for valid instances; jsonschema still produces every error.
-    # `Validator`: jsonschema's 2020-12 with ECMA-262 patterns (`$` is the end of the text).
-    checked = discriminated(schema)
-    found = FastValidator(Validator(checked, format_checker=_FORMATS), compile_check(checked, _FORMATS), schema)
-    _COMPILED[key] = found
+    found = _CHECKED[key] = FastValidator.lazy(schema, _build_validator)
+    return found
+
+
+def _build_validator(schema: dict) -> tuple[Draft202012Validator, Any]:
+    """A checked schema's jsonschema validator and compiled check (None: jsonschema answers alone).
+    A compiled yes/no answers for valid instances; jsonschema still produces every error.
+    `Validator`: jsonschema's 2020-12 with ECMA-262 patterns (`$` is the end of the text)."""
+    key = repr(schema)
+    found = _COMPILED.get(key)
+    if found is None:
+        checked = discriminated(schema)
+        try:
+            check = compile_check(checked, _FORMATS)
+        except Exception:  # never expected (the schema passed the metaschema); jsonschema then answers alone
+            check = None
+        found = _COMPILED[key] = (Validator(checked, format_checker=_FORMATS), check)
     return found
 
 
@@ -294,8 +308,16 @@ def load_spec(path: Path, vendor: str) -> Spec:
 
 @functools.lru_cache(maxsize=32)
 def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
-    # Cached per file version (of the root document): every app of the process shares one immutable spec.
-    document = _read_document(path)
+    # Cached per file version (of the root document): every app of the process shares one immutable spec;
+    # across processes, by content (speccache: the loaded spec, read back instead of built again).
+    data = _read_bytes(path)
+    with remembering():  # the metaschema's verdicts on shared subschemas, for this load
+        return speccache.cached(data, (str(path), str(path.resolve()), vendor), lambda: _build_spec(path, vendor, data))
+
+
+def _build_spec(path: Path, vendor: str, data: bytes) -> tuple[Spec, dict[str, str]]:
+    """The spec, and the other files it was read from ({path: digest of their bytes})."""
+    document = _read_document(path, data)
     if not isinstance(document, dict):
         raise SpecError(f"{path}: not an OpenAPI document (the top level is not a mapping)")
     version = _version(document, path)
@@ -344,7 +366,8 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
     # A document that refers to other files is served whole: its references inlined, so a client of
     # /__mock/openapi/NAME.yaml needs none of the files beside it.
     bundled = _without_notes(resolved, {}) if _external_refs(document) else None
-    return Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas, bundled)
+    return (Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas, bundled),
+            resolver.digests)
 
 
 def _without_notes(node: Any, done: dict) -> Any:
@@ -371,22 +394,29 @@ def _external_refs(node: Any) -> bool:
     return False
 
 
-def _read_document(path: Path) -> Any:
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read the spec: {error.strerror}") from None
+
+
+def _read_document(path: Path, data: bytes) -> Any:
     """A YAML or JSON file, keys as strings, dates as ISO strings. JSON is read as JSON first (YAML
     refuses the tabs JSON allows)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise SpecError(f"{path}: cannot parse the spec: not UTF-8 text ({error.reason})") from None
-    except OSError as error:
-        raise SpecError(f"{path}: cannot read the spec: {error.strerror}") from None
     if text.lstrip().startswith(("{", "[")):
         try:
             return json.loads(text)
         except ValueError:
             pass  # YAML flow style is a superset: let YAML say what is wrong
+    import yaml  # here: a start whose documents are all cached (speccache) reads no YAML
+
     try:
-        return _plain(yaml.load(text, Loader=_Loader))
+        return _plain(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
     except (yaml.YAMLError, RecursionError) as error:
         detail = " ".join(str(error).split())
         raise SpecError(f"{path}: cannot parse the spec: {detail}") from None
@@ -660,6 +690,8 @@ class _Resolver:
         self.cache: dict[str, list[tuple[frozenset, int, frozenset, Any]]] = {}
         self.extended: tuple[int, dict[str, list[_Subtype]]] | None = None  # (files read, base -> subtypes)
         self.component: dict[str, frozenset] = {}  # a ref on a cycle -> the refs of its component
+        self.digests: dict[str, str] = {}  # every other file read -> the digest of its bytes (speccache)
+        self.located: dict[tuple[Path, str], Path] = {}  # (referring file, address) -> the file it names
 
     def resolve_root(self) -> Any:
         self.component = _recursive_components(self._graph())
@@ -854,14 +886,18 @@ class _Resolver:
                             "(`#/components/...`) are supported")
         if not address:
             return base, fragment
-        file = (base.parent / unquote(address)).resolve()
+        file = self.located.get((base, address))
+        if file is None:  # resolving a path asks the file system for each of its parts: once per file and address
+            file = self.located[base, address] = (base.parent / unquote(address)).resolve()
         if file not in self.files:
             shown = self._name(base).parent / unquote(address)
             if not file.is_file():
                 raise SpecError(f"{self._name(base)}: {_pointer(where)}: reference {ref!r}: "
                                 f"no file {shown}")
             self.shown[file] = shown
-            self.files[file] = _read_document(shown)
+            data = _read_bytes(shown)
+            self.digests[str(file)] = speccache.digest(data)
+            self.files[file] = _read_document(shown, data)
         return file, fragment
 
     def _pointer(self, file: Path, fragment: str, ref: str, base: Path, where: tuple) -> Any:

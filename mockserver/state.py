@@ -16,11 +16,10 @@ in one `Store.load` (all or nothing). Vendor specifics are the vendor's `StateFo
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from mockserver.errors import Issue
 from mockserver.inference import without_required
@@ -270,14 +269,20 @@ def _document_validator():
 
 # --- fixture files -------------------------------------------------------------------------------
 
-class _YamlLoader(yaml.SafeLoader):
-    """Safe YAML that keeps unquoted times as strings, as the API has them (`created: 2025-01-01T...Z`)."""
+@functools.cache
+def _yaml_loader() -> type:
+    """Safe YAML that keeps unquoted times as strings, as the API has them (`created: 2025-01-01T...Z`).
+    Made on first use: a start without fixtures imports no YAML."""
+    import yaml
 
+    class YamlLoader(yaml.SafeLoader):
+        pass
 
-_YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    YamlLoader.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return YamlLoader
 
 
 def read_document(path: Path) -> Any:
@@ -288,8 +293,10 @@ def read_document(path: Path) -> Any:
         raise StateError([("(the file)", f"cannot read it: {error.strerror}")], str(path)) from None
     except UnicodeDecodeError:
         raise StateError([("(the file)", "is not UTF-8 text")], str(path)) from None
+    import yaml
+
     try:
-        return json.loads(text) if Path(path).suffix.lower() == ".json" else yaml.load(text, Loader=_YamlLoader)
+        return json.loads(text) if Path(path).suffix.lower() == ".json" else yaml.load(text, Loader=_yaml_loader())
     except (ValueError, yaml.YAMLError) as error:
         raise StateError([("(the file)", f"cannot parse it: {' '.join(str(error).split())}")], str(path)) from None
 
