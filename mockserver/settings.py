@@ -31,6 +31,7 @@ class Settings:
     fixtures: tuple[Path, ...] = field(default_factory=tuple)
     specs: tuple[tuple[str, Path], ...] = ()  # (name, OpenAPI document): mounted beside the vendors, no code
     bases: tuple[tuple[str, str], ...] = ()  # (API name, base path): where to serve it instead of its spec's
+    strict_spec: bool = False  # a `specs` schema the metaschema refuses stops start-up (else repaired, warned)
 
     @property
     def exposed(self) -> bool:

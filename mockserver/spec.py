@@ -138,6 +138,7 @@ class Spec:
     version: str = "3.1"  # "3.0" or "3.1": the document's OpenAPI version
     schemas: dict[str, Any] = field(default_factory=dict)  # components.schemas, resolved, 2020-12
     bundled: dict | None = None  # what to serve when the document refers to other files: all inlined
+    faults: tuple[str, ...] = ()  # metaschema faults a lenient load repaired, one line each
 
     @functools.cached_property
     def base_path(self) -> str:
@@ -161,7 +162,9 @@ class Spec:
 _COMPILED: dict[str, FastValidator] = {}
 
 
-def compile_schema(schema: dict, where: str) -> Draft202012Validator:
+def compile_schema(schema: dict, where: str, faults: list[str] | None = None) -> Draft202012Validator:
+    """The schema's validator. A schema the 2020-12 metaschema refuses is a SpecError, or with
+    `faults` (a lenient load) it is repaired (see `_repair`) and each fault is added to `faults`."""
     key = repr(schema)
     found = _COMPILED.get(key)
     if found is not None:
@@ -169,13 +172,54 @@ def compile_schema(schema: dict, where: str) -> Draft202012Validator:
     try:
         check_schema(schema)  # jsonschema's metaschema check, compiled for the usual valid case
     except SchemaError as error:
-        raise SpecError(f"{where}: invalid schema: {error.message}") from None
+        if faults is None:
+            raise SpecError(f"{where}: invalid schema: {error.message}") from None
+        faults.extend(f"{where}: {fault}" for fault in _repair(schema))
+        return compile_schema(schema, where)
     # A compiled yes/no answers for valid instances; jsonschema still produces every error.
     # `Validator`: jsonschema's 2020-12 with ECMA-262 patterns (`$` is the end of the text).
     checked = discriminated(schema)
     found = FastValidator(Validator(checked, format_checker=_FORMATS), compile_check(checked, _FORMATS), schema)
     _COMPILED[key] = found
     return found
+
+
+def _repair(schema: dict, tries: int = 64) -> list[str]:
+    """Make a schema the metaschema refuses one it accepts, in place, and say what was wrong: a list
+    that must be unique (`required`, `enum`) loses its repeats; any other faulty keyword is left out
+    (2019-09's `$recursiveAnchor: true`, a `type` no draft knows), as if the document had not written
+    it. In place: the nodes are the ones every operation that refers to them shares, so each fault is
+    repaired, and said, once."""
+    faults: list[str] = []
+    meta = Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for _ in range(tries):
+        errors = list(meta.iter_errors(schema))  # every fault in one pass: a large schema checks slowly
+        if not errors:
+            return faults
+        changed = False
+        for error in sorted(errors, key=lambda e: [str(part) for part in e.path], reverse=True):
+            place = list(error.path)
+            parent: Any = schema
+            try:
+                for part in place[:-1]:
+                    parent = parent[part]
+                value = parent[place[-1]] if place else None
+            except (KeyError, IndexError, TypeError):
+                continue  # under a keyword already left out
+            if not place:
+                break
+            name = place[-1]
+            pointer = "#/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in place)
+            if error.validator == "uniqueItems" and isinstance(value, list):
+                parent[name] = [item for index, item in enumerate(value) if item not in value[:index]]
+                faults.append(f"{pointer}: {error.message} (repeats ignored)")
+            else:
+                del parent[name]
+                faults.append(f"{pointer}: {error.message} (ignored)")
+            changed = True
+        if not changed:
+            break
+    raise SpecError(f"invalid schema: {faults[-1] if faults else 'the schema is not an object or a boolean'}")
 
 
 # DISCRIMINATOR: set by the loader on a schema with a discriminator, {property, branches: [[values], ...]}
@@ -283,17 +327,24 @@ def is_json_media(media_type: str) -> bool:
     return base == "application/json" or (base.startswith("application/") and base.endswith("+json"))
 
 
-def load_spec(path: Path, vendor: str) -> Spec:
+def load_spec(path: Path, vendor: str, strict: bool = True) -> Spec:
+    """The document, loaded. `strict`: a schema the 2020-12 metaschema refuses stops the load; else
+    (`--spec` without `--strict-spec`) it is repaired and each fault is one warning line (logged, and
+    kept in `Spec.faults`). A document that cannot be used (unparsable, no paths, a broken `$ref`)
+    stops the load either way."""
     path = Path(path)
     try:
         stat = path.stat()
     except OSError as error:
         raise SpecError(f"{path}: cannot read the spec: {error.strerror}") from None
-    return _load_spec(path, vendor, stat.st_mtime_ns, stat.st_size)
+    spec = _load_spec(path, vendor, stat.st_mtime_ns, stat.st_size, strict)
+    for fault in spec.faults:
+        logging.getLogger("mockserver").warning("%s", fault)
+    return spec
 
 
 @functools.lru_cache(maxsize=32)
-def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
+def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int, strict: bool = True) -> Spec:
     # Cached per file version (of the root document): every app of the process shares one immutable spec.
     document = _read_document(path)
     if not isinstance(document, dict):
@@ -316,6 +367,7 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
                 for m in METHODS if isinstance(item.get(m), dict) and isinstance(item[m].get("operationId"), str)}
     operations: dict[str, Operation] = {}
     paths: dict[str, dict[str, Operation]] = {}
+    faults: list[str] | None = None if strict else []
     for spec_path, item in paths_node.items():
         if not spec_path.startswith("/") or not isinstance(item, dict):
             continue  # `x-` extensions of the Paths object
@@ -336,7 +388,8 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
             security = raw["security"] if "security" in raw else default_security
             operation = _operation(vendor, str(op_id), method, spec_path, raw, shared_params, security or [],
                                    schemes, where, translate, synthesized,
-                                   _coercion(raw.get(COERCE_TYPES, default_coercion), f"{where}: {COERCE_TYPES}"))
+                                   _coercion(raw.get(COERCE_TYPES, default_coercion), f"{where}: {COERCE_TYPES}"),
+                                   faults)
             operations[operation.operation_id] = operation
             paths.setdefault(spec_path, {})[method.upper()] = operation
     components = _mapping(_mapping(resolved.get("components")).get("schemas"))
@@ -344,7 +397,18 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
     # A document that refers to other files is served whole: its references inlined, so a client of
     # /__mock/openapi/NAME.yaml needs none of the files beside it.
     bundled = _without_notes(resolved, {}) if _external_refs(document) else None
-    return Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas, bundled)
+    return Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas, bundled,
+                _one_line_each(faults or []))
+
+
+def _one_line_each(faults: list[str]) -> tuple[str, ...]:
+    """One line per fault: a schema inlined in many places (a component) is named where first met."""
+    lines: dict[str, list[str]] = {}
+    for fault in faults:
+        # the same keyword and value (a recursive schema is expanded more than once) is one fault
+        lines.setdefault(fault.rpartition(": #/")[2].rpartition("/")[2], []).append(fault)
+    return tuple(found[0] + (f" (and {len(found) - 1} more places)" if len(found) > 1 else "")
+                 for found in lines.values())
 
 
 def _without_notes(node: Any, done: dict) -> Any:
@@ -454,7 +518,7 @@ def _coercion(value: Any, where: str) -> bool | str:
 
 
 def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, schemes, where, translate,
-               synthesized, coerce_types: bool | str = False) -> Operation:
+               synthesized, coerce_types: bool | str = False, faults: list[str] | None = None) -> Operation:
     alternatives = []
     anonymous = False
     if not isinstance(security, list):
@@ -485,18 +549,18 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
                 or param.get("in") not in ("path", "query", "header", "cookie"):
             raise SpecError(f"{where}: a parameter needs a `name` and an `in` (path, query, header or cookie)")
         by_key[(param["in"], param["name"])] = param
-    parameters = tuple(_parameter(param, where, translate) for param in by_key.values())
+    parameters = tuple(_parameter(param, where, translate, faults) for param in by_key.values())
     body_media: dict[str, MediaSpec] = {}
     body = raw.get("requestBody")
     if isinstance(body, dict):
-        body_media = _media(body.get("content"), f"{where} request body", translate)
+        body_media = _media(body.get("content"), f"{where} request body", translate, faults)
     chosen = _pick_body(body_media)
     responses = {}
     for status, response in _mapping(raw.get("responses")).items():
         if not isinstance(response, dict) or str(status).startswith("x-"):
             continue
         status = str(status).upper() if re.fullmatch(r"[1-5]xx", str(status), re.IGNORECASE) else str(status)
-        media = _media(response.get("content"), f"{where} response {status}", translate)
+        media = _media(response.get("content"), f"{where} response {status}", translate, faults)
         picked = _pick_response(media)
         headers = {name: _header(header, translate) for name, header in _mapping(response.get("headers")).items()
                    if name.lower() != "content-type"}  # OpenAPI: a Content-Type header is ignored
@@ -510,13 +574,13 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
                      body_media, anonymous, synthesized, coerce_types)
 
 
-def _parameter(param: dict, where: str, translate) -> Parameter:
+def _parameter(param: dict, where: str, translate, faults: list[str] | None = None) -> Parameter:
     schema, media = param.get("schema"), None
     if schema is None and isinstance(param.get("content"), dict) and param["content"]:
         media = next(iter(param["content"]))
         schema = _mapping(param["content"][media]).get("schema")
     schema = translate(schema if schema is not None else {})
-    validator = compile_schema(schema, f"{where} parameter {param['name']}")
+    validator = compile_schema(schema, f"{where} parameter {param['name']}", faults)
     required = bool(param.get("required", param["in"] == "path"))
     explode = param.get("explode")
     return Parameter(param["name"], param["in"], required, schema, validator, param.get("style"),
@@ -530,13 +594,13 @@ def _header(header: Any, translate) -> dict:
     return header
 
 
-def _media(content: Any, where: str, translate) -> dict[str, MediaSpec]:
+def _media(content: Any, where: str, translate, faults: list[str] | None = None) -> dict[str, MediaSpec]:
     found: dict[str, MediaSpec] = {}
     for media_type, media in _mapping(content).items():
         media = _mapping(media)
         key = media_type.split(";", 1)[0].strip().lower()
         schema = translate(media["schema"]) if "schema" in media else {}
-        validator = compile_schema(schema, f"{where} {key}")
+        validator = compile_schema(schema, f"{where} {key}", faults)
         examples = _mapping(media.get("examples"))
         found.setdefault(key, MediaSpec(key, schema, validator, _mapping(media.get("encoding")),
                                         media.get("example", MISSING), examples))
