@@ -24,6 +24,7 @@ from mockserver.coercion import MODES
 from mockserver.ecma import Validator
 from mockserver.errors import MISSING
 from mockserver.fastschema import FastValidator, check_schema, compile_check
+from mockserver.formats import FORMAT_CHECKER
 from mockserver.generate import CUT, DISCRIMINATOR
 
 # `x-mock-coerce-types` (document or operation): request values are coerced as ajv's `coerceTypes`
@@ -31,7 +32,7 @@ from mockserver.generate import CUT, DISCRIMINATOR
 COERCE_TYPES = "x-mock-coerce-types"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _FORMATS = FormatChecker()
-_FORMATS.checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
+_FORMATS.checkers = dict(FORMAT_CHECKER.checkers)  # every 2020-12 format, and OpenAPI's int32/int64 below
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
