@@ -208,11 +208,8 @@ def _fields(fields: MultiDict, schema: dict, encoding: dict) -> dict:
             target[path[-1]] = _field_value(values, _properties(prop).get(path[-1], {}), {})
             continue
         result[name] = _field_value(values, properties.get(name, {}), _mapping(encoding.get(name)))
-    # A form cannot send an empty array (no key at all is how it looks): a required array it leaves
-    # out is an empty one.
-    for name in schema.get("required", []) if isinstance(schema, dict) else []:
-        if name not in result and "array" in _kinds(properties.get(name, {})):
-            result[name] = []
+    # A required array the form leaves out is missing, as in the same JSON (a 422 naming it): a form
+    # cannot tell an empty array from none, and the mock is never more permissive than the API.
     return result
 
 
