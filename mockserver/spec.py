@@ -353,9 +353,10 @@ def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int, strict: bool
     version = _version(document, path)
     resolver = _Resolver(path, document)
     resolved = resolver.resolve_root()
-    # A 3.1 document keeps its own dialect; only a 3.0-style boolean `exclusiveMinimum`, which 2020-12
-    # would refuse as an invalid schema, is read as its author meant it.
-    translate = _From30() if version == "3.0" else _From30(nullable=False)
+    # A 3.1 document keeps its own dialect, except for 3.0 keywords its author kept writing, read as
+    # meant: a boolean `exclusiveMinimum` (2020-12 would refuse the schema) and `nullable: true` (2020-12
+    # ignores it: a null the API takes would be refused; OpenAI's document writes it everywhere).
+    translate = _From30()
     server_url = _server_url(resolved.get("servers"), path)
     server_path = urlsplit(server_url).path.rstrip("/") if "://" in server_url else server_url.rstrip("/")
     if server_path and not server_path.startswith("/"):
@@ -789,6 +790,8 @@ class _Resolver:
                else value for key, value in node.items()}
         rule = _discriminator_rule(node) or self._inheritance_rule(node, base, stack, where, seen)
         if rule is not None:
+            if isinstance(out.get(rule.get("of")), list):
+                rule = _with_pinned_values(rule, out[rule["of"]])
             out[DISCRIMINATOR] = rule
         return out
 
@@ -965,6 +968,23 @@ def _discriminator_rule(node: dict) -> dict | None:
                 branches.append(named or [name])
             return {"property": disc["propertyName"], "of": word, "branches": branches}
     return None
+
+
+def _with_pinned_values(rule: dict, branches: list) -> dict:
+    """A branch also answers to the values its own schema pins the property to (`const`, `enum`):
+    documents that give no `mapping` (OpenAI's `role: {enum: [developer]}`) mean those, not the
+    schema's name, which the branch itself would refuse."""
+    names = []
+    for named, branch in zip(rule["branches"], branches, strict=False):
+        found = list(named)
+        members = [branch, *(branch.get("allOf") or [])] if isinstance(branch, dict) else []
+        for member in members:
+            prop = member.get("properties", {}).get(rule["property"]) if isinstance(member, dict) else None
+            if isinstance(prop, dict):
+                pinned = [prop["const"]] if "const" in prop else prop.get("enum") or []
+                found += [value for value in pinned if isinstance(value, str) and value not in found]
+        names.append(found)
+    return {**rule, "branches": names}
 
 
 # Objects whose keys are names the author chose (a property called `x-rate`), not extensions.

@@ -72,3 +72,52 @@ def test_a_document_that_cannot_be_used_still_refuses(tmp_path, document, messag
     path.write_text(document)
     with pytest.raises(SpecError, match=message):
         create_app(Settings(specs=(("broken", path),)))
+
+
+MEANT = """
+openapi: 3.1.0
+info: {title: t, version: '1'}
+paths:
+  /messages:
+    post:
+      operationId: send
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [message]
+              properties:
+                seed: {type: integer, nullable: true}
+                message:
+                  oneOf: [{$ref: '#/components/schemas/Developer'}, {$ref: '#/components/schemas/User'}]
+                  discriminator: {propertyName: role}
+      responses:
+        '200': {description: ok, content: {application/json: {schema: {type: object}}}}
+components:
+  schemas:
+    Developer:
+      type: object
+      required: [role]
+      properties: {role: {type: string, enum: [developer]}, content: {type: string}}
+    User:
+      type: object
+      required: [role]
+      properties: {role: {type: string, const: user}, name: {type: string}}
+"""
+
+
+def test_3_0_habits_in_a_3_1_document_are_read_as_meant(tmp_path):
+    """`nullable: true` takes a null; a discriminator without `mapping` whose branches pin the
+    property (`enum: [developer]`) takes those values, which the branches themselves require."""
+    path = tmp_path / "meant.yaml"
+    path.write_text(MEANT)
+    app = create_app(Settings(specs=(("meant", path),)))
+    client = app.test_client()
+    for message in ({"role": "developer", "content": "hi"}, {"role": "user", "name": "ann"}):
+        response = client.post("/messages", json={"seed": None, "message": message})
+        assert response.status_code == 200, response.get_json()
+    assert client.post("/messages", json={"message": {"role": "Developer"}}).status_code == 422
+    assert client.post("/messages", json={"seed": "x", "message": {"role": "user"}}).status_code == 422
+    app.extensions["mockserver"].store.close()
