@@ -222,6 +222,9 @@ def render_error(error: MockError, context: ErrorContext) -> Reply:
                 filled[name] = message
             elif lower == "title" and kind in ("string", None):
                 filled[name] = _phrase(status)
+            elif lower == "id" and kind == "string" and "enum" not in prop:
+                # an error's short name (DigitalOcean's `id`), never an example's `not_found` on a 422
+                filled[name] = _phrase(status).lower().replace(" ", "_").replace("-", "_")
             elif lower in ("status", "code", "statuscode", "status_code", "error_code", "errorcode") \
                     and kind in ("integer", "number", "string", None):
                 filled[name] = status if kind in ("integer", "number") else str(status)

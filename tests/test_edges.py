@@ -52,8 +52,9 @@ def test_an_error_body_says_what_the_mock_knows_and_copies_no_unrelated_issue(cl
     body = missing.get_json()
     assert body["status"] == 404 and "bob" in body["message"]
     assert "issues" not in body  # the example's issue names a field (`team`) this request never had
+    assert body["id"] == "not_found"
     invalid = client.post("/edges/users", json={"username": "ann", "email": "nope"}, headers=KEY)
-    assert invalid.status_code == 422
+    assert invalid.status_code == 422 and invalid.get_json()["id"] == "unprocessable_entity"
     issues = invalid.get_json()["issues"]
     assert [issue["name"] for issue in issues] == ["email"]
 
