@@ -241,16 +241,24 @@ def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed
         return Tenant(vendor.name, "")
     accepted: str | None = None
     presented = False
+    sent: set[str] = set()
     for name, scheme in operation.security:
         value = credentials.read_credential(scheme, request)
         if value is None:
             continue
         presented = True
+        sent.add(name)
         if not ((allowed is None or value in allowed) and vendor.accept_credential(name, scheme, value)):
             accepted = None
             break
         if accepted is None:
             accepted = value
+    if accepted is not None and operation.together and not any(sent.issuperset(names) for names in operation.together):
+        # a requirement naming several schemes needs them all (Plaid: client id, secret and version)
+        schemes = dict(operation.security)
+        expected = " or ".join(" and ".join(describe_scheme(schemes[name]) for name in names)
+                               for names in operation.together)
+        raise Unauthorized(f"a credential is missing; send {expected}")
     if accepted is not None:
         return Tenant(vendor.name, accepted)
     if not presented and operation.anonymous:  # the document allows no credential (`security: [{}]`)

@@ -109,6 +109,9 @@ class Operation:
     anonymous: bool = False  # a security requirement is `{}` (or only mutualTLS): no credential is fine
     synthesized_id: bool = False  # the document gave no operationId: `operation_id` is made up
     coerce_types: bool | str = False  # `x-mock-coerce-types`: False, True or "array" (see coercion.py)
+    # The scheme names of each security requirement that names several (all of them are needed
+    # together: Plaid's client id, secret and version headers); empty when each names one.
+    together: tuple[tuple[str, ...], ...] = ()
 
     def response(self, status: int) -> ResponseSpec | None:
         """The documented response for a status: exact, then range (`4XX`), then `default`."""
@@ -523,6 +526,7 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
                synthesized, coerce_types: bool | str = False, faults: list[str] | None = None) -> Operation:
     alternatives = []
     anonymous = False
+    together = []
     if not isinstance(security, list):
         raise SpecError(f"{where}: security must be a list of requirements")
     for requirement in security:
@@ -539,7 +543,9 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
             scheme = schemes[name]
             if not isinstance(scheme, dict) or "type" not in scheme:
                 raise SpecError(f"{where}: security scheme {name!r} has no type")
-            alternatives.append((name, scheme))
+            if (name, scheme) not in alternatives:
+                alternatives.append((name, scheme))
+        together.append(tuple(kept))
     if anonymous and not alternatives:
         anonymous = False  # no credential at all: `security` is empty, which already means no auth
     by_key = {}
@@ -573,7 +579,9 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
     return Operation(vendor, op_id, method.upper(), spec_path, tuple(alternatives), parameters,
                      chosen.schema if chosen else None, chosen.validator if chosen else None,
                      bool(isinstance(body, dict) and body.get("required")) and chosen is not None, responses,
-                     body_media, anonymous, synthesized, coerce_types)
+                     body_media, anonymous, synthesized, coerce_types,
+                     tuple(names for names in together if names) if any(len(names) > 1 for names in together)
+                     else ())
 
 
 def _parameter(param: dict, where: str, translate, faults: list[str] | None = None) -> Parameter:

@@ -44,6 +44,15 @@ def test_a_missing_credential_is_a_401_where_neither_is_documented(client):
     assert client.get("/edges/users/ann").status_code == 401
 
 
+def test_a_requirement_naming_two_schemes_needs_both(client):
+    both = {"X-Client-Id": "c1", "X-Secret": "s1"}
+    assert client.post("/edges/balances", headers=both).status_code == 200
+    for one in ({"X-Client-Id": "c1"}, {"X-Secret": "s1"}, {}):
+        response = client.post("/edges/balances", headers=one)
+        assert response.status_code == 401, one
+        assert "X-Client-Id" in response.get_json()["detail"] and "X-Secret" in response.get_json()["detail"]
+
+
 # --- error and delete bodies ------------------------------------------------------------------------
 
 def test_an_error_body_says_what_the_mock_knows_and_copies_no_unrelated_issue(client):
