@@ -23,7 +23,7 @@ from jsonschema.exceptions import SchemaError
 from mockserver.coercion import MODES
 from mockserver.ecma import Validator
 from mockserver.errors import MISSING
-from mockserver.fastschema import FastValidator, check_schema, compile_check
+from mockserver.fastschema import FastValidator, check_schema, compile_check, meta_check
 from mockserver.formats import FORMAT_CHECKER
 from mockserver.generate import CUT, DISCRIMINATOR
 
@@ -173,13 +173,12 @@ def compile_schema(schema: dict, where: str, faults: list[str] | None = None) ->
     found = _COMPILED.get(key)
     if found is not None:
         return found
+    if faults is not None:
+        faults.extend(f"{where}: #{fault}" for fault in _repair(schema))
     try:
         check_schema(schema)  # jsonschema's metaschema check, compiled for the usual valid case
     except SchemaError as error:
-        if faults is None:
-            raise SpecError(f"{where}: invalid schema: {error.message}") from None
-        faults.extend(f"{where}: {fault}" for fault in _repair(schema))
-        return compile_schema(schema, where)
+        raise SpecError(f"{where}: invalid schema: {error.message}") from None
     # A compiled yes/no answers for valid instances; jsonschema still produces every error.
     # `Validator`: jsonschema's 2020-12 with ECMA-262 patterns (`$` is the end of the text).
     checked = discriminated(schema)
@@ -188,42 +187,60 @@ def compile_schema(schema: dict, where: str, faults: list[str] | None = None) ->
     return found
 
 
-def _repair(schema: dict, tries: int = 64) -> list[str]:
-    """Make a schema the metaschema refuses one it accepts, in place, and say what was wrong: a list
-    that must be unique (`required`, `enum`) loses its repeats; any other faulty keyword is left out
-    (2019-09's `$recursiveAnchor: true`, a `type` no draft knows), as if the document had not written
-    it. In place: the nodes are the ones every operation that refers to them shares, so each fault is
-    repaired, and said, once."""
+_SUBSCHEMA = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
+              "unevaluatedItems", "unevaluatedProperties", "additionalItems", "contentSchema")
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+
+
+def _repair(schema: Any, pointer: str = "", depth: int = 0) -> list[str]:
+    """Make a schema the metaschema refuses one it accepts, in place, and say what was wrong (each
+    fault as `/pointer/keyword: message`): a list that must be unique (`required`, `enum`) loses its
+    repeats; any other faulty keyword is left out (2019-09's `$recursiveAnchor: true`, a `type` no
+    draft knows), as if the document had not written it. In place: the nodes are the ones every
+    operation that refers to them shares, so each fault is repaired, and said, once.
+
+    The faulty nodes are found with the compiled metaschema check, descending into the subschemas
+    that fail it; jsonschema's own (slow on a large schema) only says what is wrong with one node,
+    its subschemas left out."""
+    check = meta_check()
+    if check is None or check(schema) or not isinstance(schema, dict) or depth > 64:
+        return []
     faults: list[str] = []
+    for key, value in list(schema.items()):
+        if key in _SUBSCHEMA:
+            faults += _repair(value, f"{pointer}/{key}", depth + 1)
+        elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
+            for index, item in enumerate(value):
+                faults += _repair(item, f"{pointer}/{key}/{index}", depth + 1)
+        elif key in _SUBSCHEMA_MAPS and isinstance(value, dict):
+            for name, item in value.items():
+                faults += _repair(item, f"{pointer}/{key}/{_escape(str(name))}", depth + 1)
+    if check(schema):
+        return faults
+    shallow = {key: (True if key in _SUBSCHEMA else [True] * len(value) if key in _SUBSCHEMA_LISTS and isinstance(
+        value, list) else dict.fromkeys(value, True) if key in _SUBSCHEMA_MAPS and isinstance(value, dict) else value)
+        for key, value in schema.items()}
     meta = Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    for _ in range(tries):
-        errors = list(meta.iter_errors(schema))  # every fault in one pass: a large schema checks slowly
-        if not errors:
-            return faults
-        changed = False
-        for error in sorted(errors, key=lambda e: [str(part) for part in e.path], reverse=True):
-            place = list(error.path)
-            parent: Any = schema
-            try:
-                for part in place[:-1]:
-                    parent = parent[part]
-                value = parent[place[-1]] if place else None
-            except (KeyError, IndexError, TypeError):
-                continue  # under a keyword already left out
-            if not place:
-                break
-            name = place[-1]
-            pointer = "#/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in place)
-            if error.validator == "uniqueItems" and isinstance(value, list):
-                parent[name] = [item for index, item in enumerate(value) if item not in value[:index]]
-                faults.append(f"{pointer}: {error.message} (repeats ignored)")
-            else:
-                del parent[name]
-                faults.append(f"{pointer}: {error.message} (ignored)")
-            changed = True
-        if not changed:
-            break
-    raise SpecError(f"invalid schema: {faults[-1] if faults else 'the schema is not an object or a boolean'}")
+    for error in sorted(meta.iter_errors(shallow), key=lambda e: [str(part) for part in e.path], reverse=True):
+        place = list(error.path)
+        if not place or place[0] not in schema:
+            continue
+        parent: Any = schema
+        try:
+            for part in place[:-1]:
+                parent = parent[part]
+            value = parent[place[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue  # under a keyword already left out
+        where = pointer + "".join("/" + _escape(str(part)) for part in place)
+        if error.validator == "uniqueItems" and isinstance(value, list):
+            parent[place[-1]] = [item for index, item in enumerate(value) if item not in value[:index]]
+            faults.append(f"{where}: {error.message} (repeats ignored)")
+        else:
+            del parent[place[-1]]
+            faults.append(f"{where}: {error.message} (ignored)")
+    return faults
 
 
 # DISCRIMINATOR: set by the loader on a schema with a discriminator, {property, branches: [[values], ...]}
