@@ -1002,14 +1002,25 @@ def _with_pinned_values(rule: dict, branches: list) -> dict:
     names = []
     for named, branch in zip(rule["branches"], branches, strict=False):
         found = list(named)
-        members = [branch, *(branch.get("allOf") or [])] if isinstance(branch, dict) else []
-        for member in members:
-            prop = member.get("properties", {}).get(rule["property"]) if isinstance(member, dict) else None
-            if isinstance(prop, dict):
-                pinned = [prop["const"]] if "const" in prop else prop.get("enum") or []
-                found += [value for value in pinned if isinstance(value, str) and value not in found]
+        found += [value for value in _pinned(branch, rule["property"]) if value not in found]
         names.append(found)
     return {**rule, "branches": names}
+
+
+def _pinned(schema: Any, name: str, depth: int = 0) -> list[str]:
+    """The string values a schema pins a property to, through allOf/oneOf/anyOf (a branch that is
+    itself a choice of items: OpenAI's `Item`)."""
+    if not isinstance(schema, dict) or depth > 8:
+        return []
+    prop = schema.get("properties", {}).get(name) if isinstance(schema.get("properties"), dict) else None
+    found = []
+    if isinstance(prop, dict):
+        found = [value for value in ([prop["const"]] if "const" in prop else prop.get("enum") or [])
+                 if isinstance(value, str)]
+    for word in ("allOf", "oneOf", "anyOf"):
+        for member in schema.get(word) or () if isinstance(schema.get(word), list) else ():
+            found += [value for value in _pinned(member, name, depth + 1) if value not in found]
+    return found
 
 
 # Objects whose keys are names the author chose (a property called `x-rate`), not extensions.

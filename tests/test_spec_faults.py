@@ -91,7 +91,8 @@ paths:
               properties:
                 seed: {type: integer, nullable: true}
                 message:
-                  oneOf: [{$ref: '#/components/schemas/Developer'}, {$ref: '#/components/schemas/User'}]
+                  oneOf: [{$ref: '#/components/schemas/Developer'}, {$ref: '#/components/schemas/User'},
+                          {$ref: '#/components/schemas/Item'}]
                   discriminator: {propertyName: role}
       responses:
         '200': {description: ok, content: {application/json: {schema: {type: object}}}}
@@ -105,6 +106,11 @@ components:
       type: object
       required: [role]
       properties: {role: {type: string, const: user}, name: {type: string}}
+    Item:
+      oneOf:
+        - type: object
+          required: [role, output]
+          properties: {role: {type: string, enum: [tool_output]}, output: {type: string}}
 """
 
 
@@ -115,7 +121,8 @@ def test_3_0_habits_in_a_3_1_document_are_read_as_meant(tmp_path):
     path.write_text(MEANT)
     app = create_app(Settings(specs=(("meant", path),)))
     client = app.test_client()
-    for message in ({"role": "developer", "content": "hi"}, {"role": "user", "name": "ann"}):
+    for message in ({"role": "developer", "content": "hi"}, {"role": "user", "name": "ann"},
+                    {"role": "tool_output", "output": "42"}):
         response = client.post("/messages", json={"seed": None, "message": message})
         assert response.status_code == 200, response.get_json()
     assert client.post("/messages", json={"message": {"role": "Developer"}}).status_code == 422
