@@ -250,7 +250,9 @@ def get_health(runtime: Runtime, call: AdminCall) -> Result:
     base = _base_url()
     vendors = [{"name": name, "baseUrl": base + mount.spec.server_path,
                 **({"profile": mount.vendor.profile} if mount.vendor.profile is not None else {}),
-                "openapi": f"{base}{PREFIX}/openapi/{name}.yaml"} for name, mount in runtime.mounts.items()]
+                "openapi": f"{base}{PREFIX}/openapi/{name}.yaml",
+                **({"specFaults": list(mount.spec.faults)} if mount.spec.faults else {})}
+               for name, mount in runtime.mounts.items()]
     return 200, {"status": "ok", "version": __version__, "seed": runtime.determinism.seed,
                  "clock": runtime.determinism.clock, "vendors": vendors}
 

@@ -40,7 +40,9 @@ _STATUS_CHOICES: list[tuple[type, tuple[int, ...]]] = [
     (RouteNotFound, (404,)),
     (Unauthorized, (401, 403)),
 ]
-_MESSAGE_FIELDS = ("message", "detail", "error", "description", "msg", "reason")
+_MESSAGE_FIELDS = ("message", "detail", "error", "description", "msg", "reason", "error_description",
+                   "error_message", "errormessage")
+_ISSUE_FIELDS = ("issues", "errors", "details", "violations", "invalid_params", "invalidparams")
 
 
 def without_write_only(schema: Any, value: Any, depth: int = 0) -> Any:
@@ -88,17 +90,17 @@ def _marks_write_only(schema: dict) -> bool:
     return found
 
 
-def fit(value: Any, response: ResponseSpec | None, seed: str) -> tuple[Any, bool]:
+def fit(value: Any, response: ResponseSpec | None, seed: str, whole_examples: bool = True) -> tuple[Any, bool]:
     """The value as the documented response wants it, and whether it still breaks the schema (a
     schema no value meets): as it is when valid; else generated for the response schema, with each
-    of the value's fields kept where the result stays valid."""
+    of the value's fields kept where the result stays valid. `whole_examples`: see `generate`."""
     if response is None or response.validator is None:
         return None, False
     schema = response.validator.schema
     value = without_write_only(schema, value)
     if response.validator.is_valid(value):
         return value, False
-    base = generated(schema, seed, "", value)
+    base = generated(schema, seed, "", value, whole_examples=whole_examples)
     fitted = _keep_valid(base, value, response) if isinstance(value, dict) and isinstance(base, dict) else base
     return fitted, not response.validator.is_valid(fitted)
 
@@ -111,6 +113,20 @@ def _keep_valid(base: dict, fields: dict, response: ResponseSpec) -> dict:
         if response.validator.is_valid(trial):
             result = trial
     return result
+
+
+_DELETED_FIELDS = ("deleted", "is_deleted", "isdeleted")
+
+
+def as_deleted(value: Any, response: ResponseSpec | None) -> Any:
+    """What a delete answers about the item: the item, with each boolean property of the answer named
+    like `deleted` set to true (an example's `deleted: false` would say the delete did not happen)."""
+    if response is None or response.validator is None or not isinstance(value, dict):
+        return value
+    marks = {name: True for name, prop in properties_of(response.validator.schema).items()
+             if name.lower() in _DELETED_FIELDS and isinstance(prop, dict)
+             and prop.get("type") in ("boolean", ["boolean"], None) and prop.get("const", True) is True}
+    return {**value, **marks} if marks else value
 
 
 def success(operation: Operation) -> tuple[int, ResponseSpec | None]:
@@ -144,11 +160,11 @@ def documented_headers(documented: ResponseSpec | None, seed: str) -> dict[str, 
     return headers
 
 
-def generated(schema: dict, seed: str, pointer: str, fallback: Any = MISSING) -> Any:
+def generated(schema: dict, seed: str, pointer: str, fallback: Any = MISSING, whole_examples: bool = True) -> Any:
     """A generated value, or `fallback` for a schema no value satisfies (the answer is then checked
     against the document like any other, and a mismatch names the field)."""
     try:
-        return generate(schema, seed, pointer=pointer)
+        return generate(schema, seed, pointer=pointer, whole_examples=whole_examples)
     except GenerationError as error:
         log.warning("cannot generate a value: %s", error)
         return fallback
@@ -192,22 +208,34 @@ def render_error(error: MockError, context: ErrorContext) -> Reply:
         return Reply(status, {"type": "about:blank", "title": _phrase(status), "status": status,
                               "detail": message}, headers)
     seed = f"{context.determinism.seed}|error|{operation.operation_id}|{status}"
-    body = generated(documented.validator.schema, seed, "", {})
+    # No example object or list: the document's example error is about another request.
+    schema = documented.validator.schema
+    body = generated(schema, seed, "", {}, whole_examples=False)
     if isinstance(body, dict):
         filled = dict(body)
-        for name, prop in properties_of(documented.validator.schema).items():
+        props = properties_of(schema)
+        required = set(schema.get("required") or ()) if isinstance(schema, dict) else set()
+        for name, prop in props.items():
             kind = prop.get("type") if isinstance(prop, dict) else None
-            if name.lower() in _MESSAGE_FIELDS and kind in ("string", None):
+            lower = name.lower()
+            if lower in _MESSAGE_FIELDS and kind in ("string", None):
                 filled[name] = message
-            elif name.lower() == "title" and kind in ("string", None):
+            elif lower == "title" and kind in ("string", None):
                 filled[name] = _phrase(status)
-            elif name.lower() in ("status", "code", "statuscode", "status_code"):
-                filled[name] = status if kind == "integer" else str(status)
-        if isinstance(error, ValidationFailed):
-            for name in ("issues", "errors", "details"):
-                if name in properties_of(documented.validator.schema):
+            elif lower == "id" and kind == "string" and "enum" not in prop:
+                # an error's short name (DigitalOcean's `id`), never an example's `not_found` on a 422
+                filled[name] = _phrase(status).lower().replace(" ", "_").replace("-", "_")
+            elif lower in ("status", "code", "statuscode", "status_code", "error_code", "errorcode") \
+                    and kind in ("integer", "number", "string", None):
+                filled[name] = status if kind in ("integer", "number") else str(status)
+            elif lower in _ISSUE_FIELDS and kind == "array" and name in filled:
+                if isinstance(error, ValidationFailed):
                     filled[name] = [{"in": issue.location, "name": issue.dotted or issue.location,
                                      "detail": issue.message} for issue in error.issues]
+                elif name in required:
+                    filled[name] = []  # made-up issues would name fields the request never had
+                else:
+                    del filled[name]
         body = filled if documented.validator.is_valid(filled) else _keep_valid(body, filled, documented)
     return Reply(status, body, headers, best_effort=not documented.validator.is_valid(body))
 

@@ -133,7 +133,9 @@ def _mounts(settings: Settings, vendors: dict[str, Vendor], bundled: bool = True
     for name, path in settings.specs:  # documents mounted with no code
         if name in mounts:
             raise SpecError(f"--spec {name}={path}: an API named {name!r} is already mounted; name it NAME=PATH")
-        spec = load_spec(path, name)
+        spec = load_spec(path, name, strict=settings.strict_spec)
+        if not spec.operations:  # a fault no lenient load repairs: there is nothing to serve
+            raise SpecError(f"{path}: no operation under `paths`: nothing to serve")
         mounts[name] = Mount(build_vendor(spec), spec)
     for name, base in settings.bases:
         if name not in mounts:

@@ -160,13 +160,25 @@ def _multipart(raw: bytes, boundary: str | None, schema: dict, media: MediaSpec 
         prop = properties.get(name, {})
         prop = _items(prop) if "array" in _kinds(prop) else prop
         data = bytes(content)
-        if is_file or kind_of(part_type) == "binary" and part_type:
+        if is_file or (kind_of(part_type) == "binary" and part_type) or _binary(properties.get(name, {})):
             fields.add(name, _file_text(data, prop))
         elif kind_of(part_type) == "json":
             fields.add(name, _Parsed(_json(data)))
         else:  # text; an object or array property may come as JSON text, read by its schema
             fields.add(name, _text(data, "utf-8"))
     return _fields(fields, schema, media.encoding if media is not None else {})
+
+
+def _binary(schema: Any, depth: int = 0) -> bool:
+    """Whether a property holds file content (`format: binary`, a `contentMediaType`), itself, as its
+    items or in a oneOf/anyOf branch: a part sent without a filename is still a file then, its bytes
+    not text."""
+    if not isinstance(schema, dict) or depth > 8:
+        return False
+    if schema.get("format") == "binary" or "contentMediaType" in schema:
+        return True
+    branches = [schema.get("items"), *(schema.get("oneOf") or ()), *(schema.get("anyOf") or ())]
+    return any(_binary(branch, depth + 1) for branch in branches)
 
 
 class _Parsed:
@@ -208,11 +220,8 @@ def _fields(fields: MultiDict, schema: dict, encoding: dict) -> dict:
             target[path[-1]] = _field_value(values, _properties(prop).get(path[-1], {}), {})
             continue
         result[name] = _field_value(values, properties.get(name, {}), _mapping(encoding.get(name)))
-    # A form cannot send an empty array (no key at all is how it looks): a required array it leaves
-    # out is an empty one.
-    for name in schema.get("required", []) if isinstance(schema, dict) else []:
-        if name not in result and "array" in _kinds(properties.get(name, {})):
-            result[name] = []
+    # A required array the form leaves out is missing, as in the same JSON (a 422 naming it): a form
+    # cannot tell an empty array from none, and the mock is never more permissive than the API.
     return result
 
 
@@ -249,9 +258,14 @@ def _coerce(value: Any, schema: dict) -> Any:
     kinds = _kinds(schema)
     if value == "" and "null" in kinds and "" not in (schema.get("enum") or [""]):
         return None  # an empty field for a nullable enum without "": null
+    text = value.strip()
+    if "string" in kinds and kinds & {"object", "array"} and text[:1] in ("{", "["):
+        # `anyOf: [{enum: [auto]}, {type: object}]`: JSON text of an object is the object
+        parsed = _maybe_json(text)
+        if isinstance(parsed, dict | list):
+            return parsed
     if not kinds or "string" in kinds:
         return value
-    text = value.strip()
     if "integer" in kinds and _INTEGER.fullmatch(text):
         return int(text)
     if "number" in kinds:

@@ -34,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--spec", action="append", default=[], metavar="[NAME=]PATH",
                        help="also mount this OpenAPI document (YAML or JSON, 3.0 or 3.1) as a stateful mock; "
                             "NAME defaults to the file's stem (repeatable)")
+    serve.add_argument("--strict-spec", action="store_true",
+                       help="refuse a --spec document with any schema the JSON Schema metaschema refuses "
+                            "(default: repair it, one warning line per fault)")
     serve.add_argument("--base", action="append", default=[], metavar="NAME=/PATH",
                        help="serve API NAME under this base path instead of its spec's (repeatable)")
     serve.add_argument("--profile", action="append", default=[], metavar="VENDOR=PROFILE",
@@ -81,7 +84,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
                     fixtures=tuple(args.fixtures), journal_size=args.journal_size, journal_bytes=args.journal_bytes,
                     admin_token=args.admin_token, specs=tuple(spec_option(item) for item in args.spec),
                     bases=tuple(_pairs("--base", args.base, "NAME=/PATH")), allow_hosts=tuple(args.allow_host),
-                    cors=args.cors, profiles=tuple(_pairs("--profile", args.profile, "VENDOR=PROFILE")))
+                    cors=args.cors, profiles=tuple(_pairs("--profile", args.profile, "VENDOR=PROFILE")),
+                    strict_spec=args.strict_spec)
 
 
 def _size(text: str) -> int:

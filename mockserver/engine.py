@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from mockserver.answers import documented_headers, fit, render_error, success
+from mockserver.answers import as_deleted, documented_headers, fit, render_error, success
 from mockserver.coded import coded_handler
 from mockserver.errors import MISSING, BadRequest, Conflict, EntityNotFound, Issue, ValidationFailed
 from mockserver.examples import other_answer
@@ -241,12 +241,16 @@ def _as_path_value(schema: dict) -> dict:
     return {"allOf": [schema, {"type": "string"}]} if schema else {"type": "string"}
 
 
-def _reply(call: Call, value: Any, seed: str, wrapper: str | None = None) -> Reply:
-    """The value fitted to the documented answer; an item in its wrapper where the answer has one."""
+def _reply(call: Call, value: Any, seed: str, wrapper: str | None = None, deleted: bool = False) -> Reply:
+    """The value fitted to the documented answer; an item in its wrapper where the answer has one. A
+    delete's answer holds what the mock knows (the item, that it is gone); the rest is generated, never
+    the example's."""
     code, documented = success(call.operation)
+    if deleted and wrapper is None:
+        value = as_deleted(value, documented)
     if wrapper is not None:
         value = {wrapper: value}
-    body, unmet = fit(value, documented, seed) if code != 204 else (None, False)
+    body, unmet = fit(value, documented, seed, whole_examples=not deleted) if code != 204 else (None, False)
     return Reply(code, body, documented_headers(documented, seed), best_effort=unmet)
 
 
@@ -282,6 +286,11 @@ def _create(call: Call, role: Role, collection: Collection) -> Reply:
         **path_fields(collection, call.path), **(call.body if isinstance(call.body, dict) else {})}))
     name = store_name(collection, call.path)
     given = body.get(collection.key_property, MISSING) if collection.key_property else MISSING
+    if given == "" and collection.item_path:
+        # `/users/` folds to `/users`: an item with an empty key could never be read, changed or deleted
+        raise ValidationFailed([Issue("body", (collection.key_property,), "minLength",
+                                      f"{collection.key_property}: an empty key names no item "
+                                      f"(its path {collection.item_path} needs a non-empty value)")])
     record = None
     for attempt in range(MAX_KEY_TRIES):
         guess = call.store.sequence(call.tenant) + 1 + attempt
@@ -369,7 +378,8 @@ def _delete(call: Call, role: Role, collection: Collection) -> Reply:
     record = existing(call, collection, key)
     if not call.store.delete(call.tenant, store_name(collection, call.path), record["id"]):
         raise EntityNotFound(collection.name, str(key))
-    return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]), role.answer_wrapper)
+    return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]), role.answer_wrapper,
+                  deleted=True)
 
 
 def _list(call: Call, role: Role, collection: Collection, cursors: Cursors) -> Reply:

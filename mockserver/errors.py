@@ -120,6 +120,17 @@ class UnsupportedMediaType(MockError):
         self.accepted = accepted
 
 
+class NotAcceptable(MockError):
+    """The request's Accept names none of the media types the operation answers."""
+
+    status = 406
+
+    def __init__(self, accept: str, offered: tuple[str, ...]) -> None:
+        super().__init__(f"Accept: {accept} names none of the media types this operation answers: "
+                         f"{', '.join(offered)}")
+        self.offered = offered
+
+
 class PayloadTooLarge(MockError):
     status = 413
 

@@ -22,6 +22,11 @@ def other_answer(call: Call) -> Reply:
     value = _example(call, documented)
     if value is not MISSING:
         value = without_write_only(documented.validator.schema, value)
+    if value is not MISSING and not documented.validator.is_valid(value):
+        # the document's own example breaks its schema (a bad URI, a missing field): never answered as is
+        problem = next(iter(documented.validator.iter_errors(value)), None)
+        call.warnings.append(f"{call.operation.operation_id}: the documented example breaks its schema "
+                             f"({problem.message if problem else 'invalid'}): a generated value answers instead")
     if value is MISSING or not documented.validator.is_valid(value):
         value = _without_secrets(documented, seed, generated(documented.validator.schema, seed, "",
                                                              value if value is not MISSING else {}))

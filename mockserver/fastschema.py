@@ -488,6 +488,11 @@ def _meta() -> Check | None:
     return _meta_check[0]
 
 
+def meta_check() -> Check | None:
+    """The compiled 2020-12 metaschema as a yes/no (None where it cannot be compiled)."""
+    return _meta()
+
+
 def check_schema(schema: Any) -> None:
     """`Draft202012Validator.check_schema(schema)`: the compiled metaschema answers for a valid
     schema (the usual case, ~20x faster); anything else is jsonschema's own check and SchemaError."""

@@ -61,11 +61,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from mockserver import ecma
+from mockserver import ecma, formats
 
 __all__ = ["GenerationError", "generate", "regex_string"]
 
-FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
+FORMAT_CHECKER = formats.FORMAT_CHECKER  # generated strings meet the formats requests and answers are checked for
 MODES = ("response", "request")
 
 MAX_DEPTH = 8  # past this nesting, only what the schema requires
@@ -124,15 +124,17 @@ class GenerationError(ValueError):
     """No value was found for a schema: it is unsatisfiable, or too hard for these rules."""
 
 
-def generate(schema: dict, seed: str, *, mode: str = "response", pointer: str = "") -> Any:
+def generate(schema: dict, seed: str, *, mode: str = "response", pointer: str = "", whole_examples: bool = True) -> Any:
     """A value valid against `schema`, a pure function of (seed, JSON pointer) at every location.
 
     `pointer` is where the value sits in a larger document (its locations' draws continue from there);
-    `mode` is "response" (no writeOnly properties) or "request" (no readOnly ones).
+    `mode` is "response" (no writeOnly properties) or "request" (no readOnly ones). `whole_examples`
+    False: an object's or array's example is not used, only scalar ones (an error's example speaks
+    of another request: its `issues` name another field).
     """
     if mode not in MODES:
         raise ValueError(f"mode is 'response' or 'request', not {mode!r}")
-    generator = _Generator(str(seed), mode)
+    generator = _Generator(str(seed), mode, whole_examples)
     validator = _validator(schema)
     depth = pointer.count("/")
     error = None
@@ -214,8 +216,9 @@ def regex_string(pattern: str, rng: random.Random, min_length: int = 0, max_leng
 class _Generator:
     """One call of `generate`: the seed, the mode, and what this call has spent."""
 
-    def __init__(self, seed: str, mode: str) -> None:
+    def __init__(self, seed: str, mode: str, whole_examples: bool = True) -> None:
         self.seed = seed
+        self.whole_examples = whole_examples
         self.hidden = "writeOnly" if mode == "response" else "readOnly"
         self.work = 0
         self.nodes = 0
@@ -305,6 +308,8 @@ class _Generator:
                 if not isinstance(value, list) or not value:
                     continue
                 value = value[0]
+            if not self.whole_examples and isinstance(value, dict | list):
+                continue
             value = self.strip(copy.deepcopy(value), s)
             if self.valid(s, value):
                 return value

@@ -28,6 +28,7 @@ from mockserver.errors import (
     MalformedBody,
     MethodNotAllowed,
     MockError,
+    NotAcceptable,
     PayloadTooLarge,
     RouteNotFound,
     Unauthorized,
@@ -138,6 +139,9 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
         exchange.operation_id = operation.operation_id
         exchange.tenant = vendor.authenticate(operation) if vendor.authenticate \
             else authenticate(request, operation, vendor, runtime.allowed_keys.get(vendor.name))
+        # The vendors document each error and, as their real services, answer JSON whatever Accept says.
+        if not target.control and (vendor.undocumented_errors or operation.documents_error(406)):
+            check_accept(request.headers.get("Accept"), operation)
         if vendor.read_body:
             path_values, query = read_parameters(operation, path_params, request)
             body = vendor.read_body(operation)
@@ -236,6 +240,7 @@ def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed
         return Tenant(vendor.name, "")
     accepted: str | None = None
     presented = empty = False
+    sent: set[str] = set()
     for name, scheme in operation.security:
         value = credentials.read_credential(scheme, request)
         if value is None:
@@ -244,6 +249,7 @@ def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed
             empty = True
             continue
         presented = True
+        sent.add(name)
         if not ((allowed is None or value in allowed) and vendor.accept_credential(name, scheme, value)):
             accepted = None
             break
@@ -251,6 +257,12 @@ def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed
             accepted = value
     if accepted is not None and empty:
         accepted, presented = None, True  # refused, as any refused credential beside an accepted one
+    if accepted is not None and operation.together and not any(sent.issuperset(names) for names in operation.together):
+        # a requirement naming several schemes needs them all (Plaid: client id, secret and version)
+        schemes = dict(operation.security)
+        expected = " or ".join(" and ".join(describe_scheme(schemes[name]) for name in names)
+                               for names in operation.together)
+        raise Unauthorized(f"a credential is missing; send {expected}")
     if accepted is not None:
         return Tenant(vendor.name, accepted)
     if not presented and operation.anonymous:  # the document allows no credential (`security: [{}]`)
@@ -259,6 +271,58 @@ def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed
     if presented:
         raise Unauthorized(f"the credential was refused; send {expected}", presented=True)
     raise Unauthorized(f"no credential; send {expected}")
+
+
+def check_accept(accept: str | None, operation: Operation) -> None:
+    """A 406 when the request's Accept names none of the media types the operation's success answers
+    have (what the mock sends). No Accept, `*/*`, `application/*` and q-values work as HTTP says; a
+    JSON type accepts any `+json` one; an Accept with no media range in it is not judged."""
+    if not accept:
+        return
+    offered = tuple(dict.fromkeys(response.media_type for code, response in operation.responses.items()
+                                  if code.startswith("2") and response.media_type))
+    if not offered or any("*" in offer for offer in offered):
+        return
+    ranges = _accept_ranges(accept)
+    if ranges and not any(_acceptable(offer, ranges) for offer in offered):
+        raise NotAcceptable(accept, offered)
+
+
+@functools.lru_cache(maxsize=256)
+def _accept_ranges(accept: str) -> tuple[tuple[str, float], ...]:
+    ranges = []
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        if media.count("/") != 1:
+            continue  # not a media range: no opinion
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    pass
+        ranges.append((media.lower(), quality))
+    return tuple(ranges)
+
+
+def _acceptable(offer: str, ranges: tuple[tuple[str, float], ...]) -> bool:
+    """The quality of the most specific range matching `offer` is above 0 (RFC 9110, 12.5.1)."""
+    kind = offer.partition("/")[0]
+    best: tuple[int, float] | None = None
+    for media, quality in ranges:
+        if media == offer or (media == "application/json" and is_json_media(offer)):
+            rank = 3
+        elif media == f"{kind}/*":
+            rank = 2
+        elif media == "*/*":
+            rank = 1
+        else:
+            continue
+        if best is None or rank > best[0]:
+            best = (rank, quality)
+    return best is not None and best[1] > 0
 
 
 def parse_body(request: Request, operation: Operation, limit: int, exchange: Exchange) -> Any:

@@ -35,6 +35,7 @@ class Settings:
     # (vendor, profile): serve that vendor as the profile says (`latest`, `2024`); a dict works too.
     # A vendor not named is served as its default profile, the seeds' era.
     profiles: tuple[tuple[str, str], ...] = ()
+    strict_spec: bool = False  # a `specs` schema the metaschema refuses stops start-up (else repaired, warned)
 
     @property
     def exposed(self) -> bool:

@@ -23,7 +23,8 @@ from mockserver import speccache
 from mockserver.coercion import MODES
 from mockserver.ecma import Validator
 from mockserver.errors import MISSING
-from mockserver.fastschema import FastValidator, check_schema, compile_check, remembering
+from mockserver.fastschema import FastValidator, check_schema, compile_check, meta_check, remembering
+from mockserver.formats import FORMAT_CHECKER
 from mockserver.generate import CUT, DISCRIMINATOR
 
 # `x-mock-coerce-types` (document or operation): request values are coerced as ajv's `coerceTypes`
@@ -31,7 +32,7 @@ from mockserver.generate import CUT, DISCRIMINATOR
 COERCE_TYPES = "x-mock-coerce-types"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _FORMATS = FormatChecker()
-_FORMATS.checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
+_FORMATS.checkers = dict(FORMAT_CHECKER.checkers)  # every 2020-12 format, and OpenAPI's int32/int64 below
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
@@ -107,6 +108,9 @@ class Operation:
     anonymous: bool = False  # a security requirement is `{}` (or only mutualTLS): no credential is fine
     synthesized_id: bool = False  # the document gave no operationId: `operation_id` is made up
     coerce_types: bool | str = False  # `x-mock-coerce-types`: False, True or "array" (see coercion.py)
+    # The scheme names of each security requirement that names several (all of them are needed
+    # together: Plaid's client id, secret and version headers); empty when each names one.
+    together: tuple[tuple[str, ...], ...] = ()
 
     def response(self, status: int) -> ResponseSpec | None:
         """The documented response for a status: exact, then range (`4XX`), then `default`."""
@@ -137,6 +141,7 @@ class Spec:
     version: str = "3.1"  # "3.0" or "3.1": the document's OpenAPI version
     schemas: dict[str, Any] = field(default_factory=dict)  # components.schemas, resolved, 2020-12
     bundled: dict | None = None  # what to serve when the document refers to other files: all inlined
+    faults: tuple[str, ...] = ()  # metaschema faults a lenient load repaired, one line each
 
     @functools.cached_property
     def base_path(self) -> str:
@@ -161,13 +166,16 @@ _CHECKED: dict[str, FastValidator] = {}
 _COMPILED: dict[str, tuple[Draft202012Validator, Any]] = {}
 
 
-def compile_schema(schema: dict, where: str) -> Draft202012Validator:
-    """The schema's validator. A schema the metaschema refuses is a SpecError now, at load time; the
-    validator and its compiled check are built on first use (`_build_validator`), which cannot fail."""
+def compile_schema(schema: dict, where: str, faults: list[str] | None = None) -> Draft202012Validator:
+    """The schema's validator. A schema the 2020-12 metaschema refuses is a SpecError now, at load time,
+    or with `faults` (a lenient load) it is repaired (see `_repair`) and each fault is added to `faults`.
+    The validator and its compiled check are built on first use (`_build_validator`), which cannot fail."""
     key = repr(schema)
     found = _CHECKED.get(key)
     if found is not None:
         return found
+    if faults is not None:
+        faults.extend(f"{where}: #{fault}" for fault in _repair(schema))
     try:
         check_schema(schema)  # jsonschema's metaschema check, compiled for the usual valid case
     except SchemaError as error:
@@ -190,6 +198,62 @@ def _build_validator(schema: dict) -> tuple[Draft202012Validator, Any]:
             check = None
         found = _COMPILED[key] = (Validator(checked, format_checker=_FORMATS), check)
     return found
+
+
+_SUBSCHEMA = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
+              "unevaluatedItems", "unevaluatedProperties", "additionalItems", "contentSchema")
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+
+
+def _repair(schema: Any, pointer: str = "", depth: int = 0) -> list[str]:
+    """Make a schema the metaschema refuses one it accepts, in place, and say what was wrong (each
+    fault as `/pointer/keyword: message`): a list that must be unique (`required`, `enum`) loses its
+    repeats; any other faulty keyword is left out (2019-09's `$recursiveAnchor: true`, a `type` no
+    draft knows), as if the document had not written it. In place: the nodes are the ones every
+    operation that refers to them shares, so each fault is repaired, and said, once.
+
+    The faulty nodes are found with the compiled metaschema check, descending into the subschemas
+    that fail it; jsonschema's own (slow on a large schema) only says what is wrong with one node,
+    its subschemas left out."""
+    check = meta_check()
+    if check is None or check(schema) or not isinstance(schema, dict) or depth > 64:
+        return []
+    faults: list[str] = []
+    for key, value in list(schema.items()):
+        if key in _SUBSCHEMA:
+            faults += _repair(value, f"{pointer}/{key}", depth + 1)
+        elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
+            for index, item in enumerate(value):
+                faults += _repair(item, f"{pointer}/{key}/{index}", depth + 1)
+        elif key in _SUBSCHEMA_MAPS and isinstance(value, dict):
+            for name, item in value.items():
+                faults += _repair(item, f"{pointer}/{key}/{_escape(str(name))}", depth + 1)
+    if check(schema):
+        return faults
+    shallow = {key: (True if key in _SUBSCHEMA else [True] * len(value) if key in _SUBSCHEMA_LISTS and isinstance(
+        value, list) else dict.fromkeys(value, True) if key in _SUBSCHEMA_MAPS and isinstance(value, dict) else value)
+        for key, value in schema.items()}
+    meta = Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for error in sorted(meta.iter_errors(shallow), key=lambda e: [str(part) for part in e.path], reverse=True):
+        place = list(error.path)
+        if not place or place[0] not in schema:
+            continue
+        parent: Any = schema
+        try:
+            for part in place[:-1]:
+                parent = parent[part]
+            value = parent[place[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue  # under a keyword already left out
+        where = pointer + "".join("/" + _escape(str(part)) for part in place)
+        if error.validator == "uniqueItems" and isinstance(value, list):
+            parent[place[-1]] = [item for index, item in enumerate(value) if item not in value[:index]]
+            faults.append(f"{where}: {error.message} (repeats ignored)")
+        else:
+            del parent[place[-1]]
+            faults.append(f"{where}: {error.message} (ignored)")
+    return faults
 
 
 # DISCRIMINATOR: set by the loader on a schema with a discriminator, {property, branches: [[values], ...]}
@@ -297,25 +361,33 @@ def is_json_media(media_type: str) -> bool:
     return base == "application/json" or (base.startswith("application/") and base.endswith("+json"))
 
 
-def load_spec(path: Path, vendor: str) -> Spec:
+def load_spec(path: Path, vendor: str, strict: bool = True) -> Spec:
+    """The document, loaded. `strict`: a schema the 2020-12 metaschema refuses stops the load; else
+    (`--spec` without `--strict-spec`) it is repaired and each fault is one warning line (logged, and
+    kept in `Spec.faults`). A document that cannot be used (unparsable, no paths, a broken `$ref`)
+    stops the load either way."""
     path = Path(path)
     try:
         stat = path.stat()
     except OSError as error:
         raise SpecError(f"{path}: cannot read the spec: {error.strerror}") from None
-    return _load_spec(path, vendor, stat.st_mtime_ns, stat.st_size)
+    spec = _load_spec(path, vendor, stat.st_mtime_ns, stat.st_size, strict)
+    for fault in spec.faults:
+        logging.getLogger("mockserver").warning("%s", fault)
+    return spec
 
 
 @functools.lru_cache(maxsize=32)
-def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int) -> Spec:
+def _load_spec(path: Path, vendor: str, _mtime_ns: int, _size: int, strict: bool = True) -> Spec:
     # Cached per file version (of the root document): every app of the process shares one immutable spec;
     # across processes, by content (speccache: the loaded spec, read back instead of built again).
     data = _read_bytes(path)
+    names = (str(path), str(path.resolve()), vendor, "strict" if strict else "lenient")
     with remembering():  # the metaschema's verdicts on shared subschemas, for this load
-        return speccache.cached(data, (str(path), str(path.resolve()), vendor), lambda: _build_spec(path, vendor, data))
+        return speccache.cached(data, names, lambda: _build_spec(path, vendor, data, strict))
 
 
-def _build_spec(path: Path, vendor: str, data: bytes) -> tuple[Spec, dict[str, str]]:
+def _build_spec(path: Path, vendor: str, data: bytes, strict: bool) -> tuple[Spec, dict[str, str]]:
     """The spec, and the other files it was read from ({path: digest of their bytes})."""
     document = _read_document(path, data)
     if not isinstance(document, dict):
@@ -323,9 +395,10 @@ def _build_spec(path: Path, vendor: str, data: bytes) -> tuple[Spec, dict[str, s
     version = _version(document, path)
     resolver = _Resolver(path, document)
     resolved = resolver.resolve_root()
-    # A 3.1 document keeps its own dialect; only a 3.0-style boolean `exclusiveMinimum`, which 2020-12
-    # would refuse as an invalid schema, is read as its author meant it.
-    translate = _From30() if version == "3.0" else _From30(nullable=False)
+    # A 3.1 document keeps its own dialect, except for 3.0 keywords its author kept writing, read as
+    # meant: a boolean `exclusiveMinimum` (2020-12 would refuse the schema) and `nullable: true` (2020-12
+    # ignores it: a null the API takes would be refused; OpenAI's document writes it everywhere).
+    translate = _From30()
     server_url = _server_url(resolved.get("servers"), path)
     server_path = urlsplit(server_url).path.rstrip("/") if "://" in server_url else server_url.rstrip("/")
     if server_path and not server_path.startswith("/"):
@@ -338,6 +411,7 @@ def _build_spec(path: Path, vendor: str, data: bytes) -> tuple[Spec, dict[str, s
                 for m in METHODS if isinstance(item.get(m), dict) and isinstance(item[m].get("operationId"), str)}
     operations: dict[str, Operation] = {}
     paths: dict[str, dict[str, Operation]] = {}
+    faults: list[str] | None = None if strict else []
     for spec_path, item in paths_node.items():
         if not spec_path.startswith("/") or not isinstance(item, dict):
             continue  # `x-` extensions of the Paths object
@@ -358,7 +432,8 @@ def _build_spec(path: Path, vendor: str, data: bytes) -> tuple[Spec, dict[str, s
             security = raw["security"] if "security" in raw else default_security
             operation = _operation(vendor, str(op_id), method, spec_path, raw, shared_params, security or [],
                                    schemes, where, translate, synthesized,
-                                   _coercion(raw.get(COERCE_TYPES, default_coercion), f"{where}: {COERCE_TYPES}"))
+                                   _coercion(raw.get(COERCE_TYPES, default_coercion), f"{where}: {COERCE_TYPES}"),
+                                   faults)
             operations[operation.operation_id] = operation
             paths.setdefault(spec_path, {})[method.upper()] = operation
     components = _mapping(_mapping(resolved.get("components")).get("schemas"))
@@ -366,8 +441,18 @@ def _build_spec(path: Path, vendor: str, data: bytes) -> tuple[Spec, dict[str, s
     # A document that refers to other files is served whole: its references inlined, so a client of
     # /__mock/openapi/NAME.yaml needs none of the files beside it.
     bundled = _without_notes(resolved, {}) if _external_refs(document) else None
-    return (Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas, bundled),
-            resolver.digests)
+    return (Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas, bundled,
+                 _one_line_each(faults or [])), resolver.digests)
+
+
+def _one_line_each(faults: list[str]) -> tuple[str, ...]:
+    """One line per fault: a schema inlined in many places (a component) is named where first met."""
+    lines: dict[str, list[str]] = {}
+    for fault in faults:
+        # the same keyword and value (a recursive schema is expanded more than once) is one fault
+        lines.setdefault(fault.rpartition(": #/")[2].rpartition("/")[2], []).append(fault)
+    return tuple(found[0] + (f" (and {len(found) - 1} more places)" if len(found) > 1 else "")
+                 for found in lines.values())
 
 
 def _without_notes(node: Any, done: dict) -> Any:
@@ -484,9 +569,10 @@ def _coercion(value: Any, where: str) -> bool | str:
 
 
 def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, schemes, where, translate,
-               synthesized, coerce_types: bool | str = False) -> Operation:
+               synthesized, coerce_types: bool | str = False, faults: list[str] | None = None) -> Operation:
     alternatives = []
     anonymous = False
+    together = []
     if not isinstance(security, list):
         raise SpecError(f"{where}: security must be a list of requirements")
     for requirement in security:
@@ -503,7 +589,9 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
             scheme = schemes[name]
             if not isinstance(scheme, dict) or "type" not in scheme:
                 raise SpecError(f"{where}: security scheme {name!r} has no type")
-            alternatives.append((name, scheme))
+            if (name, scheme) not in alternatives:
+                alternatives.append((name, scheme))
+        together.append(tuple(kept))
     if anonymous and not alternatives:
         anonymous = False  # no credential at all: `security` is empty, which already means no auth
     by_key = {}
@@ -515,18 +603,18 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
                 or param.get("in") not in ("path", "query", "header", "cookie"):
             raise SpecError(f"{where}: a parameter needs a `name` and an `in` (path, query, header or cookie)")
         by_key[(param["in"], param["name"])] = param
-    parameters = tuple(_parameter(param, where, translate) for param in by_key.values())
+    parameters = tuple(_parameter(param, where, translate, faults) for param in by_key.values())
     body_media: dict[str, MediaSpec] = {}
     body = raw.get("requestBody")
     if isinstance(body, dict):
-        body_media = _media(body.get("content"), f"{where} request body", translate)
+        body_media = _media(body.get("content"), f"{where} request body", translate, faults)
     chosen = _pick_body(body_media)
     responses = {}
     for status, response in _mapping(raw.get("responses")).items():
         if not isinstance(response, dict) or str(status).startswith("x-"):
             continue
         status = str(status).upper() if re.fullmatch(r"[1-5]xx", str(status), re.IGNORECASE) else str(status)
-        media = _media(response.get("content"), f"{where} response {status}", translate)
+        media = _media(response.get("content"), f"{where} response {status}", translate, faults)
         picked = _pick_response(media)
         headers = {name: _header(header, translate) for name, header in _mapping(response.get("headers")).items()
                    if name.lower() != "content-type"}  # OpenAPI: a Content-Type header is ignored
@@ -537,16 +625,18 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
     return Operation(vendor, op_id, method.upper(), spec_path, tuple(alternatives), parameters,
                      chosen.schema if chosen else None, chosen.validator if chosen else None,
                      bool(isinstance(body, dict) and body.get("required")) and chosen is not None, responses,
-                     body_media, anonymous, synthesized, coerce_types)
+                     body_media, anonymous, synthesized, coerce_types,
+                     tuple(names for names in together if names) if any(len(names) > 1 for names in together)
+                     else ())
 
 
-def _parameter(param: dict, where: str, translate) -> Parameter:
+def _parameter(param: dict, where: str, translate, faults: list[str] | None = None) -> Parameter:
     schema, media = param.get("schema"), None
     if schema is None and isinstance(param.get("content"), dict) and param["content"]:
         media = next(iter(param["content"]))
         schema = _mapping(param["content"][media]).get("schema")
     schema = translate(schema if schema is not None else {})
-    validator = compile_schema(schema, f"{where} parameter {param['name']}")
+    validator = compile_schema(schema, f"{where} parameter {param['name']}", faults)
     required = bool(param.get("required", param["in"] == "path"))
     explode = param.get("explode")
     return Parameter(param["name"], param["in"], required, schema, validator, param.get("style"),
@@ -560,13 +650,13 @@ def _header(header: Any, translate) -> dict:
     return header
 
 
-def _media(content: Any, where: str, translate) -> dict[str, MediaSpec]:
+def _media(content: Any, where: str, translate, faults: list[str] | None = None) -> dict[str, MediaSpec]:
     found: dict[str, MediaSpec] = {}
     for media_type, media in _mapping(content).items():
         media = _mapping(media)
         key = media_type.split(";", 1)[0].strip().lower()
         schema = translate(media["schema"]) if "schema" in media else {}
-        validator = compile_schema(schema, f"{where} {key}")
+        validator = compile_schema(schema, f"{where} {key}", faults)
         examples = _mapping(media.get("examples"))
         found.setdefault(key, MediaSpec(key, schema, validator, _mapping(media.get("encoding")),
                                         media.get("example", MISSING), examples))
@@ -756,6 +846,8 @@ class _Resolver:
                else value for key, value in node.items()}
         rule = _discriminator_rule(node) or self._inheritance_rule(node, base, stack, where, seen)
         if rule is not None:
+            if isinstance(out.get(rule.get("of")), list):
+                rule = _with_pinned_values(rule, out[rule["of"]])
             out[DISCRIMINATOR] = rule
         return out
 
@@ -936,6 +1028,34 @@ def _discriminator_rule(node: dict) -> dict | None:
                 branches.append(named or [name])
             return {"property": disc["propertyName"], "of": word, "branches": branches}
     return None
+
+
+def _with_pinned_values(rule: dict, branches: list) -> dict:
+    """A branch also answers to the values its own schema pins the property to (`const`, `enum`):
+    documents that give no `mapping` (OpenAI's `role: {enum: [developer]}`) mean those, not the
+    schema's name, which the branch itself would refuse."""
+    names = []
+    for named, branch in zip(rule["branches"], branches, strict=False):
+        found = list(named)
+        found += [value for value in _pinned(branch, rule["property"]) if value not in found]
+        names.append(found)
+    return {**rule, "branches": names}
+
+
+def _pinned(schema: Any, name: str, depth: int = 0) -> list[str]:
+    """The string values a schema pins a property to, through allOf/oneOf/anyOf (a branch that is
+    itself a choice of items: OpenAI's `Item`)."""
+    if not isinstance(schema, dict) or depth > 8:
+        return []
+    prop = schema.get("properties", {}).get(name) if isinstance(schema.get("properties"), dict) else None
+    found = []
+    if isinstance(prop, dict):
+        found = [value for value in ([prop["const"]] if "const" in prop else prop.get("enum") or [])
+                 if isinstance(value, str)]
+    for word in ("allOf", "oneOf", "anyOf"):
+        for member in schema.get(word) or () if isinstance(schema.get(word), list) else ():
+            found += [value for value in _pinned(member, name, depth + 1) if value not in found]
+    return found
 
 
 # Objects whose keys are names the author chose (a property called `x-rate`), not extensions.
