@@ -161,7 +161,7 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
                 break
         if reply is None:
             call = Call(operation, exchange.tenant, body, path_values, query, runtime.store,
-                        runtime.determinism, exchange.warnings, request.headers, request.base_url)
+                        runtime.determinism, exchange.warnings, request.headers, lambda: request.base_url)
             reply = vendor.handlers[operation.operation_id](call)
     except MockError as error:
         if isinstance(error, ValidationFailed):

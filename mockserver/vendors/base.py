@@ -44,7 +44,13 @@ class Call:
     determinism: Determinism
     warnings: list[str] = field(default_factory=list)
     headers: Mapping[str, str] = field(default_factory=dict)  # the request's, for preferences such as `Prefer`
-    url: str = ""  # the request's URL without its query: where links to other pages of a list point
+    # The request's URL without its query (where links to other pages of a list point), computed when
+    # asked: werkzeug's `base_url` costs ~50 µs, and few answers hold links.
+    url_of: Callable[[], str] = str
+
+    @property
+    def url(self) -> str:
+        return self.url_of()
 
     def base62_id(self, collection: str, seq: int, length: int = 21) -> str:
         return self.determinism.base62_id(self.tenant.vendor, self.tenant.credential, collection, seq, length)
