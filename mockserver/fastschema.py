@@ -464,8 +464,9 @@ _remembered = threading.local()
 @contextlib.contextmanager
 def remembering() -> Iterator[None]:
     """While loading a document: the metaschema's verdict on each subschema object is remembered by
-    identity (the loader shares resolved nodes and never changes one), so a component inlined in
-    hundreds of places is checked once. Forgotten at the end."""
+    identity (the loader shares resolved nodes), so a component inlined in hundreds of places is
+    checked once. Forgotten at the end, or by `forget()` when a node is changed (a lenient load's
+    repair)."""
     if getattr(_remembered, "memo", None) is not None:
         yield
         return
@@ -474,6 +475,13 @@ def remembering() -> Iterator[None]:
         yield
     finally:
         _remembered.memo = None
+
+
+def forget() -> None:
+    """Drop the verdicts remembered so far: a node they judged has changed."""
+    memo = getattr(_remembered, "memo", None)
+    if memo:
+        memo.clear()
 
 
 def _meta() -> Check | None:

@@ -23,7 +23,7 @@ from mockserver import speccache
 from mockserver.coercion import MODES
 from mockserver.ecma import Validator
 from mockserver.errors import MISSING
-from mockserver.fastschema import FastValidator, check_schema, compile_check, meta_check, remembering
+from mockserver.fastschema import FastValidator, check_schema, compile_check, forget, meta_check, remembering
 from mockserver.formats import FORMAT_CHECKER
 from mockserver.generate import CUT, DISCRIMINATOR
 
@@ -175,7 +175,10 @@ def compile_schema(schema: dict, where: str, faults: list[str] | None = None) ->
     if found is not None:
         return found
     if faults is not None:
-        faults.extend(f"{where}: #{fault}" for fault in _repair(schema))
+        repaired = _repair(schema)
+        if repaired:
+            forget()  # the verdicts on the repaired nodes (and those holding them) were remembered before
+            faults.extend(f"{where}: #{fault}" for fault in repaired)
     try:
         check_schema(schema)  # jsonschema's metaschema check, compiled for the usual valid case
     except SchemaError as error:

@@ -29,6 +29,22 @@ def test_a_faulty_document_loads_with_one_warning_line_per_fault(caplog):
     assert all(fault in caplog.text for fault in spec.faults)
 
 
+def test_once_repaired_the_compiled_metaschema_check_answers_alone(monkeypatch):
+    # A verdict remembered before a repair (the faulty node, the schemas holding it) must not outlive
+    # it: jsonschema's own check, which the compiled one falls back to, took 40 s on OpenAI's document.
+    from jsonschema import Draft202012Validator
+
+    from mockserver import spec as spec_module
+
+    spec_module._load_spec.cache_clear()
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", "off")
+    asked = []
+    monkeypatch.setattr(Draft202012Validator, "check_schema", classmethod(lambda cls, schema: asked.append(schema)))
+    spec = load_spec(FAULTY, "faulty", strict=False)
+    spec_module._load_spec.cache_clear()
+    assert len(spec.faults) == 2 and asked == []
+
+
 def test_strict_loading_refuses_it():
     with pytest.raises(SpecError, match="invalid schema: "):
         load_spec(FAULTY, "faulty")
