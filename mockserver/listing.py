@@ -284,9 +284,9 @@ def _plan(schema: dict) -> _Plan:
 def _nothing(prop: dict, required: bool) -> Any:
     """What a field says when there is nothing to say (no next page): null where its schema allows
     it; else, for a required string, the empty string; else the field is left out."""
-    if compile_schema(prop, "an envelope field").is_valid(None):
+    if compile_schema(prop, "an envelope field", checked=True).is_valid(None):
         return None
-    if required and compile_schema(prop, "an envelope field").is_valid(""):
+    if required and compile_schema(prop, "an envelope field", checked=True).is_valid(""):
         return ""
     return MISSING
 
