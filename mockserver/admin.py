@@ -16,7 +16,6 @@ import hmac
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -29,6 +28,7 @@ from mockserver.errors import Issue, MethodNotAllowed, MockError, ValidationFail
 from mockserver.exchange import Mount
 from mockserver.faults import FaultError
 from mockserver.pipeline import schema_issues
+from mockserver.records import dataclass
 from mockserver.settings import CONTROL_PREFIX
 from mockserver.spec import Operation, Spec, SpecError
 from mockserver.state import StateError, export_state, import_state

@@ -11,7 +11,6 @@ import bisect
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +18,7 @@ from mockserver.answers import success
 from mockserver.errors import MISSING
 from mockserver.inference import MATCH, Collection, Paging, Role, list_array, properties_of
 from mockserver.items import normalized, store_id, store_name
+from mockserver.records import dataclass
 from mockserver.spec import ResponseSpec, compile_schema
 from mockserver.store import Record
 from mockserver.vendors.base import Call, Cursors

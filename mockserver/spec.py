@@ -11,7 +11,7 @@ import functools
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -21,6 +21,7 @@ from mockserver.coercion import MODES
 from mockserver.errors import MISSING
 from mockserver.fastschema import FastValidator, check_schema, compile_check, meta_check, remembering
 from mockserver.generate import CUT, DISCRIMINATOR
+from mockserver.records import dataclass
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
