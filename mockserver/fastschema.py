@@ -428,17 +428,26 @@ def _surely_time(value: str) -> bool:
     return day == 29 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
+def _surely_regex(value: str) -> bool:
+    """jsonschema's `regex` checker is `re.compile` (Python's dialect): a pattern it compiles passes."""
+    try:
+        return bool(re.compile(value))
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return False
+
+
 _SURELY: dict[str, Callable[[str], Any]] = {
     "is_uuid": re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").fullmatch,
     "is_datetime": _surely_time,
+    "is_regex": _surely_regex,
 }
-_SURELY_NAMES = {"uuid": "is_uuid", "date-time": "is_datetime"}
+_SURELY_NAMES = {"uuid": "is_uuid", "date-time": "is_datetime", "regex": "is_regex"}
 
 
 def _lazy_format_check(name: str, formats: Callable[[], Any]) -> Check:
     """`_format_check` with the checker looked up on the first value that needs it. `formats()` must
-    check `uuid` and `date-time` with jsonschema's own functions (or not at all), as the canonical
-    spellings are said valid without it (tests/test_formats.py holds spec's checker to that)."""
+    check `uuid`, `date-time` and `regex` with jsonschema's own functions (or not at all), as the
+    canonical spellings are said valid without it (tests/test_fastschema.py holds spec's checker to that)."""
     surely = _SURELY.get(_SURELY_NAMES.get(name, ""))
     found: list[Check] = []
 
@@ -551,13 +560,37 @@ def remembering() -> Iterator[None]:
         _remembered.memo = None
 
 
+def _meta_documents() -> Callable[[str], Any]:
+    """The 2020-12 metaschema's documents by URI, read from the files jsonschema-specifications ships
+    without importing it (with referencing, attrs and rpds, its import costs a fifth of a first
+    load); its `REGISTRY` where the files are not found as laid out in its versions so far."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    found: dict[str, Any] = {}
+    package = importlib.util.find_spec("jsonschema_specifications")
+    for place in (package.submodule_search_locations or ()) if package else ():
+        folder = Path(place) / "schemas" / "draft202012"
+        for path in [folder / "metaschema.json", *sorted(folder.glob("vocabularies/*"))]:
+            try:
+                document = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(document, dict) and isinstance(document.get("$id"), str):
+                found.setdefault(document["$id"], document)
+    if _META in found:
+        return found.__getitem__  # an unknown URI: KeyError, a LookupError as the registry's
+    from jsonschema_specifications import REGISTRY
+
+    return REGISTRY.contents
+
+
 def _meta() -> Check | None:
     if not _meta_check:
         try:
-            from jsonschema import Draft202012Validator
-            from jsonschema_specifications import REGISTRY
-
-            refs = _Refs(REGISTRY.contents, _META, {}, Draft202012Validator.FORMAT_CHECKER)
+            # Formats (`regex`, `uri-reference`) looked up on first need: jsonschema's own checkers.
+            refs = _Refs(_meta_documents(), _META, {}, _default_formats)
             _meta_check.append(refs.ref(_META))
         except (Unsupported, LookupError, TypeError, ImportError):
             _meta_check.append(None)

@@ -195,16 +195,18 @@ def compile_schema(schema: dict, where: str, faults: list[str] | None = None,
     if checked:
         found = _CHECKED[key] = FastValidator.lazy(schema, _build_check, _build_validator)
         return found
-    if faults is not None:
-        faults.extend(f"{where}: #{fault}" for fault in _repair(schema))
-    try:
-        check_schema(schema)  # jsonschema's metaschema check, compiled for the usual valid case
-    except Exception as error:
-        from jsonschema.exceptions import SchemaError
+    meta = meta_check()
+    if meta is None or not meta(schema):  # the compiled metaschema passes the usual schema: once, not again below
+        if faults is not None:
+            faults.extend(f"{where}: #{fault}" for fault in _repair(schema))
+        try:
+            check_schema(schema)  # jsonschema's metaschema check, compiled for the usual valid case
+        except Exception as error:
+            from jsonschema.exceptions import SchemaError
 
-        if not isinstance(error, SchemaError):
-            raise
-        raise SpecError(f"{where}: invalid schema: {error.message}") from None
+            if not isinstance(error, SchemaError):
+                raise
+            raise SpecError(f"{where}: invalid schema: {error.message}") from None
     found = _CHECKED[key] = FastValidator.lazy(schema, _build_check, _build_validator)
     return found
 

@@ -398,6 +398,27 @@ def test_spec_checks_the_canonical_formats_with_jsonschemas_own_checkers():
     while the checker that would answer is jsonschema's own."""
     from mockserver.spec import format_checker
 
-    for name in ("uuid", "date-time"):
+    for name in ("uuid", "date-time", "regex"):
         function, _ = format_checker().checkers[name]
         assert function.__module__ == "jsonschema._format", name
+
+
+def test_the_metaschema_is_read_as_the_registry_holds_it():
+    from jsonschema_specifications import REGISTRY
+
+    from mockserver.fastschema import _META, _meta_documents
+
+    documents = _meta_documents()
+    uris = [_META, *(f"https://json-schema.org/draft/2020-12/meta/{name}" for name in
+                     ("core", "applicator", "unevaluated", "validation", "meta-data", "format-annotation", "content"))]
+    assert all(documents(uri) == REGISTRY.contents(uri) for uri in uris)
+
+
+@pytest.mark.parametrize("pattern", ["^a$", "(", "[", "a{2,1}", "\\p{L}", "(?P<x>a)(?P=x)", "*", "", 5])
+def test_a_pattern_said_valid_at_a_glance_is_what_the_regex_checker_says(pattern):
+    from jsonschema import Draft202012Validator
+
+    from mockserver.fastschema import _lazy_format_check
+
+    checker = Draft202012Validator.FORMAT_CHECKER
+    assert _lazy_format_check("regex", lambda: checker)(pattern) == checker.conforms(pattern, "regex")
