@@ -10,26 +10,25 @@ neither journaled nor faulted nor given CORS headers. Handlers are thin: the wor
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Flask, request
-from jsonschema import validators
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from mockserver import __version__, jsontext, pipeline
-from mockserver.ecma import Validator
+from mockserver import __version__, ecma, jsontext, pipeline
 from mockserver.errors import Issue, MethodNotAllowed, MockError, ValidationFailed
 from mockserver.exchange import Mount
 from mockserver.faults import FaultError
 from mockserver.pipeline import schema_issues
+from mockserver.records import dataclass
 from mockserver.settings import CONTROL_PREFIX
 from mockserver.spec import Operation, Spec, SpecError
 from mockserver.state import StateError, export_state, import_state
@@ -221,7 +220,7 @@ def _strict_integers(operation: Operation, body: Any) -> list[Issue]:
     written with a fraction or an exponent is refused, naming the field, never taken for another."""
     validator = _STRICT.get(operation.operation_id)
     if validator is None:
-        validator = _STRICT[operation.operation_id] = _Strict(operation.body_schema)
+        validator = _STRICT[operation.operation_id] = _strict_class()(operation.body_schema)
     return schema_issues(validator, body, "body", ())
 
 
@@ -229,7 +228,14 @@ def _strict_integer(checker, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-_Strict = validators.extend(Validator, type_checker=Validator.TYPE_CHECKER.redefine("integer", _strict_integer))
+@functools.cache
+def _strict_class() -> Any:
+    from jsonschema import validators
+
+    validator = ecma.validator_class()
+    return validators.extend(validator, type_checker=validator.TYPE_CHECKER.redefine("integer", _strict_integer))
+
+
 _STRICT: dict[str, Any] = {}
 
 

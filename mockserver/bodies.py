@@ -18,14 +18,15 @@ from __future__ import annotations
 import base64
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
-from xml.etree import ElementTree
-from xml.parsers import expat
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
+if TYPE_CHECKING:
+    from xml.etree import ElementTree
 
 from mockserver import jsontext
 from mockserver.errors import Issue, MalformedBody
@@ -311,7 +312,11 @@ def _xml(raw: bytes, schema: dict) -> Any:
 
 def _parse_xml(raw: bytes) -> ElementTree.Element:
     """Well-formed XML without a DTD: a document type declaration (and so any entity, internal or
-    external: the billion laughs, XXE) is refused. Namespaces are dropped from names."""
+    external: the billion laughs, XXE) is refused. Namespaces are dropped from names. (XML is
+    imported here: most mocks never read an XML body.)"""
+    from xml.etree import ElementTree
+    from xml.parsers import expat
+
     builder = ElementTree.TreeBuilder()
     parser = expat.ParserCreate(namespace_separator="}")
 

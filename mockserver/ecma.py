@@ -15,9 +15,6 @@ import functools
 import re
 from typing import Any
 
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
-
 # ECMA-262 WhiteSpace and LineTerminator: what `\s` means there.
 _SPACE = "\\t\\n\\x0b\\x0c\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
 _LINE_END = "\\n\\r\\u2028\\u2029"
@@ -85,8 +82,21 @@ def search(pattern: str, text: str) -> bool:
 
 def _pattern(validator: Any, pattern: str, instance: Any, schema: dict):
     if validator.is_type(instance, "string") and not search(pattern, instance):
+        from jsonschema.exceptions import ValidationError
+
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-# jsonschema's 2020-12 validator, but `pattern` is ECMA-262 (everything else, messages included, as is).
-Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+@functools.cache
+def validator_class() -> Any:
+    """jsonschema's 2020-12 validator, but `pattern` is ECMA-262 (everything else, messages included,
+    as is). Made on first use: jsonschema is imported when a value first needs it, not at start-up."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"pattern": _pattern})
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Validator":  # `from mockserver.ecma import Validator`: the class, made then
+        return validator_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -91,8 +91,12 @@ def build_vendor(spec: Spec, overrides: Overrides | None = None) -> Vendor:
             handlers[op_id] = _masked(*rule, handlers[op_id])
     for op_id, around in overrides.handlers.items():
         handlers[op_id] = _around(around, handlers[op_id])
+    named: dict[str, dict[str, Role]] = {}  # each collection's roles (a collection is equal only to its namesakes)
+    for op_id, role in roles.items():
+        if role.collection is not None:
+            named.setdefault(role.collection.name, {})[op_id] = role
     formats = tuple(_state_format(spec, roles, collection, frozenset(hidden.get(collection.name, ())), parents,
-                                  overrides.codecs.get(collection.name))
+                                  overrides.codecs.get(collection.name), named[collection.name])
                     for collection in _collections(roles))
     return Vendor(name=spec.vendor, spec_file=str(spec.source), handlers=handlers,
                   render_error=overrides.render_error or render_error, accept_credential=overrides.accept_credential,
@@ -156,11 +160,13 @@ def _collections(roles: dict[str, Role]) -> list[Collection]:
 
 
 def _state_format(spec: Spec, roles: dict[str, Role], collection: Collection, hidden: frozenset[str],
-                  parents: dict[str, Collection], codec: Codec | None = None) -> StateFormat | None:
+                  parents: dict[str, Collection], codec: Codec | None = None,
+                  candidates: dict[str, Role] | None = None) -> StateFormat | None:
     """State export/import of a collection: its objects as the API shows them (a nested collection's
     grouped by parent); an imported object needs what create requires, the rest is generated as a
     create would (or, for a collection with a codec, is what the codec gives a new item)."""
-    ops = {role.kind: op_id for op_id, role in roles.items() if role.collection == collection and not role.by_body}
+    ops = {role.kind: op_id for op_id, role in (roles if candidates is None else candidates).items()
+           if role.collection == collection and not role.by_body}
     read = ops.get("read") or ops.get("list")
     if read is None:
         return None

@@ -4,8 +4,9 @@ problem+json under another."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from mockserver.records import dataclass
 
 
 class Missing:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from mockserver.errors import Issue
+from mockserver.records import dataclass
 from mockserver.spec import Operation, Spec
 from mockserver.store import Tenant
 from mockserver.vendors.base import Reply, Vendor

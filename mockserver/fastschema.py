@@ -16,35 +16,55 @@ jsonschema.is_valid(x)) is what tests/test_fastschema.py checks against jsonsche
 from __future__ import annotations
 
 import contextlib
+import numbers
 import re
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
-
-from jsonschema import Draft202012Validator
 
 from mockserver import ecma
 
-try:  # private: used only to prove a shortcut equivalent; without it the shortcut is off, not wrong
-    from jsonschema import _types as types
-except ImportError:  # pragma: no cover - a jsonschema that moved it
-    types = None
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 Check = Callable[[Any], bool]
 
+# The keywords jsonschema's 2020-12 validator implements (`Draft202012Validator.VALIDATORS`, written
+# out so that a compiled check needs no jsonschema import: tests/test_fastschema.py holds them equal).
 # Keywords that only annotate (or that jsonschema does not implement) are ignored by both.
-_VALIDATING = frozenset(Draft202012Validator.VALIDATORS)
+VALIDATING = frozenset({
+    "$dynamicRef", "$ref", "additionalProperties", "allOf", "anyOf", "const", "contains", "dependentRequired",
+    "dependentSchemas", "enum", "exclusiveMaximum", "exclusiveMinimum", "format", "if", "items", "maxItems",
+    "maxLength", "maxProperties", "maximum", "minItems", "minLength", "minProperties", "minimum", "multipleOf",
+    "not", "oneOf", "pattern", "patternProperties", "prefixItems", "properties", "propertyNames", "required",
+    "type", "unevaluatedItems", "unevaluatedProperties", "uniqueItems",
+})
+_VALIDATING = VALIDATING
 _SUPPORTED = frozenset({
     "type", "properties", "required", "additionalProperties", "items", "enum", "const", "pattern",
     "format", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
     "minItems", "maxItems", "allOf", "anyOf", "propertyNames", "uniqueItems", "if", "contains",
 })
 _REFERRING = frozenset({"$ref", "$dynamicRef"})  # only with a `_Refs` (the metaschema's own)
-_TYPES = Draft202012Validator.TYPE_CHECKER
-# Types whose checker is a plain isinstance (or identity) test: inlined when jsonschema agrees.
-_SIMPLE = {"string": (types.is_string, str), "object": (types.is_object, dict),
-           "array": (types.is_array, list), "boolean": (types.is_bool, bool)} if types else {}
+
+
+def _is_integer(value: Any) -> bool:
+    return type(value) is int or (not isinstance(value, bool) and (
+        isinstance(value, int) or (isinstance(value, float) and value.is_integer())))
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) is int or (not isinstance(value, bool) and isinstance(value, numbers.Number))
+
+
+# jsonschema's 2020-12 type checker (`Draft202012Validator.TYPE_CHECKER`), as plain functions:
+# tests/test_fastschema.py holds each to jsonschema's answer.
+TYPES: dict[str, Check] = {
+    "array": lambda value: isinstance(value, list), "boolean": lambda value: isinstance(value, bool),
+    "integer": _is_integer, "null": lambda value: value is None, "number": _is_number,
+    "object": lambda value: isinstance(value, dict), "string": lambda value: isinstance(value, str),
+}
 
 
 class Unsupported(Exception):
@@ -54,11 +74,13 @@ class Unsupported(Exception):
 class FastValidator:
     """A jsonschema validator with a compiled check in front; anything else is the validator's.
 
-    `FastValidator.lazy(schema, build)` defers both to the first use: `build(schema)` gives the
-    (validator, check) pair then. Start-up on a large document compiles only what requests reach,
-    and a lazy one pickles as its schema and `build` (a module-level function), for the spec cache."""
+    `FastValidator.lazy(schema, check, validator)` defers both to their first use: `check(schema)`
+    gives the compiled check, `validator(schema)` jsonschema's validator, each when first needed (a
+    valid instance never needs jsonschema, so it is not even imported). Start-up on a large document
+    compiles only what requests reach, and a lazy one pickles as its schema and the two functions
+    (module-level ones), for the spec cache."""
 
-    __slots__ = ("validator", "check", "schema", "_build")
+    __slots__ = ("validator", "check", "schema", "_build_check", "_build_validator")
 
     def __init__(self, validator: Draft202012Validator, check: Check | None, schema: Any = None) -> None:
         self.validator = validator
@@ -68,10 +90,12 @@ class FastValidator:
         self.schema = validator.schema if schema is None else schema
 
     @classmethod
-    def lazy(cls, schema: Any, build: Callable[[Any], tuple[Draft202012Validator, Check | None]]) -> FastValidator:
+    def lazy(cls, schema: Any, check: Callable[[Any], Check | None],
+             validator: Callable[[Any], Draft202012Validator]) -> FastValidator:
         made = cls.__new__(cls)
         made.schema = schema
-        made._build = build
+        made._build_check = check
+        made._build_validator = validator
         return made
 
     def iter_errors(self, instance: Any) -> Iterator:
@@ -85,27 +109,36 @@ class FastValidator:
         return self.validator.is_valid(instance)
 
     def __getattr__(self, name: str) -> Any:
-        # Reached only for what the slots do not hold: a lazy one's validator and check before their
-        # first use (built here, then plain slots), or an attribute of jsonschema's validator.
-        if name in ("validator", "check"):
-            validator, check = object.__getattribute__(self, "_build")(self.schema)
-            self.check = check  # set before the validator: a thread that sees the validator sees both
-            self.validator = validator
-            return validator if name == "validator" else check
+        # Reached only for what the slots do not hold: a lazy one's validator or check before its
+        # first use (built here, then a plain slot), or an attribute of jsonschema's validator.
+        if name == "check":
+            self.check = found = object.__getattribute__(self, "_build_check")(self.schema)
+            return found
+        if name == "validator":
+            self.validator = found = object.__getattribute__(self, "_build_validator")(self.schema)
+            return found
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self.validator, name)
 
     def __reduce__(self):
         try:
-            build = object.__getattribute__(self, "_build")
+            builds = object.__getattribute__(self, "_build_check"), object.__getattribute__(self, "_build_validator")
         except AttributeError:
             raise TypeError("only a lazy FastValidator pickles (its compiled check is code)") from None
-        return FastValidator.lazy, (self.schema, build)
+        return FastValidator.lazy, (self.schema, *builds)
 
 
-def compile_check(schema: Any, format_checker=Draft202012Validator.FORMAT_CHECKER) -> Check | None:
-    """The schema as a yes/no function, or None when it uses a keyword not compiled here."""
+_DEFAULT = object()
+
+
+def compile_check(schema: Any, format_checker: Any = _DEFAULT) -> Check | None:
+    """The schema as a yes/no function, or None when it uses a keyword not compiled here.
+    `format_checker`: a jsonschema `FormatChecker`, None (formats unchecked), or a function giving
+    one, called when a value first needs a checker (so jsonschema and the format packages are
+    imported then, not before); by default jsonschema's 2020-12 one."""
+    if format_checker is _DEFAULT:
+        format_checker = _default_formats
     try:
         return _compile(schema, format_checker)
     except Unsupported:
@@ -155,8 +188,13 @@ def _compile(schema: Any, formats, refs: _Refs | None = None) -> Check:
         checks.append(_string_check(schema))
     if used & {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
         checks.append(_number_check(schema))
-    if "format" in schema and formats is not None and schema["format"] in formats.checkers:
-        checks.append(_format_check(*formats.checkers[schema["format"]]))
+    if "format" in schema and formats is not None:
+        name = schema["format"]
+        if not hasattr(formats, "checkers"):  # a function giving the checker: looked up on first need
+            if isinstance(name, str):
+                checks.append(_lazy_format_check(name, formats))
+        elif name in formats.checkers:
+            checks.append(_format_check(*formats.checkers[name]))
     if not checks:
         return _always
     if len(checks) == 1:
@@ -185,22 +223,9 @@ def _never(value: Any) -> bool:
 
 def _is_type(name: str) -> Check:
     try:
-        _TYPES.is_type(None, name)
-    except Exception:  # UndefinedTypeCheck, or not a string
+        return TYPES[name]
+    except (KeyError, TypeError):  # a type 2020-12 does not define, or not a string
         raise Unsupported(f"type {name!r}") from None
-    function = getattr(_TYPES, "_type_checkers", {}).get(name)
-    if name == "null" and types and function is types.is_null:
-        return lambda value: value is None
-    simple = _SIMPLE.get(name)
-    if simple and function is simple[0]:
-        kind = simple[1]
-        return lambda value: isinstance(value, kind)
-    if function is None:
-        return lambda value: _TYPES.is_type(value, name)
-    if name in ("integer", "number") and function(_TYPES, 5) is True:
-        # A plain int is both (jsonschema's checkers only refuse bool, a subclass); the rest asks them.
-        return lambda value: type(value) is int or function(_TYPES, value)
-    return lambda value: function(_TYPES, value)
 
 
 def _type_check(expected: Any) -> Check:
@@ -223,13 +248,19 @@ def _enum_check(allowed: list) -> Check:
         # jsonschema's `equal` with a str on either side is plain ==, and no non-str equals a str.
         strings = frozenset(allowed)
         return lambda value: isinstance(value, str) and value in strings
-    try:  # private, as above: without it jsonschema answers
-        from jsonschema._utils import equal
-    except ImportError:  # pragma: no cover
-        raise Unsupported("enum of non-strings") from None
-
     items = list(allowed)
-    return lambda value: any(equal(item, value) for item in items)
+    equal: list = []
+
+    def check(value: Any) -> bool:
+        if not equal:  # jsonschema's own equality (private): imported on first use, not at start-up
+            try:
+                from jsonschema._utils import equal as found
+            except ImportError:  # pragma: no cover - a jsonschema that moved it: "no", so jsonschema answers
+                found = None
+            equal.append(found)
+        return equal[0] is not None and any(equal[0](item, value) for item in items)
+
+    return check
 
 
 def _object_check(schema: dict, formats, refs: _Refs | None = None) -> Check:
@@ -375,13 +406,66 @@ def _unique_check(value: Any) -> bool:
 
 
 # The usual spelling of a format that certainly passes its checker: a fresh id or time in every
-# answer (never remembered) is said valid without building a UUID or a calendar. Anything else
-# goes to the checker. A day up to 28 exists in every month; year 0 does not exist.
-_SURELY = {
-    "is_uuid": re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
-    "is_datetime": re.compile(r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
-                              r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?Z"),
+# answer (never remembered) is said valid without building a UUID or a calendar (nor importing the
+# checker's packages). Anything else goes to the checker. Year 0 does not exist; a day past 28 is
+# held to its month (February's 29th to a leap year), as the checker's calendar does.
+_UTC_TIME = re.compile(r"(?!0000)([0-9]{4})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+                       r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?Z")
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _surely_time(value: str) -> bool:
+    found = _UTC_TIME.fullmatch(value)
+    if found is None:
+        return False
+    day = int(found[3])
+    if day <= 28:
+        return True
+    month = int(found[2])
+    if month != 2:
+        return day <= _MONTH_DAYS[month - 1]
+    year = int(found[1])
+    return day == 29 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _surely_regex(value: str) -> bool:
+    """jsonschema's `regex` checker is `re.compile` (Python's dialect): a pattern it compiles passes."""
+    try:
+        return bool(re.compile(value))
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return False
+
+
+_SURELY: dict[str, Callable[[str], Any]] = {
+    "is_uuid": re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").fullmatch,
+    "is_datetime": _surely_time,
+    "is_regex": _surely_regex,
 }
+_SURELY_NAMES = {"uuid": "is_uuid", "date-time": "is_datetime", "regex": "is_regex"}
+
+
+def _lazy_format_check(name: str, formats: Callable[[], Any]) -> Check:
+    """`_format_check` with the checker looked up on the first value that needs it. `formats()` must
+    check `uuid`, `date-time` and `regex` with jsonschema's own functions (or not at all), as the
+    canonical spellings are said valid without it (tests/test_fastschema.py holds spec's checker to that)."""
+    surely = _SURELY.get(_SURELY_NAMES.get(name, ""))
+    found: list[Check] = []
+
+    def check(value: Any) -> bool:
+        if surely is not None and type(value) is str and surely(value):
+            return True
+        if not found:
+            entry = formats().checkers.get(name)
+            found.append(_always if entry is None else _format_check(*entry))
+        return found[0](value)
+
+    return check
+
+
+def _default_formats() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator.FORMAT_CHECKER
 
 
 def _format_check(function: Callable[[Any], Any], raises) -> Check:
@@ -393,7 +477,7 @@ def _format_check(function: Callable[[Any], Any], raises) -> Check:
         surely = None  # only jsonschema's own checkers are known to pass these
 
     def check(value: Any) -> bool:
-        if surely is not None and type(value) is str and surely.fullmatch(value):
+        if surely is not None and type(value) is str and surely(value):
             return True
         short = type(value) is str and len(value) <= 64
         if short:
@@ -484,12 +568,37 @@ def forget() -> None:
         memo.clear()
 
 
+def _meta_documents() -> Callable[[str], Any]:
+    """The 2020-12 metaschema's documents by URI, read from the files jsonschema-specifications ships
+    without importing it (with referencing, attrs and rpds, its import costs a fifth of a first
+    load); its `REGISTRY` where the files are not found as laid out in its versions so far."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    found: dict[str, Any] = {}
+    package = importlib.util.find_spec("jsonschema_specifications")
+    for place in (package.submodule_search_locations or ()) if package else ():
+        folder = Path(place) / "schemas" / "draft202012"
+        for path in [folder / "metaschema.json", *sorted(folder.glob("vocabularies/*"))]:
+            try:
+                document = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(document, dict) and isinstance(document.get("$id"), str):
+                found.setdefault(document["$id"], document)
+    if _META in found:
+        return found.__getitem__  # an unknown URI: KeyError, a LookupError as the registry's
+    from jsonschema_specifications import REGISTRY
+
+    return REGISTRY.contents
+
+
 def _meta() -> Check | None:
     if not _meta_check:
         try:
-            from jsonschema_specifications import REGISTRY
-
-            refs = _Refs(REGISTRY.contents, _META, {}, Draft202012Validator.FORMAT_CHECKER)
+            # Formats (`regex`, `uri-reference`) looked up on first need: jsonschema's own checkers.
+            refs = _Refs(_meta_documents(), _META, {}, _default_formats)
             _meta_check.append(refs.ref(_META))
         except (Unsupported, LookupError, TypeError, ImportError):
             _meta_check.append(None)
@@ -506,4 +615,6 @@ def check_schema(schema: Any) -> None:
     schema (the usual case, ~20x faster); anything else is jsonschema's own check and SchemaError."""
     check = _meta()
     if check is None or not check(schema):
+        from jsonschema import Draft202012Validator
+
         Draft202012Validator.check_schema(schema)

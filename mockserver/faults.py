@@ -15,7 +15,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask import request
@@ -23,6 +22,7 @@ from werkzeug.exceptions import BadRequest, ServiceUnavailable
 
 from mockserver.connection import CLIENT_GONE, INLINE, DropConnection
 from mockserver.errors import InjectedFault
+from mockserver.records import dataclass
 from mockserver.spec import Operation
 from mockserver.vendors.base import Reply
 

@@ -6,22 +6,16 @@ dependencies in pyproject.toml). `iri` and `iri-reference` it checks with `rfc39
 import builds a grammar (seconds of start-up): they are checked here as RFC 3987 (section 3.1) defines
 them through URIs instead: each non-ASCII character must be one an IRI allows (`ucschar`, `iprivate`
 in the query), and the text with those characters percent-encoded must be a URI (reference).
+
+The checker is built on first use (`format_checker()`): jsonschema's format module imports every
+format package, whose grammars cost a third of start-up, and a valid request rarely needs one.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import quote
-
-from jsonschema import Draft202012Validator, FormatChecker
-
-try:
-    from rfc3986_validator import validate_rfc3986
-except ImportError:  # pragma: no cover - a dependency; without it jsonschema has no uri checker either
-    validate_rfc3986 = None
-
-FORMAT_CHECKER = FormatChecker()
-FORMAT_CHECKER.checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
 
 _UCSCHAR = ((0xA0, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFEF), *(((plane << 16), (plane << 16) + 0xFFFD)
                                                                  for plane in range(1, 14)),
@@ -52,18 +46,36 @@ def _as_uri(text: str) -> str | None:
     return "".join(out)
 
 
-if validate_rfc3986 is not None:
-    for _name, _rule in (("iri", "URI"), ("iri-reference", "URI_reference")):
-        if _name in FORMAT_CHECKER.checkers:
+@functools.cache
+def format_checker() -> Any:
+    """jsonschema's 2020-12 `FormatChecker`, with `iri` and `iri-reference` checked as above."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    checker = FormatChecker()
+    checker.checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
+    try:
+        from rfc3986_validator import validate_rfc3986
+    except ImportError:  # pragma: no cover - a dependency; without it jsonschema has no uri checker either
+        return checker
+    for name, rule in (("iri", "URI"), ("iri-reference", "URI_reference")):
+        if name in checker.checkers:
             continue  # jsonschema's own (rfc3987-syntax installed)
 
-        def _check(instance: Any, rule: str = _rule) -> bool:
+        def check(instance: Any, rule: str = rule) -> bool:
             if not isinstance(instance, str):
                 return True
             uri = _as_uri(instance)
             return uri is not None and validate_rfc3986(uri, rule=rule) is not None
 
-        _check.__name__ = f"is_{_name.replace('-', '_')}"
-        FORMAT_CHECKER.checks(_name)(_check)
+        check.__name__ = f"is_{name.replace('-', '_')}"
+        checker.checks(name)(check)
+    return checker
 
-__all__ = ["FORMAT_CHECKER"]
+
+def __getattr__(name: str) -> Any:
+    if name == "FORMAT_CHECKER":  # the checker by its former name
+        return format_checker()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["format_checker"]

@@ -59,13 +59,10 @@ from re import _constants as sre_c  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from mockserver import ecma, formats
 
 __all__ = ["GenerationError", "generate", "regex_string"]
 
-FORMAT_CHECKER = formats.FORMAT_CHECKER  # generated strings meet the formats requests and answers are checked for
 MODES = ("response", "request")
 
 MAX_DEPTH = 8  # past this nesting, only what the schema requires
@@ -99,7 +96,15 @@ _CONSTRUCTIVE = frozenset({
     "maxItems", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
     "format", "pattern",
 })
-_VALIDATING = frozenset(Draft202012Validator.VALIDATORS)
+# jsonschema's 2020-12 validating keywords (`Draft202012Validator.VALIDATORS`), written out as in
+# fastschema (no jsonschema import at start-up); tests/test_fastschema.py holds both equal to it.
+_VALIDATING = frozenset({
+    "$dynamicRef", "$ref", "additionalProperties", "allOf", "anyOf", "const", "contains", "dependentRequired",
+    "dependentSchemas", "enum", "exclusiveMaximum", "exclusiveMinimum", "format", "if", "items", "maxItems",
+    "maxLength", "maxProperties", "maximum", "minItems", "minLength", "minProperties", "minimum", "multipleOf",
+    "not", "oneOf", "pattern", "patternProperties", "prefixItems", "properties", "propertyNames", "required",
+    "type", "unevaluatedItems", "unevaluatedProperties", "uniqueItems",
+})
 _OBJECT_WORDS = frozenset({"properties", "required", "additionalProperties", "patternProperties",
                            "minProperties", "maxProperties", "propertyNames", "dependentRequired",
                            "dependentSchemas", "unevaluatedProperties", "discriminator"})
@@ -667,7 +672,7 @@ def _string(s: dict, ptr: str, rng: random.Random) -> str:
     def fits(text: str) -> bool:
         return (least <= len(text) and (most is None or len(text) <= most)
                 and all(ecma.search(pattern, text) for pattern in patterns)
-                and (not isinstance(fmt, str) or FORMAT_CHECKER.conforms(text, fmt)))
+                and (not isinstance(fmt, str) or formats.format_checker().conforms(text, fmt)))
 
     if least > _MAX_LENGTH:
         raise GenerationError(f"{_where(ptr)}: minLength {least} is longer than this generator makes")
@@ -1212,7 +1217,7 @@ def _inferred(s: dict) -> list[str]:
 
 
 def _validator(schema: Any) -> Any:
-    return ecma.Validator(schema, format_checker=FORMAT_CHECKER)
+    return ecma.validator_class()(schema, format_checker=formats.format_checker())
 
 
 def _count(s: dict, key: str, default: Any) -> Any:

@@ -19,9 +19,10 @@ override any inference with `x-mock-*` extensions (see the README's "Spec extens
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
+from mockserver.records import dataclass
 from mockserver.spec import Operation, Spec, SpecError
 
 _TEMPLATE = re.compile(r"^\{([^}/]+)\}$")

@@ -39,7 +39,10 @@ def _plain_string(schema: dict) -> bool:
     if schema.get("type") not in (None, "string") or {"enum", "const", "format"} & set(schema) \
             or schema.get("maxLength", 21) < 21 or schema.get("minLength", 0) > 21:
         return False
-    return "pattern" not in schema or all(compile_schema(schema, "a key").is_valid(one) for one in _BASE62_SAMPLES)
+    if "pattern" not in schema:
+        return True
+    validator = compile_schema(schema, "a key", checked=True)
+    return all(validator.is_valid(one) for one in _BASE62_SAMPLES)
 
 
 _BASE62_SAMPLES = ("0" * 21, "9" * 21, "a" * 21, "z" * 21, "A" * 21, "Z" * 21)
@@ -130,7 +133,7 @@ def clock_text(schema: dict, micros: int) -> str | None:
     """The tenant's clock as the property's schema wants it printed, or None when no format fits."""
     if "pattern" not in schema:
         return rfc3339_micros(micros)
-    validator = compile_schema(schema, "a time property")
+    validator = compile_schema(schema, "a time property", checked=True)
     return next((text for text in (form(micros) for form in _TIME_FORMATS) if validator.is_valid(text)), None)
 
 
@@ -194,7 +197,7 @@ def path_fields(collection: Collection, path: dict[str, Any]) -> dict[str, Any]:
     for param in collection.scope:
         name, prop = by_norm.get(_plain(param), (None, None))
         if name is not None and param in path and isinstance(prop, dict) \
-                and compile_schema(prop, "a property named like a path parameter").is_valid(path[param]):
+                and compile_schema(prop, "a property named like a path parameter", checked=True).is_valid(path[param]):
             found[name] = path[param]
     return found
 

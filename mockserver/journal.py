@@ -12,7 +12,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from mockserver import jsontext
 from mockserver.determinism import rfc3339_micros
 from mockserver.exchange import Exchange
+from mockserver.records import dataclass
 from mockserver.spec import Spec
 from mockserver.store import Tenant
 

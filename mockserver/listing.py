@@ -11,7 +11,6 @@ import bisect
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +18,7 @@ from mockserver.answers import success
 from mockserver.errors import MISSING
 from mockserver.inference import MATCH, Collection, Paging, Role, list_array, properties_of
 from mockserver.items import normalized, store_id, store_name
+from mockserver.records import dataclass
 from mockserver.spec import ResponseSpec, compile_schema
 from mockserver.store import Record
 from mockserver.vendors.base import Call, Cursors
@@ -284,9 +284,9 @@ def _plan(schema: dict) -> _Plan:
 def _nothing(prop: dict, required: bool) -> Any:
     """What a field says when there is nothing to say (no next page): null where its schema allows
     it; else, for a required string, the empty string; else the field is left out."""
-    if compile_schema(prop, "an envelope field").is_valid(None):
+    if compile_schema(prop, "an envelope field", checked=True).is_valid(None):
         return None
-    if required and compile_schema(prop, "an envelope field").is_valid(""):
+    if required and compile_schema(prop, "an envelope field", checked=True).is_valid(""):
         return ""
     return MISSING
 

@@ -3,12 +3,13 @@ views, the control API and the page (never through `flask.g`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from mockserver.determinism import Determinism
 from mockserver.exchange import Interceptor, Mount, Observer
 from mockserver.faults import Faults
 from mockserver.journal import Journal
+from mockserver.records import dataclass
 from mockserver.settings import Settings
 from mockserver.store import Store
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+
+from mockserver.records import dataclass
 
 CLOCKS = ("fixed", "real")
 CONTROL_PREFIX = "/__mock"  # the control API and the page; never a vendor's path

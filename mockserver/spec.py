@@ -11,28 +11,25 @@ import functools
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError
-
-from mockserver import speccache
+from mockserver import ecma, formats, speccache
 from mockserver.coercion import MODES
-from mockserver.ecma import Validator
 from mockserver.errors import MISSING
 from mockserver.fastschema import FastValidator, check_schema, compile_check, forget, meta_check, remembering
-from mockserver.formats import FORMAT_CHECKER
 from mockserver.generate import CUT, DISCRIMINATOR
+from mockserver.records import dataclass
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 # `x-mock-coerce-types` (document or operation): request values are coerced as ajv's `coerceTypes`
 # does (true: scalars; "array": scalars and arrays) before they are validated; see coercion.py.
 COERCE_TYPES = "x-mock-coerce-types"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-_FORMATS = FormatChecker()
-_FORMATS.checkers = dict(FORMAT_CHECKER.checkers)  # every 2020-12 format, and OpenAPI's int32/int64 below
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
@@ -48,8 +45,24 @@ def _int_range(name: str):
     return check
 
 
-for _name in _INT_RANGES:
-    _FORMATS.checks(_name)(_int_range(_name))
+@functools.cache
+def format_checker() -> Any:
+    """Requests' and answers' format checker: every 2020-12 format (formats.py), and OpenAPI's
+    int32/int64. Built when a value first needs it: jsonschema and the format packages are imported
+    then (a valid canonical id or time never needs them), not at start-up."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker()
+    checker.checkers = dict(formats.format_checker().checkers)
+    for name in _INT_RANGES:
+        checker.checks(name)(_int_range(name))
+    return checker
+
+
+def __getattr__(name: str) -> Any:
+    if name == "_FORMATS":  # the checker by its former name (tests read it)
+        return format_checker()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class SpecError(Exception):
@@ -163,43 +176,64 @@ class Spec:
 # metaschema check dominates start-up: each distinct schema is checked and compiled once per process.
 # The key is the repr: the same keys in the same order (error order follows it), the same types.
 _CHECKED: dict[str, FastValidator] = {}
-_COMPILED: dict[str, tuple[Draft202012Validator, Any]] = {}
+_COMPILED: dict[str, Any] = {}
+_VALIDATORS: dict[str, Draft202012Validator] = {}
 
 
-def compile_schema(schema: dict, where: str, faults: list[str] | None = None) -> Draft202012Validator:
+def compile_schema(schema: dict, where: str, faults: list[str] | None = None,
+                   checked: bool = False) -> Draft202012Validator:
     """The schema's validator. A schema the 2020-12 metaschema refuses is a SpecError now, at load time,
     or with `faults` (a lenient load) it is repaired (see `_repair`) and each fault is added to `faults`.
-    The validator and its compiled check are built on first use (`_build_validator`), which cannot fail."""
+    The validator and its compiled check are built on first use (`_build_validator`), which cannot fail.
+    `checked`: the schema is a node of a loaded spec's schema, which passed the metaschema with every
+    subschema in it (a cached spec passed it when it was loaded), so it is not checked again: a
+    vendor's inference at start-up then needs neither the metaschema nor jsonschema."""
     key = repr(schema)
     found = _CHECKED.get(key)
     if found is not None:
         return found
-    if faults is not None:
-        repaired = _repair(schema)
+    if checked:
+        found = _CHECKED[key] = FastValidator.lazy(schema, _build_check, _build_validator)
+        return found
+    meta = meta_check()
+    if meta is None or not meta(schema):  # the compiled metaschema passes the usual schema: once, not again below
+        repaired = _repair(schema) if faults is not None else []
         if repaired:
             forget()  # the verdicts on the repaired nodes (and those holding them) were remembered before
             faults.extend(f"{where}: #{fault}" for fault in repaired)
-    try:
-        check_schema(schema)  # jsonschema's metaschema check, compiled for the usual valid case
-    except SchemaError as error:
-        raise SpecError(f"{where}: invalid schema: {error.message}") from None
-    found = _CHECKED[key] = FastValidator.lazy(schema, _build_validator)
+        try:
+            check_schema(schema)  # jsonschema's metaschema check, compiled for the usual valid case
+        except Exception as error:
+            from jsonschema.exceptions import SchemaError
+
+            if not isinstance(error, SchemaError):
+                raise
+            raise SpecError(f"{where}: invalid schema: {error.message}") from None
+    found = _CHECKED[key] = FastValidator.lazy(schema, _build_check, _build_validator)
     return found
 
 
-def _build_validator(schema: dict) -> tuple[Draft202012Validator, Any]:
-    """A checked schema's jsonschema validator and compiled check (None: jsonschema answers alone).
-    A compiled yes/no answers for valid instances; jsonschema still produces every error.
-    `Validator`: jsonschema's 2020-12 with ECMA-262 patterns (`$` is the end of the text)."""
+def _build_check(schema: dict) -> Any:
+    """A checked schema's compiled check (None: jsonschema answers alone). It answers for valid
+    instances without jsonschema; jsonschema still produces every error (`_build_validator`)."""
     key = repr(schema)
     found = _COMPILED.get(key)
     if found is None:
-        checked = discriminated(schema)
         try:
-            check = compile_check(checked, _FORMATS)
+            found = compile_check(discriminated(schema), format_checker)
         except Exception:  # never expected (the schema passed the metaschema); jsonschema then answers alone
-            check = None
-        found = _COMPILED[key] = (Validator(checked, format_checker=_FORMATS), check)
+            found = None
+        _COMPILED[key] = found
+    return found
+
+
+def _build_validator(schema: dict) -> Draft202012Validator:
+    """A checked schema's jsonschema validator: `ecma.Validator`, jsonschema's 2020-12 with ECMA-262
+    patterns (`$` is the end of the text)."""
+    key = repr(schema)
+    found = _VALIDATORS.get(key)
+    if found is None:
+        found = _VALIDATORS[key] = ecma.validator_class()(discriminated(schema), format_checker=format_checker())
     return found
 
 
@@ -237,6 +271,8 @@ def _repair(schema: Any, pointer: str = "", depth: int = 0) -> list[str]:
     shallow = {key: (True if key in _SUBSCHEMA else [True] * len(value) if key in _SUBSCHEMA_LISTS and isinstance(
         value, list) else dict.fromkeys(value, True) if key in _SUBSCHEMA_MAPS and isinstance(value, dict) else value)
         for key, value in schema.items()}
+    from jsonschema import Draft202012Validator
+
     meta = Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
     for error in sorted(meta.iter_errors(shallow), key=lambda e: [str(part) for part in e.path], reverse=True):
         place = list(error.path)

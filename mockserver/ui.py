@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -26,6 +25,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from mockserver import admin
 from mockserver.journal import mask, mask_within
+from mockserver.records import dataclass
 
 if TYPE_CHECKING:
     from mockserver.exchange import Mount

@@ -334,7 +334,7 @@ def test_a_format_said_valid_at_a_glance_is_what_its_checker_says(name):
 
     from jsonschema import Draft202012Validator
 
-    from mockserver.fastschema import _format_check
+    from mockserver.fastschema import _format_check, _lazy_format_check
 
     function, raises = Draft202012Validator.FORMAT_CHECKER.checkers[name]
 
@@ -345,6 +345,7 @@ def test_a_format_said_valid_at_a_glance_is_what_its_checker_says(name):
             return False
 
     check, rng = _format_check(function, raises), random.Random(5)
+    lazy = _lazy_format_check(name, lambda: Draft202012Validator.FORMAT_CHECKER)  # as spec's checks run
     for _ in range(20_000):
         if name == "uuid":
             value = str(uuid.UUID(int=rng.getrandbits(128)))
@@ -360,4 +361,64 @@ def test_a_format_said_valid_at_a_glance_is_what_its_checker_says(name):
             value = (f"{rng.randint(0, 2100):04d}-{rng.randint(0, 13):02d}-{rng.randint(0, 32):02d}"
                      f"{rng.choice('TTt ')}{rng.randint(0, 25):02d}:{rng.randint(0, 61):02d}:{rng.randint(0, 61):02d}"
                      f"{rng.choice(['', '.1', '.123456', '.'])}{rng.choice(['Z', 'Z', 'z', '+01:00', ''])}")
-        assert check(value) == plain(value), value
+        assert check(value) == plain(value) == lazy(value), value
+    if name == "date-time":  # every day of every month, leap years and not
+        for year in (1, 1900, 2000, 2023, 2024, 2100, 9999):
+            for month in range(1, 13):
+                for day in range(1, 33):
+                    value = f"{year:04d}-{month:02d}-{day:02d}T23:59:59.999Z"
+                    assert check(value) == plain(value) == lazy(value), value
+
+
+def test_the_keywords_and_types_written_out_are_jsonschemas():
+    """fastschema names 2020-12's validating keywords and type checks itself (no jsonschema import
+    at start-up): they are jsonschema's, keyword for keyword and answer for answer."""
+    import decimal
+    import fractions
+    from enum import IntEnum
+
+    from jsonschema import Draft202012Validator
+
+    from mockserver import generate
+    from mockserver.fastschema import TYPES, VALIDATING
+
+    assert VALIDATING == frozenset(Draft202012Validator.VALIDATORS) == generate._VALIDATING
+    checker = Draft202012Validator.TYPE_CHECKER
+    values = [None, True, False, 0, 1, -5, 2**70, 0.0, 1.0, 1.5, -2.0, float("inf"), float("nan"), 1e300,
+              decimal.Decimal("1"), decimal.Decimal("1.5"), fractions.Fraction(1, 2), 1j, IntEnum("E", "A").A,
+              "", "1", [], [1], (), {}, {"a": 1}, b"x", object()]
+    assert set(TYPES) == {"array", "boolean", "integer", "null", "number", "object", "string"}
+    for name, check in TYPES.items():
+        for value in values:
+            assert check(value) == checker.is_type(value, name), (name, value)
+
+
+def test_spec_checks_the_canonical_formats_with_jsonschemas_own_checkers():
+    """The compiled checks say a canonical UUID or UTC time valid without a checker: that holds only
+    while the checker that would answer is jsonschema's own."""
+    from mockserver.spec import format_checker
+
+    for name in ("uuid", "date-time", "regex"):
+        function, _ = format_checker().checkers[name]
+        assert function.__module__ == "jsonschema._format", name
+
+
+def test_the_metaschema_is_read_as_the_registry_holds_it():
+    from jsonschema_specifications import REGISTRY
+
+    from mockserver.fastschema import _META, _meta_documents
+
+    documents = _meta_documents()
+    uris = [_META, *(f"https://json-schema.org/draft/2020-12/meta/{name}" for name in
+                     ("core", "applicator", "unevaluated", "validation", "meta-data", "format-annotation", "content"))]
+    assert all(documents(uri) == REGISTRY.contents(uri) for uri in uris)
+
+
+@pytest.mark.parametrize("pattern", ["^a$", "(", "[", "a{2,1}", "\\p{L}", "(?P<x>a)(?P=x)", "*", "", 5])
+def test_a_pattern_said_valid_at_a_glance_is_what_the_regex_checker_says(pattern):
+    from jsonschema import Draft202012Validator
+
+    from mockserver.fastschema import _lazy_format_check
+
+    checker = Draft202012Validator.FORMAT_CHECKER
+    assert _lazy_format_check("regex", lambda: checker)(pattern) == checker.conforms(pattern, "regex")

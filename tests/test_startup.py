@@ -39,3 +39,43 @@ def test_validators_are_built_on_first_use_and_a_bad_schema_still_stops_the_load
     with pytest.raises(SpecError, match=r"invalid schema"):
         load_spec(bad, "bad")
     spec_module._load_spec.cache_clear()
+
+
+# What a cached start and a valid first request never import: jsonschema and what it brings (its
+# format packages' grammars, referencing, attrs, rpds) were ~30% of start-up. They are imported when a
+# value first fails a compiled check, or a schema is checked against the metaschema (a first load).
+DEFERRED = ("jsonschema", "jsonschema_specifications", "referencing", "rfc3986_validator", "rfc3339_validator",
+            "isoduration", "uri_template", "fqdn", "jsonpointer", "yaml")
+
+# argv: the packages to look for (JSON), then `serve`'s flags.
+_FIRST_REQUEST = """
+import json, sys
+from mockserver.cli import parser, settings_from
+from mockserver.app import create_app
+app = create_app(settings_from(parser().parse_args(["serve", "--port", "0", *sys.argv[2:]])))
+client = app.test_client()
+ap = client.post("/api/v1/projects", json={"displayName": "Acme", "externalId": "e1"},
+                 headers={"Authorization": "Bearer sk-1"})
+amp = client.post("/v1/projects", headers={"X-Api-Key": "key-1"},
+                  json={"appName": "App", "name": "first", "orgId": "9f7c3e2a-61b8-4f5c-8d1a-eb24f3b05d79"})
+print(json.dumps({"statuses": [ap.status_code, amp.status_code],
+                  "loaded": sorted(name for name in sys.modules if name.split(".")[0] in json.loads(sys.argv[1]))}))
+"""
+
+
+def _first_request(cache: Path, *args: str) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _FIRST_REQUEST, json.dumps(DEFERRED), *args], capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "MOCKSERVER_CACHE_DIR": str(cache)}, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_cached_start_and_a_valid_first_create_import_no_jsonschema(tmp_path):
+    first = _first_request(tmp_path, "--spec", f"shop={SHOP}")  # fills the cache: the documents are read
+    assert first["statuses"] == [201, 201] and "yaml" in first["loaded"]
+    again = _first_request(tmp_path, "--spec", f"shop={SHOP}")
+    assert again["statuses"] == [201, 201] and again["loaded"] == []

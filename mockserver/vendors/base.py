@@ -9,13 +9,14 @@ renderer). It never touches Flask routing or jsonschema.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mockserver.determinism import Determinism
 from mockserver.ecma import compile_pattern
 from mockserver.errors import MockError
+from mockserver.records import dataclass
 from mockserver.spec import Operation
 from mockserver.store import Record, Store, Tenant
 from mockserver.store.base import Unique
