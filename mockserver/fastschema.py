@@ -24,23 +24,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from mockserver import ecma
+from mockserver.keywords import VALIDATING
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 Check = Callable[[Any], bool]
 
-# The keywords jsonschema's 2020-12 validator implements (`Draft202012Validator.VALIDATORS`, written
-# out so that a compiled check needs no jsonschema import: tests/test_fastschema.py holds them equal).
-# Keywords that only annotate (or that jsonschema does not implement) are ignored by both.
-VALIDATING = frozenset({
-    "$dynamicRef", "$ref", "additionalProperties", "allOf", "anyOf", "const", "contains", "dependentRequired",
-    "dependentSchemas", "enum", "exclusiveMaximum", "exclusiveMinimum", "format", "if", "items", "maxItems",
-    "maxLength", "maxProperties", "maximum", "minItems", "minLength", "minProperties", "minimum", "multipleOf",
-    "not", "oneOf", "pattern", "patternProperties", "prefixItems", "properties", "propertyNames", "required",
-    "type", "unevaluatedItems", "unevaluatedProperties", "uniqueItems",
-})
-_VALIDATING = VALIDATING
 _SUPPORTED = frozenset({
     "type", "properties", "required", "additionalProperties", "items", "enum", "const", "pattern",
     "format", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
@@ -152,7 +142,7 @@ def _compile(schema: Any, formats, refs: _Refs | None = None) -> Check:
         return _never
     if not isinstance(schema, dict):
         raise Unsupported(repr(schema))
-    used = {key for key in schema if key in _VALIDATING}
+    used = {key for key in schema if key in VALIDATING}
     unsupported = used - _SUPPORTED - (_REFERRING if refs is not None else frozenset())
     if unsupported:
         raise Unsupported(", ".join(sorted(unsupported)))

@@ -72,10 +72,4 @@ def format_checker() -> Any:
     return checker
 
 
-def __getattr__(name: str) -> Any:
-    if name == "FORMAT_CHECKER":  # the checker by its former name
-        return format_checker()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = ["format_checker"]

@@ -60,6 +60,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 from mockserver import ecma, formats
+from mockserver.keywords import VALIDATING
 
 __all__ = ["GenerationError", "generate", "regex_string"]
 
@@ -95,15 +96,6 @@ _CONSTRUCTIVE = frozenset({
     "type", "properties", "required", "items", "prefixItems", "additionalProperties", "minItems",
     "maxItems", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
     "format", "pattern",
-})
-# jsonschema's 2020-12 validating keywords (`Draft202012Validator.VALIDATORS`), written out as in
-# fastschema (no jsonschema import at start-up); tests/test_fastschema.py holds both equal to it.
-_VALIDATING = frozenset({
-    "$dynamicRef", "$ref", "additionalProperties", "allOf", "anyOf", "const", "contains", "dependentRequired",
-    "dependentSchemas", "enum", "exclusiveMaximum", "exclusiveMinimum", "format", "if", "items", "maxItems",
-    "maxLength", "maxProperties", "maximum", "minItems", "minLength", "minProperties", "minimum", "multipleOf",
-    "not", "oneOf", "pattern", "patternProperties", "prefixItems", "properties", "propertyNames", "required",
-    "type", "unevaluatedItems", "unevaluatedProperties", "uniqueItems",
 })
 _OBJECT_WORDS = frozenset({"properties", "required", "additionalProperties", "patternProperties",
                            "minProperties", "maxProperties", "propertyNames", "dependentRequired",
@@ -472,7 +464,7 @@ class _Generator:
         types = self.types(s, depth)
         if not types:
             raise GenerationError(f"{_where(ptr)}: no type is allowed")
-        checked = any(key not in _CONSTRUCTIVE and key in _VALIDATING for key in s)
+        checked = any(key not in _CONSTRUCTIVE and key in VALIDATING for key in s)
         last_error = None
         for number, kind in enumerate(types):
             for attempt in range(_ATTEMPTS if checked else 1):
@@ -1135,7 +1127,7 @@ def _merge_into(out: dict, other: dict, leftovers: list) -> None:
         elif key == "dependentRequired" and isinstance(mine, dict) and isinstance(value, dict):
             out[key] = {name: list(dict.fromkeys([*mine.get(name, ()), *value.get(name, ())]))
                         for name in {**mine, **value}}
-        elif key in _VALIDATING and not _same(mine, value):
+        elif key in VALIDATING and not _same(mine, value):
             leftovers.append({key: value})  # a second const, pattern, oneOf...: checked, not merged
         # an annotation (title, example, discriminator...): the first one stays
 
