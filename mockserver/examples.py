@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mockserver import ecma, formats
 from mockserver.answers import documented_headers, generated, success, without_write_only
+from mockserver.discriminator import lenient, unnamed
 from mockserver.errors import MISSING, BadRequest
 from mockserver.items import seed_of
 from mockserver.spec import ResponseSpec
@@ -22,17 +24,42 @@ def other_answer(call: Call) -> Reply:
     value = _example(call, documented)
     if value is not MISSING:
         value = without_write_only(documented.validator.schema, value)
-    if value is not MISSING and not documented.validator.is_valid(value):
+    problem = _problem(documented, value) if value is not MISSING else None
+    if problem is not None:
         # the document's own example breaks its schema (a bad URI, a missing field): never answered as is
-        problem = next(iter(documented.validator.iter_errors(value)), None)
         call.warnings.append(f"{call.operation.operation_id}: the documented example breaks its schema "
-                             f"({problem.message if problem else 'invalid'}): a generated value answers instead")
-    if value is MISSING or not documented.validator.is_valid(value):
+                             f"({problem}): a generated value answers instead")
+    if value is MISSING or problem is not None:
         value = _without_secrets(documented, seed, generated(documented.validator.schema, seed, "",
                                                              value if value is not MISSING else {}))
         return Reply(code, value, documented_headers(documented, seed),
                      best_effort=not documented.validator.is_valid(value))
     return Reply(code, value, documented_headers(documented, seed))
+
+
+def _problem(documented: ResponseSpec, value: Any) -> str | None:
+    """Why an example may not be answered: it breaks its schema, or holds a discriminator value no
+    strict reader knows (a branch's pinned value where the document gives no `mapping`)."""
+    if not documented.validator.is_valid(value):
+        error = next(iter(documented.validator.iter_errors(value)), None)
+        return error.message if error else "invalid"
+    schema = documented.validator.schema
+    if not lenient(schema):
+        return None
+    where = unnamed(schema, value, _valid)
+    return None if where is None else f"the discriminator value at {where or '/'} names no schema"
+
+
+_VALIDATORS: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema kept alive, validator)
+
+
+def _valid(schema: Any, value: Any) -> bool:
+    entry = _VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        entry = (schema, ecma.validator_class()(schema, format_checker=formats.format_checker()))
+        if len(_VALIDATORS) < 4096:
+            _VALIDATORS[id(schema)] = entry
+    return entry[1].is_valid(value)
 
 
 def _without_secrets(documented: ResponseSpec, seed: str, value: Any, tries: int = 8) -> Any:

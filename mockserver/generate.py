@@ -60,6 +60,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 from mockserver import ecma, formats
+from mockserver.discriminator import DISCRIMINATOR, strict_names, unnamed
 from mockserver.keywords import VALIDATING
 
 __all__ = ["GenerationError", "generate", "regex_string"]
@@ -108,9 +109,6 @@ _ALL_TYPES = ("string", "integer", "number", "boolean", "object", "array", "null
 
 _MISSING = object()
 
-# The loader's note on a schema with a discriminator (mockserver.spec sets it): which property values
-# name which branch, and for a base schema extended through allOf, the `subtypes` themselves.
-DISCRIMINATOR = "x-mock-discriminator"
 _INHERITED: dict[int, tuple[dict, list]] = {}  # id(note) -> (note kept alive, its anyOf branches)
 # The loader's mark on where a recursive schema was cut to its type (mockserver.spec): a value made
 # there may lack what the full schema requires, so an optional property of that schema is left out.
@@ -119,6 +117,12 @@ CUT = "x-mock-recursion"
 
 class GenerationError(ValueError):
     """No value was found for a schema: it is unsatisfiable, or too hard for these rules."""
+
+
+class _Unnamed(GenerationError):
+    """No branch of a discriminated oneOf/anyOf takes a value a strict reader knows (see
+    `mockserver.discriminator`): the value is avoided where it can be (an optional property, fewer
+    array items, another branch around it)."""
 
 
 def generate(schema: dict, seed: str, *, mode: str = "response", pointer: str = "", whole_examples: bool = True) -> Any:
@@ -131,15 +135,24 @@ def generate(schema: dict, seed: str, *, mode: str = "response", pointer: str = 
     """
     if mode not in MODES:
         raise ValueError(f"mode is 'response' or 'request', not {mode!r}")
-    generator = _Generator(str(seed), mode, whole_examples)
     validator = _validator(schema)
     depth = pointer.count("/")
     error = None
-    for attempt in range(3):
-        value = generator.gen(schema, pointer, depth, "" if attempt == 0 else f"!{attempt}")
-        error = next(iter(validator.iter_errors(value)), None)
-        if error is None:
-            return value
+    # Discriminator values a strict reader knows first; where none can be, today's lenient values.
+    for strict in (True, False):
+        generator = _Generator(str(seed), mode, whole_examples, strict)
+        try:
+            for attempt in range(3):
+                value = generator.gen(schema, pointer, depth, "" if attempt == 0 else f"!{attempt}")
+                error = next(iter(validator.iter_errors(value)), None)
+                if error is None:
+                    return value
+        except GenerationError:
+            if not strict:
+                raise
+            continue
+        if not strict:
+            break
     where = pointer + "".join("/" + _escape(str(part)) for part in error.absolute_path)
     raise GenerationError(f"{_where(where)}: the generated value fails the schema: {error.message}")
 
@@ -213,8 +226,9 @@ def regex_string(pattern: str, rng: random.Random, min_length: int = 0, max_leng
 class _Generator:
     """One call of `generate`: the seed, the mode, and what this call has spent."""
 
-    def __init__(self, seed: str, mode: str, whole_examples: bool = True) -> None:
+    def __init__(self, seed: str, mode: str, whole_examples: bool = True, strict: bool = False) -> None:
         self.seed = seed
+        self.strict = strict  # discriminator values only a strict reader knows (mockserver.discriminator)
         self.whole_examples = whole_examples
         self.hidden = "writeOnly" if mode == "response" else "readOnly"
         self.work = 0
@@ -308,7 +322,7 @@ class _Generator:
             if not self.whole_examples and isinstance(value, dict | list):
                 continue
             value = self.strip(copy.deepcopy(value), s)
-            if self.valid(s, value):
+            if self.valid(s, value) and not (self.strict and unnamed(s, value, self.valid)):
                 return value
         return _MISSING
 
@@ -347,7 +361,7 @@ class _Generator:
         options = s[key] if isinstance(s[key], list) else []
         if not options:
             raise GenerationError(f"{_where(ptr)}: {key} is empty")
-        rest = {k: v for k, v in s.items() if k not in (key, "discriminator")}
+        rest = {k: v for k, v in s.items() if k not in (key, "discriminator", DISCRIMINATOR)}
         start = self.rng(ptr, salt).randrange(len(options))
         order = [*range(start, len(options)), *range(start)]
         # A `null` branch (3.0's nullable, made anyOf) last, so values are not null half the time;
@@ -357,10 +371,20 @@ class _Generator:
         order = [*nulls, *order] if self.guard(depth) else [*order, *nulls]
         first_error = None
         overlapping = []  # (branch, its schema, a value it accepts that matched another branch too)
+        note = s.get(DISCRIMINATOR)
+        known = strict_names(s) if self.strict and isinstance(note, dict) and note.get("of") == key else None
+        if known is not None:
+            order = [index for index in order if self.strict_values(known, options, index)]
+            if not order:
+                raise _Unnamed(f"{_where(ptr)}: no branch of {key} takes a discriminator value a strict reader "
+                               f"knows ({', '.join(n for names in known[1] for n in names)})")
         for index in order:
-            names = self.discriminator_values(s, options, index)
-            property_name = s["discriminator"].get("propertyName") if names else None
-            for name in [*names, _MISSING]:
+            if known is not None:
+                names, property_name = self.strict_values(known, options, index), known[0]
+            else:
+                names = self.discriminator_values(s, options, index)
+                property_name = s["discriminator"].get("propertyName") if names else None
+            for name in [*names, _MISSING] if known is None else names:
                 sub = _merge(rest, options[index])
                 if name is not _MISSING and sub is not False:
                     sub = _merge(sub, {"properties": {property_name: {"const": name}}, "required": [property_name]})
@@ -381,6 +405,9 @@ class _Generator:
             spoiled = self.spoil(s, options, index, sub, value)
             if spoiled is not _MISSING:
                 return spoiled
+        if known is not None:  # no branch a strict reader names could be made
+            raise _Unnamed(str(first_error) if first_error is not None else f"{_where(ptr)}: no branch of {key} "
+                           "named by its discriminator gives a valid value")
         if first_error is not None:  # the deepest reason names the deepest pointer
             raise first_error
         raise GenerationError(f"{_where(ptr)}: no branch of {key} gives a valid value (each matches another too)"
@@ -415,6 +442,17 @@ class _Generator:
                     if not self.valid(other, out):
                         break
         return out if self.valid(s, out) else _MISSING
+
+    def strict_values(self, known: tuple[str, list], options: list, index: int) -> list:
+        """The names a strict reader knows branch `index` by that its schema accepts for the property."""
+        prop, names = known
+        branch = options[index]
+        try:
+            flat = self.flatten(branch, "") if isinstance(branch, dict) else {}
+        except GenerationError:
+            return []
+        schema = self.property_schema(flat, prop) if isinstance(flat, dict) else True
+        return [name for name in (names[index] if index < len(names) else ()) if self.valid(schema, name)]
 
     def discriminator_values(self, s: dict, options: list, index: int) -> list:
         """The discriminator property's value for branch `index`, most likely first (see the module doc)."""
@@ -639,6 +677,10 @@ class _Generator:
             child = f"{ptr}/{index}"
             try:
                 value = self.gen(sub, child, depth + 1, salt)
+            except _Unnamed:
+                if index < least or wanted_contains:
+                    raise
+                break  # fewer items, rather than one whose discriminator a strict reader refuses
             except GenerationError:
                 if not (unique and out):
                     raise

@@ -18,9 +18,10 @@ from urllib.parse import unquote, urlsplit
 
 from mockserver import ecma, formats, speccache
 from mockserver.coercion import MODES
+from mockserver.discriminator import DISCRIMINATOR
 from mockserver.errors import MISSING
 from mockserver.fastschema import FastValidator, check_schema, compile_check, forget, meta_check, remembering
-from mockserver.generate import CUT, DISCRIMINATOR
+from mockserver.generate import CUT
 from mockserver.records import dataclass
 
 if TYPE_CHECKING:
@@ -1065,7 +1066,9 @@ def _discriminator_rule(node: dict) -> dict | None:
                 named = [key for key, target in mapping.items()
                          if isinstance(target, str) and (target == ref or target.rsplit("/", 1)[-1] == name)]
                 branches.append(named or [name])
-            return {"property": disc["propertyName"], "of": word, "branches": branches}
+            # `named`: what a strict reader takes (the loader adds pinned values to `branches`)
+            return {"property": disc["propertyName"], "of": word, "branches": branches,
+                    "named": [list(names) for names in branches]}
     return None
 
 
