@@ -481,6 +481,11 @@ def _build_spec(path: Path, vendor: str, data: bytes, strict: bool) -> tuple[Spe
     # A document that refers to other files is served whole: its references inlined, so a client of
     # /__mock/openapi/NAME.yaml needs none of the files beside it.
     bundled = _without_notes(resolved, {}) if _external_refs(document) else None
+    if faults is not None and resolver.unnamed:
+        first, count = next(iter(resolver.unnamed)), len(resolver.unnamed)
+        faults.append(f"{first}: a discriminator whose branches pin the property to other values than their names "
+                      "(mapping keys, else schema names): requests take either, answers only the names"
+                      + (f" (and {count - 1} more places)" if count > 1 else ""))
     return (Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas, bundled,
                  _one_line_each(faults or [])), resolver.digests)
 
@@ -822,6 +827,7 @@ class _Resolver:
         self.component: dict[str, frozenset] = {}  # a ref on a cycle -> the refs of its component
         self.digests: dict[str, str] = {}  # every other file read -> the digest of its bytes (speccache)
         self.located: dict[tuple[Path, str], Path] = {}  # (referring file, address) -> the file it names
+        self.unnamed: dict[str, None] = {}  # where a discriminator's branches pin values no name gives
 
     def resolve_root(self) -> Any:
         self.component = _recursive_components(self._graph())
@@ -888,6 +894,8 @@ class _Resolver:
         if rule is not None:
             if isinstance(out.get(rule.get("of")), list):
                 rule = _with_pinned_values(rule, out[rule["of"]])
+                if rule["branches"] != rule["named"]:
+                    self.unnamed.setdefault(f"{self._name(base)}: {_pointer(where)}")
             out[DISCRIMINATOR] = rule
         return out
 

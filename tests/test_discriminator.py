@@ -84,3 +84,10 @@ def test_where_the_value_cannot_be_avoided_the_pinned_one_is_answered(client):
         response = client.get("/busy")
         assert response.status_code == 200, response.get_json()  # valid for the document
         assert [call["type"] for call in response.get_json()["calls"]] in (["custom"], ["function"])
+
+
+def test_the_fault_is_said_once_at_start_up(client):
+    health = client.get("/__mock/health").get_json()
+    faults = next(vendor for vendor in health["vendors"] if vendor["name"] == "d")["specFaults"]
+    said = [fault for fault in faults if "pin the property to other values than their names" in fault]
+    assert len(said) == 1 and said[0].endswith("(and 3 more places)"), faults
