@@ -7,8 +7,9 @@ the two, so no global random state, no clock, and the same answer in every proce
 
 The rules, in the order they apply at one location:
 
-- `example`, then the first of `examples`, then `default`, when it is valid there (realistic data);
-  properties the mode leaves out are dropped from it first.
+- `example`, then the first of `examples`, then `default`, when it is valid there (realistic data)
+  and holds no discriminator value a strict reader refuses (see below); properties the mode leaves
+  out are dropped from it first.
 - `const`; `enum` (one of the valid values, `null` only when nothing else is).
 - `allOf` is merged into one schema first; what cannot be merged (a second `pattern`, a second
   `oneOf`) stays in `allOf` and is checked.
@@ -22,6 +23,10 @@ The rules, in the order they apply at one location:
   `title`), else the mapping key at the branch's position, else the branch's `title`. Open object
   branches that all accept the value are told apart, as a last resort, by a property only the other
   branch declares, set to a value it refuses (null first).
+  Where the loader's note says which names a strict reader knows (`mockserver.discriminator`), only
+  branches whose schema accepts one are generated, with it; with none, the value is avoided (an
+  optional property left out, an array cut to its fewest items, another branch around it), and only
+  when that fails is the whole value generated again with the values the branches pin.
 - `if`/`then`/`else`: a value meeting `if` and `then` first, else one meeting `else`.
 - `type`: the first non-null type listed (`null` only when no other type works, or past the depth
   limit). Without `type` the keywords say which (`properties` -> object, `items` -> array, ...);
