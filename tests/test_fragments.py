@@ -80,3 +80,13 @@ def test_health_and_the_page_list_the_fragment_operations(client):
     assert "fragments" in [vendor["name"] for vendor in client.get("/__mock/health").get_json()["vendors"]]
     page = client.get("/__mock/", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "addLink" in page and "removeLink" in page
+
+
+def test_a_url_of_fragment_paths_alone_is_served_and_told_apart_by_media_type(client):
+    assert send(client, "POST", "/v1/things/1/tags", "addTags", json=["a"]).keys() == {"added"}
+    edited = send(client, "POST", "/v1/things/1/tags", "editTags", data='[{"op": "replace"}]',
+                  content_type="application/json-patch+json")
+    assert edited.keys() == {"edited"}
+    refused = client.post("/v1/things/1/tags", headers=AUTH, data="[]", content_type="text/plain")
+    assert refused.status_code == 415  # neither takes it: the first one's refusal
+    assert client.get("/__mock/requests").get_json()["requests"][-1]["operationId"] == "addTags"
