@@ -2,6 +2,9 @@
 
     operation -> credential -> parse body -> validate -> vendor handler -> check response -> observers
 
+The operation is the URL's for the method; where `#fragment` paths share that URL and method, the one
+whose request it is (`choose`).
+
 Every step raises a vendor-neutral `MockError`; the vendor renders it. Nothing here knows a vendor.
 """
 
