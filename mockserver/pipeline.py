@@ -246,9 +246,10 @@ def pick_operation(operations: dict[str, Operation], method: str, path: str) -> 
 def choose(candidates: tuple[Operation, ...], request: Request, path_params: dict[str, str], limit: int,
            exchange: Exchange) -> Operation:
     """Which of the operations sharing a URL and method (`/files/{id}` and `/files/{id}#add_link`)
-    the request means: of those whose request it is (parameters and body valid), the one whose
-    requirements it names most (`_named`); ties, and a request valid for none, the first (the
-    plain path's, else the document's first), whose checks then answer it."""
+    the request means: of those whose request it is (parameters and body valid, naming no parameter or
+    body property that only the others declare), the one whose required parameters and body properties
+    it names most; ties, and a request that is none's, the first (the plain path's, else the
+    document's first), whose checks then answer it."""
     if request.environ.get(RAW_BODY) is None:  # each candidate reads the body: the bytes, kept once
         if request.content_length is not None and request.content_length > limit:
             return candidates[0]
@@ -256,8 +257,10 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
             request.environ[RAW_BODY] = request.get_data(cache=False)
         except RequestEntityTooLarge:
             return candidates[0]
-    best, most = candidates[0], None
-    for operation in candidates:
+    declared = [_declared(operation) for operation in candidates]
+    everyone = {name for names in declared for name in names}
+    best, most = candidates[0], -1
+    for operation, own in zip(candidates, declared, strict=True):
         try:
             body = parse_body(request, operation, limit, exchange)
             read_parameters(operation, path_params, request)
@@ -266,24 +269,44 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
             validate_body(request, operation, body)
         except MockError:
             continue
-        named = _named(operation, request, body)
-        if most is None or named > most:
+        if any(name not in own for name in _sent(request, body, everyone)):
+            continue  # it names what another operation declares and this one does not: that one's request
+        named = sum(1 for param in operation.parameters if param.required and param.location != "path")
+        schema = getattr(body_media(request, operation), "schema", operation.body_schema)
+        if isinstance(body, dict) and isinstance(schema, dict):
+            named += len(required_of(schema) & body.keys())
+        if named > most:
             best, most = operation, named
     return best
 
 
-def _named(operation: Operation, request: Request, body: Any) -> int:
-    """How much of a valid request the operation's requirements name: its required query, header and
-    cookie parameters (all sent, the request being valid) and the required body properties, less each
-    body property its schema does not declare (that request is another operation's)."""
-    named = sum(1 for param in operation.parameters if param.required and param.location != "path")
-    schema = getattr(body_media(request, operation), "schema", operation.body_schema)
-    if isinstance(body, dict) and isinstance(schema, dict):
-        declared = properties_of(schema)
-        named += len(required_of(schema) & body.keys())
-        if declared:
-            named -= sum(1 for name in body if name not in declared)
-    return named
+def _declared(operation: Operation) -> set[tuple[str, str]]:
+    """(location, name) of what an operation reads: its parameters (headers in lower case) and the
+    top-level properties of its request bodies."""
+    names = {(param.location, param.name.lower() if param.location == "header" else param.name)
+             for param in operation.parameters if param.location != "path"}
+    for media in operation.body_media.values():
+        names.update(("body", name) for name in properties_of(media.schema or {}))
+    if operation.body_schema:
+        names.update(("body", name) for name in properties_of(operation.body_schema))
+    return names
+
+
+def _sent(request: Request, body: Any, known: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Which of the `known` (location, name) pairs the request sends."""
+    sent = []
+    for location, name in known:
+        if location == "query":
+            found = name in request.args
+        elif location == "header":
+            found = name in request.headers
+        elif location == "cookie":
+            found = name in request.cookies
+        else:
+            found = isinstance(body, dict) and name in body
+        if found:
+            sent.append((location, name))
+    return sent
 
 
 def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed: frozenset[str] | None) -> Tenant:

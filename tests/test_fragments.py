@@ -64,7 +64,7 @@ def test_a_request_that_is_not_a_fragment_operation_s_goes_to_the_plain_one(clie
     # without the required `fields`, or with a value out of its enum: not addLink's request
     assert send(client, "PUT", url, "updateThing", json={"link": LINK})["link"] == LINK
     assert send(client, "PUT", f"{url}?fields=other", "updateThing", json={"link": None})["link"] is None
-    # addLink's requirements, and as many properties it does not declare: a tie, the plain path's
+    # addLink's requirements, and properties only updateThing declares: updateThing's request
     both = send(client, "PUT", f"{url}?fields=link", "updateThing", json={"link": LINK, "name": "c", "note": "n"})
     assert (both["name"], both["note"], both["link"]) == ("c", "n", LINK)
 
@@ -73,6 +73,9 @@ def test_a_request_valid_for_none_is_refused_by_the_plain_operation(client):
     url = f"/v1/things/{send(client, 'POST', '/v1/things', 'createThing', 201, json={'name': 'a'})['id']}"
     refused = send(client, "PUT", f"{url}?fields=link", "updateThing", 422, json={"link": 5})
     assert "link" in refused["message"]
+    # valid for addLink, which ignores `name`; but `name` is updateThing's, whose request this is, invalid
+    refused = send(client, "PUT", f"{url}?fields=link", "updateThing", 422, json={"link": LINK, "name": ""})
+    assert "name" in refused["message"]
     assert send(client, "PUT", "/v1/things/999?fields=link", "addLink", 404, json={"link": LINK})
 
 
