@@ -11,6 +11,8 @@ collection, which property is an item's key, and what each operation does to the
     /Queues.json + /Queues/{Sid}.json   a collection too: a parameter followed by a suffix names the item
     {"ssh_key": {...}}                  a wrapped item (Rails style): one object property that is the item,
                                         in a request body or an answer, is unwrapped and wrapped again
+    PUT /pets/{petId}#add_tag           as PUT /pets/{petId}: a `#fragment` path is another operation on
+                                        its URL (the request tells which, `pipeline.choose`)
 
 Everything else is an `other` operation: it answers its example or generated data. A spec may
 override any inference with `x-mock-*` extensions (see the README's "Spec extensions").
@@ -23,7 +25,7 @@ from dataclasses import field, replace
 from typing import Any
 
 from mockserver.records import dataclass
-from mockserver.spec import Operation, Spec, SpecError
+from mockserver.spec import Operation, Spec, SpecError, route_path
 
 _TEMPLATE = re.compile(r"^\{([^}/]+)\}$")
 _SUFFIXED = re.compile(r"^\{([^}/]+)\}([^{}]+)$")  # `{Sid}.json`: the parameter, then a literal suffix
@@ -98,7 +100,8 @@ def infer(spec: Spec) -> dict[str, Role]:
     roles: dict[str, Role] = {}
     for path, operations in spec.paths.items():
         for method, operation in operations.items():
-            role = _role(spec, path, method, operation, by_path, by_item)
+            # `/files/{id}#add_link` is an operation on `/files/{id}`: its role is that URL's
+            role = _role(spec, route_path(path), method, operation, by_path, by_item)
             wanted = _extension(spec, path, method, "x-mock-role")
             if wanted is not None and wanted != role.kind:
                 role = _forced(spec, path, method, operation, wanted, role, by_path, by_item)
@@ -152,19 +155,20 @@ def _partial(body: Any, item: dict) -> bool:
     declared = properties_of(body) if isinstance(body, dict) else {}
     if not declared:
         return False
-    if not _required(body):  # every field optional (Box's `PUT /webhooks/{id}`): what is sent changes
+    if not required_of(body):  # every field optional (Box's `PUT /webhooks/{id}`): what is sent changes
         return True
     props = properties_of(item)
-    required = {name for name in _required(item) if not (isinstance(props.get(name), dict)
+    required = {name for name in required_of(item) if not (isinstance(props.get(name), dict)
                                                          and props[name].get("readOnly"))}
     return bool(required - set(declared))
 
 
-def _required(schema: dict) -> set[str]:
+def required_of(schema: dict) -> set[str]:
+    """The properties an object schema requires, through `allOf`."""
     found = set(schema.get("required", ()))
     for branch in schema.get("allOf", ()):
         if isinstance(branch, dict):
-            found |= _required(branch)
+            found |= required_of(branch)
     return found
 
 
@@ -189,6 +193,7 @@ def _extension(spec: Spec, path: str, method: str | None, name: str) -> Any:
 def _forced(spec: Spec, path: str, method: str, operation: Operation, wanted: Any, inferred: Role,
             by_path: dict[str, Collection], by_item: dict[str, Collection]) -> Role:
     where = f"{spec.source}: {method} {path}: x-mock-role"
+    path = route_path(path)
     if wanted not in ROLES:
         raise InferenceError(f"{where}: {wanted!r} is not one of {', '.join(ROLES)}")
     if wanted == "other":
@@ -264,7 +269,7 @@ def _collections(spec: Spec) -> list[Collection]:
     candidates: dict[str, str | None] = {}  # collection path -> item path
     for path in spec.paths:
         parts = _segments(path)
-        if len(parts) < 2 or _param(parts[-2]) or _SUFFIXED.match(parts[-2]):
+        if "#" in path or len(parts) < 2 or _param(parts[-2]) or _SUFFIXED.match(parts[-2]):
             continue
         if _param(parts[-1]):
             candidates.setdefault("/" + "/".join(parts[:-1]), path)
@@ -274,7 +279,7 @@ def _collections(spec: Spec) -> list[Collection]:
             if collection in spec.paths:
                 candidates.setdefault(collection, path)
     for path, operations in spec.paths.items():  # a path that creates and lists, with no item path
-        if path not in candidates and "POST" in operations and "GET" in operations \
+        if path not in candidates and "#" not in path and "POST" in operations and "GET" in operations \
                 and _array_items(_success_schema(operations["GET"])) is not None:
             candidates[path] = None
     for path, item_path in candidates.items():

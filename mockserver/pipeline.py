@@ -2,6 +2,9 @@
 
     operation -> credential -> parse body -> validate -> vendor handler -> check response -> observers
 
+The operation is the URL's for the method; where `#fragment` paths share that URL and method, the one
+whose request it is (`choose`).
+
 Every step raises a vendor-neutral `MockError`; the vendor renders it. Nothing here knows a vendor.
 """
 
@@ -36,7 +39,7 @@ from mockserver.errors import (
     ValidationFailed,
 )
 from mockserver.exchange import Exchange, Mount
-from mockserver.inference import properties_of
+from mockserver.inference import properties_of, required_of
 from mockserver.runtime import Runtime
 from mockserver.settings import CONTROL_PREFIX
 from mockserver.spec import MediaSpec, Operation, flask_rule, is_json_media, path_variables, subtype
@@ -50,15 +53,18 @@ _JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 
 
 def mount(app: Flask, runtime: Runtime, target: Mount) -> None:
-    """Add one view per spec path (both with and without a trailing slash, no redirect)."""
-    for spec_path, operations in target.spec.paths.items():
-        rule = target.spec.server_path + flask_rule(spec_path)
-        endpoint = f"{target.vendor.name}:{spec_path}"
+    """Add one view per URL (both with and without a trailing slash, no redirect): a spec path, with
+    its `#fragment` paths (other operations on the same URL and method, `choose`)."""
+    for url, candidates in target.spec.routes.items():
+        rule = target.spec.server_path + flask_rule(url)
+        endpoint = f"{target.vendor.name}:{url}"
+        operations = {method: each[0] for method, each in candidates.items()}
+        shared = {method: each for method, each in candidates.items() if len(each) > 1}
 
-        def view(_operations=operations, **path_params: str) -> Response:
-            return handle(runtime, target, _operations, path_params, request._get_current_object())
+        def view(_operations=operations, _shared=shared, **path_params: str) -> Response:
+            return handle(runtime, target, _operations, path_params, request._get_current_object(), shared=_shared)
 
-        view.spec_route = (target, operations)  # what the lean dispatch (`lean_dispatch`) calls directly
+        view.spec_route = (target, operations, shared)  # what the lean dispatch (`lean_dispatch`) calls directly
 
         # methods=None: every method, QUERY and made-up ones too, reaches the vendor's 405 with `Allow`
         # (a Flask rule lists its methods, and werkzeug's own 405 names them all in a generic body).
@@ -103,7 +109,7 @@ def lean_dispatch(app: Flask, runtime: Runtime, flask_wsgi: Callable) -> Callabl
         request.max_form_memory_size = config["MAX_FORM_MEMORY_SIZE"]
         request.max_form_parts = config["MAX_FORM_PARTS"]
         try:
-            response = handle(runtime, route[0], route[1], path_params, request, lean=True)
+            response = handle(runtime, route[0], route[1], path_params, request, lean=True, shared=route[2])
         except Exception as error:  # as Flask's dispatch does, within the `except` (for log.exception)
             with app.request_context(environ):
                 try:
@@ -117,7 +123,8 @@ def lean_dispatch(app: Flask, runtime: Runtime, flask_wsgi: Callable) -> Callabl
 
 
 def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
-           path_params: dict[str, str], request: Request, lean: bool = False) -> Response | _Plain:
+           path_params: dict[str, str], request: Request, lean: bool = False,
+           shared: dict[str, tuple[Operation, ...]] | None = None) -> Response | _Plain:
     if runtime.settings.cors and not target.control and is_preflight(request):
         return preflight(request, operations)
     vendor = target.vendor
@@ -136,6 +143,10 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
         if refusal is not None:
             raise refusal
         operation = pick_operation(operations, request.method, request.path)
+        candidates = shared.get("GET" if request.method == "HEAD" and "HEAD" not in operations
+                                else request.method) if shared else None
+        if candidates and not vendor.read_body:
+            operation = choose(candidates, request, path_params, runtime.settings.max_body_bytes, exchange)
         exchange.operation_id = operation.operation_id
         exchange.tenant = vendor.authenticate(operation) if vendor.authenticate \
             else authenticate(request, operation, vendor, runtime.allowed_keys.get(vendor.name))
@@ -230,6 +241,72 @@ def pick_operation(operations: dict[str, Operation], method: str, path: str) -> 
     if operation is None:
         raise MethodNotAllowed(method, path, sorted(operations))
     return operation
+
+
+def choose(candidates: tuple[Operation, ...], request: Request, path_params: dict[str, str], limit: int,
+           exchange: Exchange) -> Operation:
+    """Which of the operations sharing a URL and method (`/files/{id}` and `/files/{id}#add_link`)
+    the request means: of those whose request it is (parameters and body valid, naming no parameter or
+    body property that only the others declare), the one whose required parameters and body properties
+    it names most; ties, and a request that is none's, the first (the plain path's, else the
+    document's first), whose checks then answer it."""
+    if request.environ.get(RAW_BODY) is None:  # each candidate reads the body: the bytes, kept once
+        if request.content_length is not None and request.content_length > limit:
+            return candidates[0]
+        try:
+            request.environ[RAW_BODY] = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            return candidates[0]
+    declared = [_declared(operation) for operation in candidates]
+    everyone = {name for names in declared for name in names}
+    best, most = candidates[0], -1
+    for operation, own in zip(candidates, declared, strict=True):
+        try:
+            body = parse_body(request, operation, limit, exchange)
+            read_parameters(operation, path_params, request)
+            if operation.coerce_types and body is not MISSING:
+                body = coerce_types(body, operation.body_schema, operation.coerce_types, [], itself=False)
+            validate_body(request, operation, body)
+        except MockError:
+            continue
+        if any(name not in own for name in _sent(request, body, everyone)):
+            continue  # it names what another operation declares and this one does not: that one's request
+        named = sum(1 for param in operation.parameters if param.required and param.location != "path")
+        schema = getattr(body_media(request, operation), "schema", operation.body_schema)
+        if isinstance(body, dict) and isinstance(schema, dict):
+            named += len(required_of(schema) & body.keys())
+        if named > most:
+            best, most = operation, named
+    return best
+
+
+def _declared(operation: Operation) -> set[tuple[str, str]]:
+    """(location, name) of what an operation reads: its parameters (headers in lower case) and the
+    top-level properties of its request bodies."""
+    names = {(param.location, param.name.lower() if param.location == "header" else param.name)
+             for param in operation.parameters if param.location != "path"}
+    for media in operation.body_media.values():
+        names.update(("body", name) for name in properties_of(media.schema or {}))
+    if operation.body_schema:
+        names.update(("body", name) for name in properties_of(operation.body_schema))
+    return names
+
+
+def _sent(request: Request, body: Any, known: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Which of the `known` (location, name) pairs the request sends."""
+    sent = []
+    for location, name in known:
+        if location == "query":
+            found = name in request.args
+        elif location == "header":
+            found = name in request.headers
+        elif location == "cookie":
+            found = name in request.cookies
+        else:
+            found = isinstance(body, dict) and name in body
+        if found:
+            sent.append((location, name))
+    return sent
 
 
 def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed: frozenset[str] | None) -> Tenant:

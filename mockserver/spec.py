@@ -163,9 +163,19 @@ class Spec:
         an API served at the root, the first segment all its paths share (`/v1`); "" if none is shared."""
         if self.server_path:
             return self.server_path
-        firsts = {path.split("/")[1] for path in self.paths if path.count("/") >= 1}
+        firsts = {route_path(path).split("/")[1] for path in self.paths if path.count("/") >= 1}
         first = next(iter(firsts), "") if len(firsts) == 1 else ""
         return f"/{first}" if first and "{" not in first else ""
+
+    @functools.cached_property
+    def routes(self) -> dict[str, dict[str, tuple[Operation, ...]]]:
+        """URL (a spec path without its `#fragment`) -> METHOD -> the operations a request there may
+        mean: the plain path's first, then its `#fragment` paths' in the document's order."""
+        found: dict[str, dict[str, list[Operation]]] = {}
+        for path, operations in sorted(self.paths.items(), key=lambda pair: "#" in pair[0]):  # stable
+            for method, operation in operations.items():
+                found.setdefault(route_path(path), {}).setdefault(method, []).append(operation)
+        return {url: {method: tuple(each) for method, each in methods.items()} for url, methods in found.items()}
 
     def owns(self, path: str) -> bool:
         """Whether a request path is under `base_path` (and so gets this API's own 404)."""
@@ -366,6 +376,16 @@ def specs_dir() -> Path:
     """Where the bundled OpenAPI files are: inside an installed package, or at the repository's root."""
     packaged = Path(__file__).parent / "openapi"
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "openapi"
+
+
+def route_path(path: str) -> str:
+    """The URL a spec path serves: without a `#fragment`, which HTTP never sends (`/files/{id}#add_link`
+    is another operation on `/files/{id}`, told apart by its request; see `pipeline.choose`).
+
+    >>> route_path("/files/{file_id}#add_shared_link")
+    '/files/{file_id}'
+    """
+    return path.partition("#")[0]
 
 
 def flask_rule(path: str) -> str:

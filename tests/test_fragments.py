@@ -1,0 +1,95 @@
+"""Operations sharing a URL and method, written as `path#fragment` keys (tests/specs/fragments.yaml):
+the request picks one (its parameters and body valid, the one whose requirements it names most),
+whose role, checks, answer schema and journal name apply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mockserver import Settings, create_app
+from mockserver.inference import infer
+from mockserver.spec import load_spec
+
+FRAGMENTS = Path(__file__).parent / "specs" / "fragments.yaml"
+SPEC = load_spec(FRAGMENTS, "fragments")
+AUTH = {"Authorization": "Bearer tok-1"}
+LINK = {"url": "https://example.com/s/abc", "access": "open"}
+
+
+@pytest.fixture
+def client():
+    app = create_app(Settings(specs=(("fragments", FRAGMENTS),)))
+    yield app.test_client()
+    app.extensions["mockserver"].store.close()
+
+
+def send(client, method: str, url: str, operation_id: str, status: int = 200, **kwargs) -> dict:
+    """The answer: the journal names `operation_id`, and its schema for `status` accepts the body."""
+    response = client.open(url, method=method, headers=AUTH, **kwargs)
+    assert response.status_code == status, response.get_data(as_text=True)
+    entry = client.get("/__mock/requests").get_json()["requests"][-1]
+    assert (entry["method"], entry["operationId"]) == (method, operation_id)
+    body = response.get_json()
+    errors = [error.message for error in SPEC.operations[operation_id].response(status).validator.iter_errors(body)]
+    assert not errors, (operation_id, errors, body)
+    return body
+
+
+def test_fragment_paths_share_their_url_plain_path_first():
+    assert [op.operation_id for op in SPEC.routes["/things/{id}"]["PUT"]] == ["updateThing", "addLink", "removeLink"]
+    assert SPEC.routes["/things/{id}"]["GET"][0].operation_id == "getThing"
+    roles = infer(SPEC)
+    assert {name: (roles[name].kind, roles[name].collection.name) for name in ("addLink", "removeLink")} == {
+        "addLink": ("merge", "things"), "removeLink": ("merge", "things")}  # their bodies hold no whole item
+
+
+def test_each_request_picks_its_operation_and_the_changes_are_kept(client):
+    thing = send(client, "POST", "/v1/things", "createThing", 201, json={"name": "a"})
+    url = f"/v1/things/{thing['id']}"
+    assert send(client, "PUT", url, "updateThing", json={"name": "b"})["name"] == "b"
+
+    linked = send(client, "PUT", f"{url}?fields=link", "addLink", json={"link": LINK})
+    assert linked["link"] == LINK and linked["name"] == "b"
+    assert send(client, "GET", url, "getThing")["link"] == LINK
+
+    unlinked = send(client, "PUT", f"{url}?fields=link", "removeLink", json={"link": None})
+    assert unlinked["link"] is None and unlinked["name"] == "b"
+    assert send(client, "GET", url, "getThing")["link"] is None
+
+
+def test_a_request_that_is_not_a_fragment_operation_s_goes_to_the_plain_one(client):
+    url = f"/v1/things/{send(client, 'POST', '/v1/things', 'createThing', 201, json={'name': 'a'})['id']}"
+    # without the required `fields`, or with a value out of its enum: not addLink's request
+    assert send(client, "PUT", url, "updateThing", json={"link": LINK})["link"] == LINK
+    assert send(client, "PUT", f"{url}?fields=other", "updateThing", json={"link": None})["link"] is None
+    # addLink's requirements, and properties only updateThing declares: updateThing's request
+    both = send(client, "PUT", f"{url}?fields=link", "updateThing", json={"link": LINK, "name": "c", "note": "n"})
+    assert (both["name"], both["note"], both["link"]) == ("c", "n", LINK)
+
+
+def test_a_request_valid_for_none_is_refused_by_the_plain_operation(client):
+    url = f"/v1/things/{send(client, 'POST', '/v1/things', 'createThing', 201, json={'name': 'a'})['id']}"
+    refused = send(client, "PUT", f"{url}?fields=link", "updateThing", 422, json={"link": 5})
+    assert "link" in refused["message"]
+    # valid for addLink, which ignores `name`; but `name` is updateThing's, whose request this is, invalid
+    refused = send(client, "PUT", f"{url}?fields=link", "updateThing", 422, json={"link": LINK, "name": ""})
+    assert "name" in refused["message"]
+    assert send(client, "PUT", "/v1/things/999?fields=link", "addLink", 404, json={"link": LINK})
+
+
+def test_health_and_the_page_list_the_fragment_operations(client):
+    assert "fragments" in [vendor["name"] for vendor in client.get("/__mock/health").get_json()["vendors"]]
+    page = client.get("/__mock/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "addLink" in page and "removeLink" in page
+
+
+def test_a_url_of_fragment_paths_alone_is_served_and_told_apart_by_media_type(client):
+    assert send(client, "POST", "/v1/things/1/tags", "addTags", json=["a"]).keys() == {"added"}
+    edited = send(client, "POST", "/v1/things/1/tags", "editTags", data='[{"op": "replace"}]',
+                  content_type="application/json-patch+json")
+    assert edited.keys() == {"edited"}
+    refused = client.post("/v1/things/1/tags", headers=AUTH, data="[]", content_type="text/plain")
+    assert refused.status_code == 415  # neither takes it: the first one's refusal
+    assert client.get("/__mock/requests").get_json()["requests"][-1]["operationId"] == "addTags"
