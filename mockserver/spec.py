@@ -501,11 +501,13 @@ def _build_spec(path: Path, vendor: str, data: bytes, strict: bool) -> tuple[Spe
     # A document that refers to other files is served whole: its references inlined, so a client of
     # /__mock/openapi/NAME.yaml needs none of the files beside it.
     bundled = _without_notes(resolved, {}) if _external_refs(document) else None
+    if bundled is None:
+        _serve_mappings(resolver.mappings)
     if faults is not None and resolver.unnamed:
         first, count = next(iter(resolver.unnamed)), len(resolver.unnamed)
         faults.append(f"{first}: a discriminator whose branches pin the property to other values than their names "
-                      "(mapping keys, else schema names): requests take either, answers only the names"
-                      + (f" (and {count - 1} more places)" if count > 1 else ""))
+                      "(mapping keys, else schema names): requests take either, answers only the names, and the "
+                      "served document gives the mapping" + (f" (and {count - 1} more places)" if count > 1 else ""))
     return (Spec(vendor, path, document, server_url, server_path, operations, paths, version, schemas, bundled,
                  _one_line_each(faults or [])), resolver.digests)
 
@@ -848,6 +850,7 @@ class _Resolver:
         self.digests: dict[str, str] = {}  # every other file read -> the digest of its bytes (speccache)
         self.located: dict[tuple[Path, str], Path] = {}  # (referring file, address) -> the file it names
         self.unnamed: dict[str, None] = {}  # where a discriminator's branches pin values no name gives
+        self.mappings: list[tuple[dict, dict]] = []  # (document node, its rule) of those places
 
     def resolve_root(self) -> Any:
         self.component = _recursive_components(self._graph())
@@ -916,6 +919,7 @@ class _Resolver:
                 rule = _with_pinned_values(rule, out[rule["of"]])
                 if rule["branches"] != rule["named"]:
                     self.unnamed.setdefault(f"{self._name(base)}: {_pointer(where)}")
+                    self.mappings.append((node, rule))
             out[DISCRIMINATOR] = rule
         return out
 
@@ -1098,6 +1102,24 @@ def _discriminator_rule(node: dict) -> dict | None:
             return {"property": disc["propertyName"], "of": word, "branches": branches,
                     "named": [list(names) for names in branches]}
     return None
+
+
+def _serve_mappings(places: list[tuple[dict, dict]]) -> None:
+    """The served document says what the mock reads: each discriminator whose branches pin other values
+    than their names gets a `mapping` from every value that names a branch (its names and its pinned
+    values) to the branch, so that a strict reader of /__mock/openapi/NAME.yaml (a generated client,
+    schemathesis) knows what the mock takes. Done after resolving, which read the document as written."""
+    for node, rule in places:
+        disc = node.get("discriminator")
+        refs = node.get(rule["of"])
+        if not isinstance(disc, dict) or not isinstance(refs, list):
+            continue
+        mapping = dict(disc["mapping"]) if isinstance(disc.get("mapping"), dict) else {}
+        for values, branch in zip(rule["branches"], refs, strict=False):
+            for value in values:
+                if isinstance(value, str) and isinstance(branch, dict) and isinstance(branch.get("$ref"), str):
+                    mapping.setdefault(value, branch["$ref"])
+        node["discriminator"] = {**disc, "mapping": mapping}
 
 
 def _with_pinned_values(rule: dict, branches: list) -> dict:

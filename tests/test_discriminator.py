@@ -91,3 +91,20 @@ def test_the_fault_is_said_once_at_start_up(client):
     faults = next(vendor for vendor in health["vendors"] if vendor["name"] == "d")["specFaults"]
     said = [fault for fault in faults if "pin the property to other values than their names" in fault]
     assert len(said) == 1 and said[0].endswith("(and 3 more places)"), faults
+
+
+def test_the_served_document_gives_the_mapping_the_mock_reads(client):
+    served = yaml.safe_load(client.get("/__mock/openapi/d.yaml").get_data(as_text=True))
+    schemas = served["components"]["schemas"]
+    call = schemas["Chat"]["properties"]["call"]["discriminator"]
+    # the names and the pinned values both name their branch, so the busy answer's `custom` is known
+    ref = "#/components/schemas/"
+    assert call["mapping"] == {"FunctionCall": ref + "FunctionCall", "function": ref + "FunctionCall",
+                               "CustomCall": ref + "CustomCall", "custom": ref + "CustomCall"}
+    # a mapping the document gives is served as written; the file itself is not changed
+    assert schemas["Chat"]["properties"]["mapped"]["discriminator"]["mapping"] == {
+        "function": "#/components/schemas/FunctionCall", "custom": "#/components/schemas/CustomCall"}
+    assert "mapping" not in DOCUMENT["components"]["schemas"]["Chat"]["properties"]["call"]["discriminator"]
+    # answers stay valid for a strict reader of the served document too
+    chat = client.post("/chats", json={"topic": "t"}).get_json()
+    assert chat["calls"] == [] and "call" not in chat
