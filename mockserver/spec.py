@@ -6,7 +6,6 @@ Resolved nodes are shared between the places that refer to them: treat every sch
 
 from __future__ import annotations
 
-import datetime
 import functools
 import json
 import logging
@@ -567,22 +566,13 @@ def _read_document(path: Path, data: bytes) -> Any:
             pass  # YAML flow style is a superset: let YAML say what is wrong
     import yaml  # here: a start whose documents are all cached (speccache) reads no YAML
 
+    from mockserver import yamltext
+
     try:
-        return _plain(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+        return yamltext.load(text)
     except (yaml.YAMLError, RecursionError) as error:
         detail = " ".join(str(error).split())
         raise SpecError(f"{path}: cannot parse the spec: {detail}") from None
-
-
-def _plain(node: Any) -> Any:
-    """YAML reads `201:` as an int and `2024-01-01` as a date: keys become strings, dates ISO text."""
-    if isinstance(node, dict):
-        return {str(key): _plain(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_plain(value) for value in node]
-    if isinstance(node, (datetime.date, datetime.datetime)):
-        return node.isoformat()
-    return node
 
 
 def _version(document: dict, path: Path) -> str:

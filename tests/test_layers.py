@@ -14,7 +14,7 @@ PACKAGE = Path(mockserver.__file__).parent
 # Lowest first. A module may import only modules of an earlier layer; a new module is placed here.
 LAYERS = [
     # ECMA-262 patterns, ajv coercion, formats (app and server share them); dataclasses compiled less
-    ["ecma", "coercion", "connection", "formats", "records", "keywords", "discriminator"],
+    ["ecma", "coercion", "connection", "formats", "records", "keywords", "discriminator", "yamltext"],
     ["errors", "settings", "determinism", "fastschema", "jsontext", "generate", "speccache"],  # leaves
     ["spec", "guard"],
     ["credentials", "bodies"],  # a request's credential and body, by the spec's schemes and media types
