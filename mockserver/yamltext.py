@@ -1,8 +1,9 @@
 """YAML documents read in one walk: libyaml composes the node tree (in C), and one pass turns it into
 plain data (keys as strings, dates as ISO text), what `yaml.safe_load` and a second pass over its
 result gave. PyYAML's constructor, a Python call or generator per node, was about half of reading a
-large document (OpenAI's 3 MB: ~0.55 s -> ~0.3 s with garbage collection paused, as while specs load); it still makes every scalar this walk does not
-know for sure (octal and other ints, floats, dates, merge keys, sets), so the values are the same."""
+large document (OpenAI's 3 MB: ~0.55 s -> ~0.3 s with garbage collection paused, as while specs
+load); it still makes every scalar this walk does not know for sure (octal and other ints, floats,
+dates, merge keys, sets), so the values are the same."""
 from __future__ import annotations
 
 import datetime
