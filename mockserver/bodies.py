@@ -143,7 +143,7 @@ def _multipart(raw: bytes, boundary: str | None, schema: dict, media: MediaSpec 
         while True:
             event = decoder.next_event()
             if isinstance(event, (Field, File)):
-                if not event.name:
+                if event.name is None:  # `name=""` is a name: the property "" (additionalProperties may take it)
                     raise MalformedBody("the multipart body has a part without a name")
                 part_type = event.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
                 parts.append((event.name, part_type, isinstance(event, File), bytearray()))

@@ -464,8 +464,14 @@ def read_parameters(operation: Operation, path_params: dict[str, str],
                 if items and param.schema.get("type") == "array":
                     items = _delimited(items, param)
                 raw = MISSING if not items else (items if param.schema.get("type") == "array" else items[-1])
-                if raw is MISSING and param.style == "deepObject":
-                    raw = _deep_object(request.args, param)
+                if param.style == "deepObject":
+                    deep = _deep_object(request.args, param)
+                    if deep is not MISSING:
+                        raw = deep
+                    elif raw == "" and _is_object(param.schema):
+                        raw = {}  # `?filter=`: the empty object, which deepObject has no `filter[k]` pair to write
+                    elif raw == "null" and _takes_null(param.schema):
+                        raw = None  # `?filter=null`, as documents say to send "no filter" (OpenAI's `metadata`)
         elif param.location == "header":
             raw = request.headers.get(param.name, MISSING)
         elif param.location == "cookie":
@@ -530,6 +536,12 @@ def _decoded(raw: Any, media: str) -> Any:
         except (ValueError, RecursionError):
             return raw
     return raw
+
+
+def _takes_null(schema: dict) -> bool:
+    kind = schema.get("type")
+    return kind == "null" or (isinstance(kind, list) and "null" in kind) or schema.get("nullable") is True \
+        or any(isinstance(branch, dict) and _takes_null(branch) for branch in schema.get("anyOf") or ())
 
 
 def _is_object(schema: dict) -> bool:

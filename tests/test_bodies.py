@@ -129,6 +129,13 @@ def multipart(*parts: tuple[str, str | None, str | None, bytes], boundary: str =
     return out + f"--{boundary}--\r\n".encode()
 
 
+def test_a_part_named_empty_is_the_property_named_empty():
+    # `name=""` is a name (schemathesis sends one for additionalProperties' key ""); no name at all is refused
+    value = decode(multipart(("", None, None, b"x"), ("name", None, None, b"Rex")),
+                   "multipart/form-data; boundary=b0undary", ADD["multipart/form-data"])
+    assert value == {"": "x", "name": "Rex"}
+
+
 def test_multipart_fields_and_files():
     raw = multipart(("name", None, None, "Rex é".encode()), ("age", None, None, b"4"),
                     ("tags", None, None, b"a"), ("tags", None, None, b"b"),
