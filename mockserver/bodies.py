@@ -71,7 +71,7 @@ def decode_body(raw: bytes, mimetype: str, media: MediaSpec | None, content_type
     schema = media.schema if media is not None else {}
     kind = kind_of(mimetype)
     params = parse_options_header(content_type)[1] if content_type else {}
-    if kind in ("form", "multipart", "xml") and _kinds(schema) == {"string"}:
+    if kind in ("form", "multipart", "xml") and types_of(schema) == {"string"}:
         kind = "text"  # a body whose schema is a string (`*/*: {type: string}`) is the text itself
     if kind == "json":
         return _json(raw)
@@ -159,7 +159,7 @@ def _multipart(raw: bytes, boundary: str | None, schema: dict, media: MediaSpec 
     fields: MultiDict = MultiDict()
     for name, part_type, is_file, content in parts:
         prop = properties.get(name, {})
-        prop = _items(prop) if "array" in _kinds(prop) else prop
+        prop = _items(prop) if "array" in types_of(prop) else prop
         data = bytes(content)
         if is_file or (kind_of(part_type) == "binary" and part_type) or _binary(properties.get(name, {})):
             fields.add(name, _file_text(data, prop))
@@ -207,7 +207,7 @@ def _fields(fields: MultiDict, schema: dict, encoding: dict) -> dict:
     for name in fields:
         values = fields.getlist(name)
         root, path = _bracketed(name)
-        if name not in properties and path and "object" in _kinds(properties.get(root, {})):
+        if name not in properties and path and "object" in types_of(properties.get(root, {})):
             target = result.get(root)
             if not isinstance(target, dict):
                 target = result[root] = {}  # `a[b]=1` wins over a plain `a=...`
@@ -227,7 +227,7 @@ def _fields(fields: MultiDict, schema: dict, encoding: dict) -> dict:
 
 
 def _field_value(values: list, schema: dict, encoding: dict) -> Any:
-    if "array" in _kinds(schema):
+    if "array" in types_of(schema):
         items = _items(schema)
         if len(values) == 1 and isinstance(values[0], str):
             separator = {"spaceDelimited": " ", "pipeDelimited": "|"}.get(encoding.get("style", ""), ",")
@@ -256,7 +256,7 @@ def _coerce(value: Any, schema: dict) -> Any:
         return value.value
     if not isinstance(value, str):
         return value
-    kinds = _kinds(schema)
+    kinds = types_of(schema)
     if value == "" and "null" in kinds and "" not in (schema.get("enum") or [""]):
         return None  # an empty field for a nullable enum without "": null
     text = value.strip()
@@ -354,7 +354,7 @@ def _parse_xml(raw: bytes) -> ElementTree.Element:
 def _xml_value(element: ElementTree.Element, schema: dict) -> Any:
     if element.get(_XSI_NIL) in ("true", "1"):
         return None
-    kinds = _kinds(schema)
+    kinds = types_of(schema)
     children = list(element)
     if not children and (element.text or "").strip() and kinds & {"object", "array"} \
             and not kinds & {"string", "number", "integer", "boolean"}:
@@ -384,7 +384,7 @@ def _xml_object(element: ElementTree.Element, schema: dict) -> dict:
             if tag is not None:
                 result[name] = _coerce(element.attrib[tag], prop)
             continue
-        if "array" in _kinds(prop):
+        if "array" in types_of(prop):
             items = _items(prop)
             item_tags = (_mapping(items.get("xml")).get("name") or tags[0], *tags)
             if hints.get("wrapped"):
@@ -414,7 +414,7 @@ def _mapping(node: Any) -> dict:
     return node if isinstance(node, dict) else {}
 
 
-def _kinds(schema: Any) -> set[str]:
+def types_of(schema: Any) -> set[str]:
     """The types a schema names, looking through allOf/anyOf/oneOf (a 3.0 `nullable` became one)."""
     if not isinstance(schema, dict):
         return set()
@@ -426,7 +426,7 @@ def _kinds(schema: Any) -> set[str]:
     found: set[str] = set()
     for word in ("allOf", "anyOf", "oneOf"):
         for sub in schema.get(word) or ():
-            found |= _kinds(sub)
+            found |= types_of(sub)
     if not found and isinstance(schema.get("properties"), dict):
         found.add("object")
     return found
@@ -452,7 +452,7 @@ def _items(schema: Any) -> dict:
         return items
     for word in ("allOf", "anyOf", "oneOf"):
         for sub in schema.get(word) or ():
-            if "array" in _kinds(sub):
+            if "array" in types_of(sub):
                 return _items(sub)
     return {}
 

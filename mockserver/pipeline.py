@@ -470,7 +470,7 @@ def read_parameters(operation: Operation, path_params: dict[str, str],
                         raw = deep
                     elif raw == "" and _is_object(param.schema):
                         raw = {}  # `?filter=`: the empty object, which deepObject has no `filter[k]` pair to write
-                    elif raw == "null" and _takes_null(param.schema):
+                    elif raw == "null" and "null" in bodies.types_of(param.schema):
                         raw = None  # `?filter=null`, as documents say to send "no filter" (OpenAI's `metadata`)
         elif param.location == "header":
             raw = request.headers.get(param.name, MISSING)
@@ -536,12 +536,6 @@ def _decoded(raw: Any, media: str) -> Any:
         except (ValueError, RecursionError):
             return raw
     return raw
-
-
-def _takes_null(schema: dict) -> bool:
-    kind = schema.get("type")
-    return kind == "null" or (isinstance(kind, list) and "null" in kind) or schema.get("nullable") is True \
-        or any(isinstance(branch, dict) and _takes_null(branch) for branch in schema.get("anyOf") or ())
 
 
 def _is_object(schema: dict) -> bool:
