@@ -19,13 +19,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
-
-from flask import Flask, request
+from typing import TYPE_CHECKING, Any
 
 from mockserver.exchange import Exchange, Mount
 from mockserver.journal import MIN_SUBSTRING_SECRET, mask_within, secret_names
 from mockserver.settings import CONTROL_PREFIX
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 FORMATS = ("text", "json")
 CAPACITY = 10_000  # lines waiting to be written before new ones are dropped
@@ -133,6 +134,10 @@ class AccessLog:
     def attach(self, app: Flask) -> None:
         """Observe the app's vendor requests, and the control API's requests that change something."""
         app.extensions["mockserver"].observers.append(self.observe)
+        self.attach_control(app)
+
+    def attach_control(self, app: Flask) -> None:
+        """Log the control API's requests that change something (the Flask app serves them)."""
         app.before_request(_stamp)
         app.after_request(self._control)
 
@@ -149,6 +154,8 @@ class AccessLog:
     def _control(self, response):
         """Requests to /__mock/* that change state (reset, faults, state import, clearing the journal)
         are logged, marked; reads (health, the journal, the page and its polling, specs) are not."""
+        from flask import request
+
         path = request.path
         if request.method not in ("GET", "HEAD", "OPTIONS") and (path == CONTROL_PREFIX or path.startswith(PAGE)):
             if len(self._queue) < self._capacity:
@@ -265,6 +272,8 @@ _STARTED = "mockserver.accesslog.started"
 
 
 def _stamp() -> None:
+    from flask import request
+
     request.environ[_STARTED] = time.time()
 
 

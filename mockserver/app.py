@@ -14,6 +14,7 @@ from werkzeug.routing import Rule
 from mockserver import admin, guard, jsontext, pipeline, ui
 from mockserver.determinism import Determinism
 from mockserver.engine import build_vendor
+from mockserver.errors import Refusal
 from mockserver.exchange import Mount
 from mockserver.faults import Faults
 from mockserver.journal import Journal, secret_names
@@ -66,6 +67,7 @@ def _create_app(settings: Settings, vendors: dict[str, Vendor] | None) -> Flask:
     for path in settings.fixtures:
         load_fixtures(runtime, path)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Refusal, _http_error)  # the mock's own refusals, answered as its routing errors
     app.register_error_handler(Exception, _unexpected_error)
     return app
 
@@ -179,7 +181,7 @@ def _allowed_keys(settings: Settings, mounts: dict[str, Mount]) -> dict[str, fro
     return {name: frozenset(keys) for name, keys in allowed.items()}
 
 
-def _http_error(error: HTTPException):
+def _http_error(error: HTTPException | Refusal):
     """Routing errors outside any vendor's operations. Under a vendor's base path a 404 is the
     vendor's own; elsewhere the mock's plain JSON, never HTML."""
     from flask import request
@@ -188,14 +190,14 @@ def _http_error(error: HTTPException):
     if error.code == 404 and not getattr(error, "exchange", None):
         target = pipeline.mount_at(runtime, request.path)
         if target is not None:
-            return pipeline.unrouted(runtime, target)
+            return pipeline.unrouted(runtime, request, target)
     message = f"no route for {request.method} {request.path}" if error.code == 404 else error.description
     body = {"error": error.name, "message": message, "status": error.code}
     response = jsonify(body)
     response.status = f"{error.code} {error.name}"
     if error.code == 405 and getattr(error, "valid_methods", None):  # RFC 9110: a 405 names what is allowed
         response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
-    observe_http_error(runtime, error, body)  # the journal sees unrouted requests
+    observe_http_error(runtime, request, error, body)  # the journal sees unrouted requests
     if getattr(error, "exchange", None) is not None:  # refused on a vendor's path: readable cross-origin too
         pipeline.add_cors(runtime, response)
     return response

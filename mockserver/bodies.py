@@ -21,12 +21,10 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import MultiDict
-from werkzeug.http import parse_options_header
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
-
 if TYPE_CHECKING:
     from xml.etree import ElementTree
+
+    from werkzeug.datastructures import MultiDict
 
 from mockserver import jsontext
 from mockserver.errors import Issue, MalformedBody
@@ -70,7 +68,6 @@ def decode_body(raw: bytes, mimetype: str, media: MediaSpec | None, content_type
     multipart boundary and the charset); `mimetype` its lower-case type without parameters."""
     schema = media.schema if media is not None else {}
     kind = kind_of(mimetype)
-    params = parse_options_header(content_type)[1] if content_type else {}
     if kind in ("form", "multipart", "xml") and types_of(schema) == {"string"}:
         kind = "text"  # a body whose schema is a string (`*/*: {type: string}`) is the text itself
     if kind == "json":
@@ -78,12 +75,20 @@ def decode_body(raw: bytes, mimetype: str, media: MediaSpec | None, content_type
     if kind == "form":
         return _form(raw, schema, media)
     if kind == "multipart":
-        return _multipart(raw, params.get("boundary"), schema, media)
+        return _multipart(raw, _options(content_type).get("boundary"), schema, media)
     if kind == "xml":
         return _xml(raw, schema)
     if kind == "text":
-        return _text(raw, params.get("charset") or "utf-8")
+        return _text(raw, _options(content_type).get("charset") or "utf-8")
     return raw
+
+
+def _options(content_type: str) -> dict[str, str]:
+    """The header's parameters, as werkzeug reads them (imported here: a JSON body never needs it,
+    and werkzeug's import is most of a start that serves JSON alone)."""
+    from werkzeug.http import parse_options_header
+
+    return parse_options_header(content_type)[1] if content_type else {}
 
 
 def size_issues(raw: bytes, schema: dict) -> list[Issue]:
@@ -128,6 +133,8 @@ def _form(raw: bytes, schema: dict, media: MediaSpec | None) -> dict:
         raise MalformedBody("the form body is not percent-encoded UTF-8 text") from None
     except ValueError as error:
         raise MalformedBody(f"the form body is malformed: {error}") from None
+    from werkzeug.datastructures import MultiDict
+
     fields: MultiDict = MultiDict(pairs)
     return _fields(fields, schema, media.encoding if media is not None else {})
 
@@ -135,6 +142,9 @@ def _form(raw: bytes, schema: dict, media: MediaSpec | None) -> dict:
 def _multipart(raw: bytes, boundary: str | None, schema: dict, media: MediaSpec | None) -> dict:
     if not boundary:
         raise MalformedBody("the multipart body has no boundary in its Content-Type")
+    from werkzeug.datastructures import MultiDict
+    from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
     decoder = MultipartDecoder(boundary.encode("latin-1", "replace"))
     decoder.receive_data(raw)
     decoder.receive_data(None)

@@ -163,3 +163,17 @@ class ResponseMismatch(MockError):
     """The mock built a response its own spec forbids: a bug in the mock, never the client's fault."""
 
     status = 500
+
+
+class Refusal(Exception):
+    """A request the mock itself refuses, not its vendor (a `Prefer` it cannot honour, too many
+    delays at once): answered with the mock's plain JSON error, as a routing error is, never dressed
+    up as a vendor answer the spec does not document. `code`, `name` and `description` as werkzeug's
+    HTTP errors have them, so that one handler answers both."""
+
+    def __init__(self, code: int, description: str, exchange: Any = None) -> None:
+        from http import HTTPStatus
+
+        super().__init__(description)
+        self.code, self.name, self.description = code, HTTPStatus(code).phrase, description
+        self.exchange = exchange  # journaled by the app's error handler

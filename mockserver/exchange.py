@@ -44,7 +44,15 @@ class Exchange:
     error: str | None = None
     fault: dict | None = None  # the fault applied (admin.yaml's JournalEntry.fault), set by the faults
     abandoned: bool = False  # a reset ended this request's delay: no answer, and no journal entry
-    request: Any = None  # the werkzeug request (headers, environ, body), for the faults and the journal
+    request: Any = None  # the request (headers, environ, body), for the faults and the journal
+
+
+def http_errors() -> type[Exception]:
+    """werkzeug's HTTP errors (a request's body over its limit), imported when one is to be caught
+    (`except http_errors():` runs only then): a start serving JSON alone never imports werkzeug."""
+    from werkzeug.exceptions import HTTPException
+
+    return HTTPException
 
 
 Interceptor = Callable[[Exchange, Operation, Mount], Reply | None]

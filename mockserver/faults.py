@@ -17,11 +17,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from flask import request
-from werkzeug.exceptions import BadRequest, ServiceUnavailable
-
 from mockserver.connection import CLIENT_GONE, INLINE, DropConnection
-from mockserver.errors import InjectedFault
+from mockserver.errors import InjectedFault, Refusal
 from mockserver.records import dataclass
 from mockserver.spec import Operation
 from mockserver.vendors.base import Reply
@@ -39,26 +36,23 @@ class FaultError(ValueError):
     """A rule the mock refuses: it names the problem (a 400 from the control API)."""
 
 
-class PreferenceRefused(BadRequest):
-    """A `Prefer` header the mock cannot honour. Answered by the mock itself (a plain 400, like its
-    routing errors), never dressed up as a vendor answer the spec does not document."""
+class PreferenceRefused(Refusal):
+    """A `Prefer` header the mock cannot honour: a plain 400 of the mock's own."""
 
     def __init__(self, message: str, exchange: Exchange) -> None:
-        super().__init__(message)
-        self.exchange = exchange  # journaled by the app's HTTP error handler
+        super().__init__(400, message, exchange)
 
 
-class DelaysExhausted(ServiceUnavailable):
+class DelaysExhausted(Refusal):
     """More delays at once than `--max-delays`: the request is refused at once, by the mock itself,
     rather than held. A held delay keeps a worker thread; the server has `--max-delays` threads
     beyond `--threads` for them, so health, reset, the control API and other tenants are always
     served, however many delayed requests arrive."""
 
     def __init__(self, limit: int, exchange: Exchange) -> None:
-        super().__init__(f"the mock already holds {limit} delayed requests, its limit (--max-delays {limit}): "
+        super().__init__(503, f"the mock already holds {limit} delayed requests, its limit (--max-delays {limit}): "
                          "this one is refused rather than delayed, so that every other request stays served; "
-                         "delay fewer requests at once, or start the mock with a larger --max-delays")
-        self.exchange = exchange  # journaled by the app's HTTP error handler
+                         "delay fewer requests at once, or start the mock with a larger --max-delays", exchange)
 
 
 class ConnectionDropped(DropConnection, ConnectionError):
@@ -173,7 +167,7 @@ class Faults:
 
     def intercept(self, exchange: Exchange, operation: Operation, mount: Mount) -> Reply | None:
         """Apply `Prefer` and the matching rules to one validated request."""
-        current = exchange.request if exchange.request is not None else request
+        current = exchange.request
         if not self._rules and "Prefer" not in current.headers:
             return None  # the common case, without the lock (reading the list reference is atomic)
         outcome = preferred(current.headers.getlist("Prefer"), operation, exchange)

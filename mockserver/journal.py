@@ -15,12 +15,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from flask import has_request_context, request
-from werkzeug.exceptions import HTTPException
-
 from mockserver import jsontext
 from mockserver.determinism import rfc3339_micros
-from mockserver.exchange import Exchange
+from mockserver.exchange import Exchange, http_errors
 from mockserver.records import dataclass
 from mockserver.spec import Spec
 from mockserver.store import Tenant
@@ -419,11 +416,11 @@ def _shown(raw: bytes, cut: bool) -> tuple[Any, bool]:
 
 def _request_body(exchange: Exchange) -> bytes:
     raw = exchange.body
-    current = exchange.request if exchange.request is not None else request if has_request_context() else None
+    current = exchange.request
     if not raw and current is not None:
         try:  # not read by the pipeline (it stopped before the body): read it now, within the limit
             raw = current.get_data(cache=True)
-        except HTTPException:
+        except http_errors():
             raw = b""
     return raw
 

@@ -16,10 +16,7 @@ import math
 import re
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
-
-from flask import Flask, Request, Response, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from typing import TYPE_CHECKING, Any
 
 from mockserver import bodies, credentials, jsontext
 from mockserver.coercion import coerce_types
@@ -38,13 +35,17 @@ from mockserver.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from mockserver.exchange import Exchange, Mount
+from mockserver.exchange import Exchange, Mount, http_errors
 from mockserver.inference import properties_of, required_of
 from mockserver.runtime import Runtime
 from mockserver.settings import CONTROL_PREFIX
 from mockserver.spec import MediaSpec, Operation, flask_rule, is_json_media, path_variables, subtype
 from mockserver.store import Tenant
 from mockserver.vendors.base import Call, ErrorContext, Reply, Vendor
+
+if TYPE_CHECKING:  # Flask and werkzeug are imported when the Flask app is built, or a request needs them
+    from flask import Flask, Request, Response
+    from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("mockserver")
 
@@ -55,6 +56,8 @@ _JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 def mount(app: Flask, runtime: Runtime, target: Mount) -> None:
     """Add one view per URL (both with and without a trailing slash, no redirect): a spec path, with
     its `#fragment` paths (other operations on the same URL and method, `choose`)."""
+    from flask import request
+
     for url, candidates in target.spec.routes.items():
         rule = target.spec.server_path + flask_rule(url)
         endpoint = f"{target.vendor.name}:{url}"
@@ -199,19 +202,15 @@ def is_preflight(request: Request) -> bool:
             and "Access-Control-Request-Method" in request.headers)
 
 
-def preflight(request: Request, operations: dict[str, Operation]) -> Response:
+def preflight(request: Request, operations: dict[str, Operation]) -> _Plain:
     """204 naming the path's methods and allowing the headers asked for."""
     methods = sorted({*operations, *(["HEAD"] if "GET" in operations else [])})
-    response = Response(status="204 No Content")
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+    headers = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", ", ".join(methods))]
     asked = request.headers.get("Access-Control-Request-Headers", "").strip()
     if asked:
-        response.headers["Access-Control-Allow-Headers"] = asked
-    response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
-    response.headers["Vary"] = "Access-Control-Request-Headers"
-    response.headers.pop("Content-Type", None)
-    return response
+        headers.append(("Access-Control-Allow-Headers", asked))
+    headers += [("Access-Control-Max-Age", CORS_MAX_AGE), ("Vary", "Access-Control-Request-Headers")]
+    return _Plain(204, headers, b"")
 
 
 def add_cors(runtime: Runtime, response: Response) -> Response:
@@ -255,7 +254,7 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
             return candidates[0]
         try:
             request.environ[RAW_BODY] = request.get_data(cache=False)
-        except RequestEntityTooLarge:
+        except http_errors():  # over the limit (werkzeug's RequestEntityTooLarge)
             return candidates[0]
     declared = [_declared(operation) for operation in candidates]
     everyone = {name for names in declared for name in names}
@@ -412,7 +411,7 @@ def parse_body(request: Request, operation: Operation, limit: int, exchange: Exc
             raise PayloadTooLarge(limit)
         try:
             raw = request.get_data(cache=False)
-        except RequestEntityTooLarge:
+        except http_errors():  # over the limit (werkzeug's RequestEntityTooLarge)
             raise PayloadTooLarge(limit) from None
     if len(raw) > limit:
         raise PayloadTooLarge(limit)
@@ -442,10 +441,8 @@ def body_media(request: Request, operation: Operation) -> MediaSpec | None:
     return bodies.pick_media(operation.body_media, request.mimetype) if operation.body_media else None
 
 
-def read_parameters(operation: Operation, path_params: dict[str, str],
-                    request: Request = request) -> tuple[dict, dict]:  # type: ignore[assignment]
-    """Path and query parameters, converted to their schema's type and validated (the control API
-    calls it too, under Flask: `request` is then Flask's)."""
+def read_parameters(operation: Operation, path_params: dict[str, str], request: Request) -> tuple[dict, dict]:
+    """Path and query parameters, converted to their schema's type and validated."""
     values: dict[str, dict[str, Any]] = {"path": {}, "query": {}}
     issues: list[Issue] = []
     for param in operation.parameters:
@@ -695,8 +692,8 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
     if plain is not None:
         response: Response | _Plain = plain
     else:
-        response = _Answer(payload, status=reply.status, headers=reply.headers,
-                           content_type=media_type if reply.body is not None else None)
+        response = _answer_class()(payload, status=reply.status, headers=reply.headers,
+                                   content_type=media_type if reply.body is not None else None)
         if reply.body is None:
             response.headers.pop("Content-Type", None)
         response.status = f"{reply.status} {_reason(reply.status)}"
@@ -754,27 +751,35 @@ def _plain_answer(reply: Reply, exchange: Exchange, media_type: str, payload: by
     return _Plain(reply.status, headers, payload)
 
 
-class _Answer(Response):
-    """An answer sent as werkzeug sends it, the usual case without its per-call work: a copy of
-    the headers scanned for `Location`, and an iterator wrapping the one body chunk."""
+@functools.cache
+def _answer_class() -> type[Response]:
+    """`_Answer`, made when an answer first needs werkzeug (no body, HEAD, a `Location`): a start
+    whose first answers are plain ones never imports it."""
+    from werkzeug.wrappers import Response
 
-    def __call__(self, environ: dict, start_response: Callable) -> Any:
-        status = self.status_code
-        if environ.get("REQUEST_METHOD") == "HEAD" or not 200 <= status < 600 or status in (204, 304) \
-                or not isinstance(self.response, list) or not self._plain_headers():
-            return super().__call__(environ, start_response)
-        start_response(self.status, self.headers.to_wsgi_list())
-        return self.response
+    class _Answer(Response):
+        """An answer sent as werkzeug sends it, the usual case without its per-call work: a copy of
+        the headers scanned for `Location`, and an iterator wrapping the one body chunk."""
 
-    def _plain_headers(self) -> bool:
-        """Content-Length set, and nothing werkzeug rewrites (Location, Content-Location)."""
-        length = False
-        for key, _ in self.headers:
-            name = key.lower()
-            if name in ("location", "content-location"):
-                return False
-            length = length or name == "content-length"
-        return length
+        def __call__(self, environ: dict, start_response: Callable) -> Any:
+            status = self.status_code
+            if environ.get("REQUEST_METHOD") == "HEAD" or not 200 <= status < 600 or status in (204, 304) \
+                    or not isinstance(self.response, list) or not self._plain_headers():
+                return super().__call__(environ, start_response)
+            start_response(self.status, self.headers.to_wsgi_list())
+            return self.response
+
+        def _plain_headers(self) -> bool:
+            """Content-Length set, and nothing werkzeug rewrites (Location, Content-Location)."""
+            length = False
+            for key, _ in self.headers:
+                name = key.lower()
+                if name in ("location", "content-location"):
+                    return False
+                length = length or name == "content-length"
+            return length
+
+    return _Answer
 
 
 def _utf8(text: str) -> bytes:
@@ -818,7 +823,7 @@ def response_problem(operation: Operation, documented, reply: Reply) -> str | No
     field_name = _dotted(tuple(error.absolute_path)) or "(the body)"
     return f"{name}: response {reply.status} field {field_name}: {error.message}"
 
-def observe_http_error(runtime: Runtime, error: HTTPException, body: Any) -> None:
+def observe_http_error(runtime: Runtime, request: Request, error: HTTPException, body: Any) -> None:
     """Tell the observers about a vendor request answered outside the pipeline: no route matched
     (404), or the mock refused it (a `Prefer` it cannot honour). Control API requests are skipped."""
     if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
@@ -829,7 +834,7 @@ def observe_http_error(runtime: Runtime, error: HTTPException, body: Any) -> Non
             return
         exchange = Exchange(vendor=_vendor_of(runtime, request.path) or "", method=request.method,
                             path=request.path, query=request.args.to_dict(flat=False),
-                            headers=dict(request.headers), body=b"")
+                            headers=dict(request.headers), body=b"", request=request)
         exchange.error = f"no route for {request.method} {request.path}"
     else:
         exchange.error = error.description
@@ -851,10 +856,11 @@ def mount_at(runtime: Runtime, path: str) -> Mount | None:
     return max(owners, key=lambda target: len(target.spec.base_path), default=None)
 
 
-def unrouted(runtime: Runtime, target: Mount) -> Response:
+def unrouted(runtime: Runtime, request: Request, target: Mount) -> Response:
     """A request under a vendor's base path that no operation matches: the vendor's own 404."""
     exchange = Exchange(vendor=target.vendor.name, method=request.method, path=request.path,
-                        query=request.args.to_dict(flat=False), headers=dict(request.headers), body=b"")
+                        query=request.args.to_dict(flat=False), headers=dict(request.headers), body=b"",
+                        request=request)
     error = RouteNotFound(f"no route for {request.method} {request.path}")
     exchange.error = error.message
     context = ErrorContext(request.method, request.path, None, None, runtime.determinism, runtime.store)
