@@ -29,7 +29,7 @@ from mockserver.exchange import Mount
 from mockserver.faults import FaultError
 from mockserver.pipeline import schema_issues
 from mockserver.records import dataclass
-from mockserver.settings import CONTROL_PREFIX
+from mockserver.settings import ADMIN_SPEC, CONTROL_PREFIX
 from mockserver.spec import Operation, Spec, SpecError
 from mockserver.state import StateError, export_state, import_state
 from mockserver.store import Tenant
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 PREFIX = CONTROL_PREFIX
 CONTROL = Tenant("admin", "")  # who calls the control API: no tenant of any API
-SPEC_FILE = "admin.yaml"
+SPEC_FILE = ADMIN_SPEC
 log = logging.getLogger("mockserver")
 
 

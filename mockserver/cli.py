@@ -115,16 +115,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(settings: Settings, quiet: bool = False, log_format: str = "text") -> int:
-    # Start-up (importing Flask and the modules, building the app) makes next to no garbage: no
-    # collector passes over it (~4% of a start's instructions); collecting resumes before serving.
+    # Start-up (importing the modules, loading the specs) makes next to no garbage: no collector
+    # passes over it (~4% of a start's instructions); collecting resumes before serving.
     collecting = gc.isenabled()
     gc.disable()
     try:
         from mockserver import accesslog
-        from mockserver.app import create_app
-        from mockserver.server import http_server
+        from mockserver.assembly import build_runtime
+        from mockserver.front import Front, http_server
 
-        app = create_app(settings)
+        runtime = build_runtime(settings)
         # What start-up built (specs, validators, routes) lives as long as the server: out of the garbage
         # collector's full passes, which would walk it every few thousand requests (bench/results.md).
         gc.freeze()
@@ -135,17 +135,18 @@ def serve(settings: Settings, quiet: bool = False, log_format: str = "text") -> 
     finally:
         if collecting:
             gc.enable()
-    server = http_server(app, settings)
-    host, port = server.socket.getsockname()[:2]
-    root = f"http://{_url_host(host)}:{port}"
-    runtime = app.extensions["mockserver"]
     log, colour = None, False
     if not quiet:  # quiet: no request is ever queued, the server runs as without a log
         out = sys.stdout.fileno()
         colour = log_format == "text" and accesslog.wants_colour(out)
         log = accesslog.AccessLog(accesslog.fd_writer(out), runtime.mounts, log_format, colour,
                                   secret_values=[settings.admin_token or ""])
-        log.attach(app)
+        runtime.observers.append(log.observe)
+    hooks = (log.attach_control,) if log is not None else ()
+    front = Front(runtime, lambda: _flask(runtime, hooks))  # Flask: when a request first needs it
+    server = http_server(front, runtime, settings)
+    host, port = server.socket.getsockname()[:2]
+    root = f"http://{_url_host(host)}:{port}"
     shown = accesslog.banner(root, runtime.mounts, log_format, colour)
 
     def stop(signum, frame):  # the loop stops accepting, finishes the answers in flight, then returns
@@ -166,6 +167,14 @@ def serve(settings: Settings, quiet: bool = False, log_format: str = "text") -> 
             log.close()  # the last requests' lines
         runtime.store.close()
     return 0
+
+
+def _flask(runtime, hooks: tuple) -> tuple:
+    """The Flask app over the server's runtime, and its own WSGI app (the front goes around it)."""
+    from mockserver.app import flask_app
+
+    app = flask_app(runtime, hooks)
+    return app, app.wsgi_app
 
 
 def _url_host(host: str) -> str:

@@ -74,7 +74,7 @@ def listing(call: Call, role: Role, collection: Collection, show: Callable[[Reco
         preceding=cursors.write("prev", items[0][0]) if items and more_before else None,
         first_key=_key_of(items[0][1], key) if items else None, last_key=_key_of(items[-1][1], key) if items else None,
         limit=limit, offset=start if paging.offset else None, page=page_number, paging=paging,
-        url=call.url, query=query)
+        url_of=call.url_of, query=query)
     return _list_body(documented, state)
 
 
@@ -178,7 +178,7 @@ class _Page:
     offset: int | None
     page: int | None  # the page number, when the request paged by number (or asked for the first)
     paging: Paging
-    url: str  # the request's URL without its query: what links to other pages start with
+    url_of: Callable[[], str]  # the request's URL without its query, where links to other pages start
     query: dict[str, Any]
 
 
@@ -375,7 +375,7 @@ def _link(which: str, state: _Page) -> Any:
         if not (paging.page and state.limit):
             return MISSING
         query[paging.page] = paging.page_base + max(-(-state.total() // state.limit) - 1, 0)
-    return _with_query(state.url, query)
+    return _with_query(state.url_of(), query)
 
 
 def _with_query(url: str, query: dict[str, Any]) -> str:

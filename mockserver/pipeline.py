@@ -55,7 +55,8 @@ _JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 
 def mount(app: Flask, runtime: Runtime, target: Mount) -> None:
     """Add one view per URL (both with and without a trailing slash, no redirect): a spec path, with
-    its `#fragment` paths (other operations on the same URL and method, `choose`)."""
+    its `#fragment` paths (other operations on the same URL and method, `choose`). The front
+    (`front.Front`) answers most of these requests itself; Flask's URL map takes the rest."""
     from flask import request
 
     for url, candidates in target.spec.routes.items():
@@ -67,62 +68,11 @@ def mount(app: Flask, runtime: Runtime, target: Mount) -> None:
         def view(_operations=operations, _shared=shared, **path_params: str) -> Response:
             return handle(runtime, target, _operations, path_params, request._get_current_object(), shared=_shared)
 
-        view.spec_route = (target, operations, shared)  # what the lean dispatch (`lean_dispatch`) calls directly
-
         # methods=None: every method, QUERY and made-up ones too, reaches the vendor's 405 with `Allow`
         # (a Flask rule lists its methods, and werkzeug's own 405 names them all in a generic body).
         for path, name in ((rule, endpoint), (rule.rstrip("/") + "/", endpoint + "/")):
             app.url_map.add(app.url_rule_class(path, endpoint=name, methods=None))  # the app's (lazy builders)
             app.view_functions[name] = view
-    if "mockserver.lean" not in app.extensions:
-        app.extensions["mockserver.lean"] = True
-        app.wsgi_app = lean_dispatch(app, runtime, app.wsgi_app)
-
-
-def lean_dispatch(app: Flask, runtime: Runtime, flask_wsgi: Callable) -> Callable:
-    """The WSGI app in front of Flask's: a request the app's URL map routes to a spec operation is
-    handled here, without Flask's request context, dispatch and finalizing (about a third of a
-    create's time, bench/results.md); the control API, the page, and every request no spec route
-    takes go on to Flask, as do the errors the pipeline raises (Flask's error handlers answer them,
-    in a request context made then). What Flask would add on that path (no hooks, signals or
-    sessions are used) is nothing, so the answers are the same bytes."""
-    views, config = app.view_functions, app.config
-    # (method, script name, path) -> (route, path parameters) of the spec routes matched lately: the
-    # URL map's answer depends on nothing else here (no host or subdomain rules), and the map is
-    # complete once the app serves. Bounded; a client's own ids fill it, then it stops growing.
-    matched: dict[tuple[str, str, str], tuple[tuple, dict]] = {}
-
-    def wsgi(environ: dict, start_response: Callable) -> Any:
-        key = (environ.get("REQUEST_METHOD", ""), environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
-        known = matched.get(key)
-        if known is None:
-            try:
-                endpoint, path_params = app.url_map.bind_to_environ(environ).match()
-            except Exception:  # no route (404), a redirect, a 405 of another rule: Flask answers
-                return flask_wsgi(environ, start_response)
-            route = getattr(views.get(endpoint), "spec_route", None)
-            if route is None or route[0].control:  # the control API's own steps read Flask's request
-                return flask_wsgi(environ, start_response)
-            if len(matched) < 4096:
-                matched[key] = (route, path_params)
-        else:
-            route, path_params = known[0], dict(known[1])
-        request = app.request_class(environ)
-        request.max_content_length = config["MAX_CONTENT_LENGTH"]
-        request.max_form_memory_size = config["MAX_FORM_MEMORY_SIZE"]
-        request.max_form_parts = config["MAX_FORM_PARTS"]
-        try:
-            response = handle(runtime, route[0], route[1], path_params, request, lean=True, shared=route[2])
-        except Exception as error:  # as Flask's dispatch does, within the `except` (for log.exception)
-            with app.request_context(environ):
-                try:
-                    answer = app.handle_user_exception(error)
-                except Exception as unhandled:
-                    answer = app.handle_exception(unhandled)
-                response = app.finalize_request(answer)
-        return response(environ, start_response)
-
-    return wsgi
 
 
 def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
@@ -868,4 +818,4 @@ def unrouted(runtime: Runtime, request: Request, target: Mount) -> Response:
 
 
 
-__all__ = ["add_cors", "handle", "lean_dispatch", "mount", "mount_at", "observe_http_error", "unrouted"]
+__all__ = ["add_cors", "handle", "mount", "mount_at", "observe_http_error", "unrouted"]

@@ -12,7 +12,6 @@ validate and answer exactly as it does; a refusal raises `ControlError` with its
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,25 +20,10 @@ from typing import Any
 from flask import Flask
 
 from mockserver.app import create_app
-from mockserver.httpserver import HttpServer
+from mockserver.front import http_server
 from mockserver.settings import Settings, spec_option
 
 _ANY: Any = object()
-
-
-def http_server(app: Flask, settings: Settings) -> HttpServer:
-    """The app's HTTP server, bound but not yet serving (the CLI and `run()` share it)."""
-    if settings.exposed:
-        logging.getLogger("mockserver").warning(
-            "listening on all interfaces: anyone who can reach this machine can use the mock")
-    runtime = app.extensions["mockserver"]
-    # A request a delay may hold runs on a worker thread: `threads` of them, plus `max_delays` (no
-    # more delays at once: faults refuses the excess), so delays never take the threads the rest needs.
-    # The body cap keeps the server from buffering a huge body before the pipeline's limit (which
-    # answers in the vendor's shape) sees it; past the cap the server answers its own plain 413.
-    return HttpServer(app, host=settings.host, port=settings.port, workers=settings.threads + settings.max_delays,
-                      may_wait=runtime.faults.may_hold,
-                      max_body_bytes=max(16 * 1024 * 1024, 4 * settings.max_body_bytes))
 
 
 class ControlError(AssertionError):
@@ -161,7 +145,7 @@ class MockServer(Control):
     def __init__(self, settings: Settings | None = None) -> None:
         settings = settings or Settings(port=0)
         super().__init__(create_app(settings))
-        self._server = http_server(self.app, settings)
+        self._server = http_server(self.app, self.runtime, settings)
         self.host, self.port = self._server.socket.getsockname()[:2]
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"mockserver:{self.port}",

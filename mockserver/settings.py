@@ -11,6 +11,7 @@ from mockserver.records import dataclass
 
 CLOCKS = ("fixed", "real")
 CONTROL_PREFIX = "/__mock"  # the control API and the page; never a vendor's path
+ADMIN_SPEC = "admin.yaml"  # the control API's own document, among the bundled specs (not a vendor)
 
 
 @dataclass(frozen=True)

@@ -613,13 +613,13 @@ def test_fixtures_fill_an_added_api_as_a_create_would(tmp_path):
 def test_a_new_vendor_can_be_a_yaml_file_and_nothing_else(tmp_path, monkeypatch):
     import shutil
 
-    from mockserver import app as app_module
+    from mockserver import assembly
     from mockserver.spec import specs_dir
 
     for name in ("activepieces.yaml", "ampersand.yaml", "admin.yaml"):
         shutil.copy(specs_dir() / name, tmp_path / name)
     shutil.copy(Path(__file__).parent.parent / "examples" / "todo.yaml", tmp_path / "todo.yaml")
-    monkeypatch.setattr(app_module, "specs_dir", lambda: tmp_path)
+    monkeypatch.setattr(assembly, "specs_dir", lambda: tmp_path)  # where the bundled vendors are found
     client = create_app(Settings()).test_client()
     names = [api["name"] for api in client.get("/__mock/health").get_json()["vendors"]]
     assert names == ["activepieces", "ampersand", "todo"]

@@ -17,7 +17,7 @@ LAYERS = [
     ["ecma", "coercion", "connection", "formats", "records", "keywords", "discriminator", "yamltext"],
     ["errors", "settings", "determinism", "fastschema", "jsontext", "generate", "speccache"],  # leaves
     ["spec", "guard"],
-    ["credentials", "bodies"],  # a request's credential and body, by the spec's schemes and media types
+    ["credentials", "bodies", "leanrequest"],  # a request: its credential, its body, read from the environ
     ["inference"],
     ["store.base"],
     ["store.memory", "store.sqlite"],
@@ -30,16 +30,16 @@ LAYERS = [
     ["engine"],
     ["vendors", "vendors.activepieces", "vendors.ampersand", "exchange"],
     ["vendors.activepieces_latest"],  # profiles with code of their own (`mockserver.vendors`)
-    ["faults"],
+    ["faults", "routes"],
     ["journal"],
     ["accesslog"],  # what `mockserver serve` prints: an observer, as the journal is
     ["runtime"],
     ["pipeline"],
     ["state"],
-    ["admin"],
-    ["ui"],
+    ["assembly", "admin"],  # the runtime (no Flask); the control API
+    ["ui", "httpserver"],
+    ["front"],  # the WSGI app the server serves: the lean dispatch, the Flask app when needed
     ["app"],
-    ["httpserver"],
     ["server"],
     ["cli", "pytest_plugin", ""],  # entry points; "" is the package's __init__
     ["__main__"],
