@@ -51,8 +51,8 @@ class Headers:
             return default
 
     def getlist(self, name: str) -> list[str]:
-        value = self.get(name)
-        return [] if value is None else [value]
+        wanted = name.lower()  # by the names as iterated (werkzeug's way: `x_api_key` is not `X-Api-Key` here)
+        return [value for key, value in self if key.lower() == wanted]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None

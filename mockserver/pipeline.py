@@ -680,9 +680,12 @@ _CORS_NAMES = frozenset(name.lower() for name in CORS_HEADERS)
 
 
 def _plain_answer(reply: Reply, exchange: Exchange, media_type: str, payload: bytes, cors: bool) -> _Plain | None:
-    """The answer as `_Plain`, where `_Answer` would send it as is: a body, a status that has one,
-    not HEAD, plain string headers (werkzeug refuses a newline in a value: that case stays its)."""
-    if reply.body is None or exchange.method == "HEAD" or not 200 <= reply.status < 600 or reply.status in (204, 304):
+    """The answer as `_Plain`, with the status, headers and body werkzeug would send: no body, no
+    `Content-Type` (None: nothing to type) and a `Content-Length` of 0; a 204 without `Content-Length`;
+    HEAD with its GET's headers and no body. Not for a 1xx or 304, a header werkzeug rewrites, or a
+    value that is not plain text (werkzeug refuses a newline): those stay werkzeug's."""
+    status = reply.status
+    if not 200 <= status < 600 or status == 304:
         return None
     headers, typed = [], False
     for name, value in reply.headers.items():
@@ -691,19 +694,22 @@ def _plain_answer(reply: Reply, exchange: Exchange, media_type: str, payload: by
                 or "\n" in value or "\r" in value:
             return None
         if lower == "content-type":
+            if reply.body is None:
+                continue
             value, typed = media_type, True
         headers.append((name, value))
-    if not typed:
+    if not typed and reply.body is not None:
         headers.append(("Content-Type", media_type))
-    headers.append(("Content-Length", str(len(payload))))
+    if status != 204:
+        headers.append(("Content-Length", str(len(payload))))
     if cors:
         headers.extend(CORS_HEADERS.items())
-    return _Plain(reply.status, headers, payload)
+    return _Plain(status, headers, b"" if status == 204 or exchange.method == "HEAD" else payload)
 
 
 @functools.cache
 def _answer_class() -> type[Response]:
-    """`_Answer`, made when an answer first needs werkzeug (no body, HEAD, a `Location`): a start
+    """`_Answer`, made when an answer first needs werkzeug (a `Location`, the control API): a start
     whose first answers are plain ones never imports it."""
     from werkzeug.wrappers import Response
 

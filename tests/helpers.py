@@ -58,11 +58,12 @@ class Printed:
 
 
 @contextlib.contextmanager
-def cli_server(*args: str, timeout: float = 20.0):
+def cli_server(*args: str, timeout: float = 20.0, runner: tuple[str, ...] = ("-m", "mockserver")):
     """Yield (process, base_url); stop with SIGTERM and wait for a clean exit. What the server prints
-    after its ready line (`--log-format json`: a JSON object with the `url`) is `process.printed`."""
+    after its ready line (`--log-format json`: a JSON object with the `url`) is `process.printed`.
+    `runner`: how Python runs the CLI (a `-c` script that calls `mockserver.cli.main` may watch it)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
+    process = subprocess.Popen([sys.executable, *runner, "serve", "--port", "0", *args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = _first_line(process, timeout)
