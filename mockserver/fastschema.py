@@ -182,7 +182,7 @@ def _compile(schema: Any, formats, refs: _Refs | None = None) -> Check:
         name = schema["format"]
         if not hasattr(formats, "checkers"):  # a function giving the checker: looked up on first need
             if isinstance(name, str):
-                checks.append(_lazy_format_check(name, formats))
+                checks.append(format_check(name, formats))
         elif name in formats.checkers:
             checks.append(_format_check(*formats.checkers[name]))
     if not checks:
@@ -434,8 +434,9 @@ _SURELY: dict[str, Callable[[str], Any]] = {
 _SURELY_NAMES = {"uuid": "is_uuid", "date-time": "is_datetime", "regex": "is_regex"}
 
 
-def _lazy_format_check(name: str, formats: Callable[[], Any]) -> Check:
-    """`_format_check` with the checker looked up on the first value that needs it. `formats()` must
+def format_check(name: str, formats: Callable[[], Any]) -> Check:
+    """Whether a value conforms to format `name`, as `formats().conforms` says (a format it does not
+    know: yes), the checker looked up on the first value that needs it. `formats()` must
     check `uuid`, `date-time` and `regex` with jsonschema's own functions (or not at all), as the
     canonical spellings are said valid without it (tests/test_fastschema.py holds spec's checker to that)."""
     surely = _SURELY.get(_SURELY_NAMES.get(name, ""))

@@ -66,6 +66,7 @@ from typing import Any
 
 from mockserver import ecma, formats
 from mockserver.discriminator import DISCRIMINATOR, strict_names, unnamed
+from mockserver.fastschema import FastValidator, compile_check, format_check
 from mockserver.keywords import VALIDATING
 
 __all__ = ["GenerationError", "generate", "regex_string"]
@@ -238,7 +239,6 @@ class _Generator:
         self.hidden = "writeOnly" if mode == "response" else "readOnly"
         self.work = 0
         self.nodes = 0
-        self.validators: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema kept alive, validator)
 
     # -- plumbing
 
@@ -247,10 +247,7 @@ class _Generator:
         return random.Random(int.from_bytes(hashlib.blake2b(text, digest_size=16).digest(), "big"))
 
     def valid(self, schema: Any, value: Any) -> bool:
-        entry = self.validators.get(id(schema))
-        if entry is None or entry[0] is not schema:
-            entry = self.validators[id(schema)] = (schema, _validator(schema))
-        return entry[1].is_valid(value)
+        return _validator(schema).is_valid(value)
 
     def guard(self, depth: int) -> bool:
         return depth >= MAX_DEPTH or self.nodes > _NODE_BUDGET
@@ -711,7 +708,7 @@ def _string(s: dict, ptr: str, rng: random.Random) -> str:
     def fits(text: str) -> bool:
         return (least <= len(text) and (most is None or len(text) <= most)
                 and all(ecma.search(pattern, text) for pattern in patterns)
-                and (not isinstance(fmt, str) or formats.format_checker().conforms(text, fmt)))
+                and (not isinstance(fmt, str) or _conforms(fmt)(text)))
 
     if least > _MAX_LENGTH:
         raise GenerationError(f"{_where(ptr)}: minLength {least} is longer than this generator makes")
@@ -1255,8 +1252,41 @@ def _inferred(s: dict) -> list[str]:
 # --- small helpers ----------------------------------------------------------------------------------
 
 
-def _validator(schema: Any) -> Any:
-    return ecma.validator_class()(schema, format_checker=formats.format_checker())
+# Each schema's validator, made once: a compiled check in front of jsonschema, which a valid value
+# never needs (a first generated answer imports no jsonschema, ~150 ms). Schemas are a loaded spec's,
+# kept alive here (so an id is never reused while cached); bounded for schemas made on the fly.
+_VALIDATORS: dict[int, tuple[Any, FastValidator]] = {}
+
+
+def _validator(schema: Any) -> FastValidator:
+    entry = _VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        if len(_VALIDATORS) >= 4096:
+            _VALIDATORS.clear()
+        entry = _VALIDATORS[id(schema)] = (schema, FastValidator.lazy(schema, _check, _jsonschema))
+    return entry[1]
+
+
+@functools.cache
+def _formats() -> Any:
+    return formats.format_checker()
+
+
+@functools.cache
+def _conforms(name: str) -> Any:
+    """Format `name`'s check: a usual id or time passes without jsonschema (fastschema.format_check)."""
+    return format_check(name, _formats)
+
+
+def _check(schema: Any) -> Any:
+    try:
+        return compile_check(schema, _formats)
+    except RecursionError:  # a schema that holds itself (built in Python): jsonschema walks it by the value
+        return None
+
+
+def _jsonschema(schema: Any) -> Any:
+    return ecma.validator_class()(schema, format_checker=_formats())
 
 
 def _count(s: dict, key: str, default: Any) -> Any:

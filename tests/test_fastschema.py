@@ -334,7 +334,7 @@ def test_a_format_said_valid_at_a_glance_is_what_its_checker_says(name):
 
     from jsonschema import Draft202012Validator
 
-    from mockserver.fastschema import _format_check, _lazy_format_check
+    from mockserver.fastschema import _format_check, format_check
 
     function, raises = Draft202012Validator.FORMAT_CHECKER.checkers[name]
 
@@ -345,7 +345,7 @@ def test_a_format_said_valid_at_a_glance_is_what_its_checker_says(name):
             return False
 
     check, rng = _format_check(function, raises), random.Random(5)
-    lazy = _lazy_format_check(name, lambda: Draft202012Validator.FORMAT_CHECKER)  # as spec's checks run
+    lazy = format_check(name, lambda: Draft202012Validator.FORMAT_CHECKER)  # as spec's checks run
     for _ in range(20_000):
         if name == "uuid":
             value = str(uuid.UUID(int=rng.getrandbits(128)))
@@ -419,7 +419,7 @@ def test_the_metaschema_is_read_as_the_registry_holds_it():
 def test_a_pattern_said_valid_at_a_glance_is_what_the_regex_checker_says(pattern):
     from jsonschema import Draft202012Validator
 
-    from mockserver.fastschema import _lazy_format_check
+    from mockserver.fastschema import format_check
 
     checker = Draft202012Validator.FORMAT_CHECKER
-    assert _lazy_format_check("regex", lambda: checker)(pattern) == checker.conforms(pattern, "regex")
+    assert format_check("regex", lambda: checker)(pattern) == checker.conforms(pattern, "regex")

@@ -15,7 +15,8 @@ PACKAGE = Path(mockserver.__file__).parent
 LAYERS = [
     # ECMA-262 patterns, ajv coercion, formats (app and server share them); dataclasses compiled less
     ["ecma", "coercion", "connection", "formats", "records", "keywords", "discriminator", "yamltext"],
-    ["errors", "settings", "determinism", "fastschema", "jsontext", "generate", "speccache"],  # leaves
+    ["fastschema"],  # a compiled yes/no in front of jsonschema
+    ["errors", "settings", "determinism", "jsontext", "generate", "speccache"],  # leaves
     ["spec", "guard"],
     ["credentials", "bodies", "leanrequest"],  # a request: its credential, its body, read from the environ
     ["inference"],

@@ -79,3 +79,68 @@ def test_a_cached_start_and_a_valid_first_create_import_no_jsonschema(tmp_path):
     assert first["statuses"] == [201, 201] and "yaml" in first["loaded"]
     again = _first_request(tmp_path, "--spec", f"shop={SHOP}")
     assert again["statuses"] == [201, 201] and again["loaded"] == []
+
+
+# A document whose create generates what the client does not send: an id (uuid), times (date-time), a
+# patterned code. The generated values are checked against the schema: a compiled check, which
+# needs no jsonschema for them.
+GENERATING = """
+openapi: 3.1.0
+info: {title: things, version: "1"}
+paths:
+  /things:
+    post:
+      operationId: createThing
+      requestBody:
+        required: true
+        content: {application/json: {schema: {$ref: '#/components/schemas/NewThing'}}}
+      responses:
+        '201': {description: made, content: {application/json: {schema: {$ref: '#/components/schemas/Thing'}}}}
+  /things/{thingId}:
+    get:
+      operationId: getThing
+      parameters: [{name: thingId, in: path, required: true, schema: {type: string, format: uuid}}]
+      responses:
+        '200': {description: one, content: {application/json: {schema: {$ref: '#/components/schemas/Thing'}}}}
+components:
+  schemas:
+    NewThing: {type: object, required: [name], properties: {name: {type: string}}}
+    Thing:
+      allOf:
+        - $ref: '#/components/schemas/NewThing'
+        - type: object
+          required: [id, createdAt, code]
+          properties:
+            id: {type: string, format: uuid, readOnly: true}
+            createdAt: {type: string, format: date-time, readOnly: true}
+            code: {type: string, pattern: '^[A-Z]{3}-[0-9]{4}$', readOnly: true}
+"""
+
+_FIRST_CREATE = """
+import json, sys
+from mockserver import Settings, create_app
+app = create_app(Settings(specs=(("things", sys.argv[2]),)))
+answer = app.test_client().post("/things", json={"name": "one"})
+print(json.dumps({"status": answer.status_code, "body": answer.get_json(),
+                  "loaded": sorted(name for name in sys.modules if name.split(".")[0] in json.loads(sys.argv[1]))}))
+"""
+
+
+def test_a_first_create_that_generates_values_imports_no_jsonschema(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    document = tmp_path / "things.yaml"
+    document.write_text(GENERATING)
+    runs = [json.loads(subprocess.run([sys.executable, "-c", _FIRST_CREATE, json.dumps(DEFERRED), str(document)],
+                                      capture_output=True, text=True, timeout=120, check=True,
+                                      env={**os.environ, "MOCKSERVER_CACHE_DIR": str(tmp_path / "cache")}
+                                      ).stdout.strip().splitlines()[-1]) for _ in range(2)]
+    body = runs[1]["body"]
+    assert runs[1]["status"] == 201 and body["name"] == "one"
+    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", body["id"])
+    assert re.fullmatch(r"[A-Z]{3}-\d{4}", body["code"])
+    assert "yaml" in runs[0]["loaded"]  # the first start read the document; the second, the cache
+    assert runs[1]["loaded"] == []
