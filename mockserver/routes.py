@@ -10,7 +10,9 @@ decide, it answers None and the URL map decides."""
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mockserver.settings import CONTROL_PREFIX
@@ -26,9 +28,13 @@ _VARIABLE = re.compile(r"\{[^}/]+\}")
 
 class Router:
     def __init__(self, mounts: dict[str, Mount]) -> None:
-        # (static prefix, regex, route, shape): shape is 0 per static segment, 1 per variable one.
-        self._routes: list[tuple[str, re.Pattern, Route, tuple[int, ...]]] = []
-        self._slashed: list[re.Pattern] = []  # URLs written with a final slash: werkzeug redirects to them
+        # Bucket -> [static prefix, (path, url) or its regex once compiled, route, shape]: shape is 0 per
+        # static segment, 1 per variable one. A bucket is the segment count and the first two segments
+        # (None where the route has a variable): a URL looks in the four that may hold its routes. A
+        # regex is compiled when a URL first gets past its prefix (not a large document's thousand at
+        # start-up).
+        self._routes: dict[tuple, list[list]] = {}
+        self._slashed: list[tuple[str, str]] = []  # URLs written with a final slash: werkzeug redirects to them
         for target in mounts.values():
             if target.control:
                 continue
@@ -38,23 +44,30 @@ class Router:
                 route = (target, operations, shared)
                 full = target.spec.server_path + url
                 for path in dict.fromkeys((full, full.rstrip("/") + "/")):
-                    pattern, shape = _compile(path, url)
-                    self._routes.append((path.split("{", 1)[0], pattern, route, shape))
+                    segments = path.split("/")
+                    shape = tuple(1 if "{" in segment else 0 for segment in segments)
+                    bucket = _bucket(segments, lambda segment: None if "{" in segment else segment)
+                    self._routes.setdefault(bucket, []).append([path.split("{", 1)[0], (path, url), route, shape])
                 if full.endswith("/"):
-                    self._slashed.append(_compile(full, url)[0])
+                    self._slashed.append((full, url))
 
     def match(self, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route and its path parameters (by routing variable, as werkzeug names them), or None
         where the URL map decides (no route, a tie, the control API)."""
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/") \
-                or any(pattern.fullmatch(path + "/") for pattern in self._slashed):
+                or any(_compile(*written).fullmatch(path + "/") for written in self._slashed):
             return None
         best: tuple[Route, dict[str, str]] | None = None
         best_shape: tuple[int, ...] | None = None
         tied = False
-        for prefix, pattern, route, shape in self._routes:
+        count, first, second = _bucket(path.split("/"), str)
+        keys = dict.fromkeys((count, one, two) for one in (first, None) for two in (second, None))
+        for entry in (entry for key in keys for entry in self._routes.get(key, ())):
+            prefix, pattern, route, shape = entry
             if not path.startswith(prefix):
                 continue
+            if isinstance(pattern, tuple):
+                pattern = entry[1] = _compile(*pattern)
             found = pattern.fullmatch(path)
             if found is None:
                 continue
@@ -65,7 +78,9 @@ class Router:
         return None if tied else best
 
 
-def _compile(path: str, url: str) -> tuple[re.Pattern, tuple[int, ...]]:
+@functools.lru_cache(maxsize=256)
+def _compile(path: str, url: str) -> re.Pattern:
+    """`path` (`url` under the API's base path) as a regex, each template a named group."""
     names = iter(variable for variable, _ in path_variables(url))
     pattern, at = [], 0
     for template in _VARIABLE.finditer(path):
@@ -73,5 +88,10 @@ def _compile(path: str, url: str) -> tuple[re.Pattern, tuple[int, ...]]:
         pattern.append(f"(?P<{next(names)}>[^/]+)")
         at = template.end()
     pattern.append(re.escape(path[at:]))
-    shape = tuple(1 if "{" in segment else 0 for segment in path.split("/"))
-    return re.compile("".join(pattern)), shape
+    return re.compile("".join(pattern))
+
+
+def _bucket(segments: list[str], seen: Callable[[str], str | None]) -> tuple:
+    """(segment count, first segment, second segment), each as `seen` makes it ("" when absent)."""
+    count = len(segments)
+    return count, seen(segments[1]) if count > 1 else "", seen(segments[2]) if count > 2 else ""
