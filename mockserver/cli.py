@@ -8,10 +8,17 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mockserver import __version__
 from mockserver.settings import CLOCKS, Settings, spec_option
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from mockserver.runtime import Runtime
 
 
 def parser() -> argparse.ArgumentParser:
@@ -169,7 +176,7 @@ def serve(settings: Settings, quiet: bool = False, log_format: str = "text") -> 
     return 0
 
 
-def _flask(runtime, hooks: tuple) -> tuple:
+def _flask(runtime: Runtime, hooks: tuple[Callable[[Flask], None], ...]) -> tuple[Flask, Callable]:
     """The Flask app over the server's runtime, and its own WSGI app (the front goes around it)."""
     from mockserver.app import flask_app
 

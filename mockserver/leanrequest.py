@@ -107,12 +107,15 @@ class LeanRequest:
     @property
     def content_length(self) -> int | None:
         length = self.environ.get("CONTENT_LENGTH")
-        if "HTTP_TRANSFER_ENCODING" not in self.environ:
+        coding = self.environ.get("HTTP_TRANSFER_ENCODING")
+        if coding is None:
             if length is None:
                 return None
             if length.isascii() and length.isdigit():
                 return int(length)
-        return self.werkzeug().content_length  # chunked, or a length werkzeug reads its own way
+        elif coding.strip().lower() == "chunked":
+            return None  # a streamed body, as werkzeug says
+        return self.werkzeug().content_length  # a length or coding werkzeug reads its own way
 
     def get_data(self, cache: bool = True) -> bytes:
         raw = self.environ.get(RAW_BODY)
