@@ -58,6 +58,7 @@ def flask_app(runtime: Runtime, hooks: tuple[Callable[[Flask], None], ...] = ())
     app.register_blueprint(ui.blueprint(runtime))  # the page at /__mock/
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Refusal, _http_error)  # the mock's own refusals, answered as its routing errors
+    app.register_error_handler(Exception, _unexpected_error)
     for hook in hooks:
         hook(app)
     return app

@@ -199,6 +199,8 @@ def test_a_handler_crash_is_a_500_without_traceback():
     assert response.status_code == 500
     assert "secret internals" not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
+    assert response.get_json() == {"error": "Internal Server Error", "message": "the mock failed; see its log",
+                                   "status": 500}
 
 
 @pytest.mark.parametrize("header", ["Bearer  sk-x", "bearer sk-x", "Bearer ", "sk-x", "Basic c2stdGVzdA=="])
