@@ -86,14 +86,20 @@ class LeanRequest:
     @property
     def args(self) -> Any:
         if self._args is None:
-            text = self.environ.get("QUERY_STRING", "").encode("latin1").decode()
-            try:
-                args = Args()
-                for name, value in parse_qsl(text, keep_blank_values=True, errors="strict"):
-                    args.setdefault(name, []).append(value)
-                self._args = args
-            except UnicodeDecodeError:  # an escape that is not UTF-8: werkzeug keeps it escaped
-                self._args = self.werkzeug().args
+            text = self.environ.get("QUERY_STRING", "")
+            if not text.isascii():  # raw bytes a server let through (llhttp refuses them; werkzeug fails)
+                pairs = parse_qsl(text.encode("latin1").decode(errors="replace"), keep_blank_values=True,
+                                  errors="replace")
+            else:
+                try:
+                    pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
+                except UnicodeDecodeError:  # an escape that is not UTF-8: werkzeug keeps it escaped
+                    self._args = self.werkzeug().args
+                    return self._args
+            args = Args()
+            for name, value in pairs:
+                args.setdefault(name, []).append(value)
+            self._args = args
         return self._args
 
     @property

@@ -121,6 +121,14 @@ def test_the_lean_request_reads_the_environ_as_werkzeugs_request_does(options):
     assert ours.get_data() == theirs.get_data()
 
 
+def test_a_query_with_raw_bytes_werkzeug_fails_on_reads_them_replaced():
+    # llhttp refuses them; another WSGI server may pass them (werkzeug's `args` raises UnicodeDecodeError)
+    environ = {"QUERY_STRING": "a=1&b=\xff&c=%E2%9C%93"}
+    with pytest.raises(UnicodeDecodeError):
+        Request(dict(environ)).args  # noqa: B018
+    assert LeanRequest(environ).args.to_dict() == {"a": "1", "b": "\ufffd", "c": "\u2713"}
+
+
 def test_the_lean_request_reads_the_servers_buffered_body_and_leaves_werkzeug_unused():
     environ = EnvironBuilder(path="/p", method="POST", data=b'{"a":1}', content_type="application/json").get_environ()
     environ[RAW_BODY] = b'{"a":1}'
