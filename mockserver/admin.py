@@ -218,10 +218,22 @@ def _no_constant(name: str) -> Any:
 def _strict_integers(operation: Operation, body: Any) -> list[Issue]:
     """JSON Schema counts `503.0` as an integer; the control API does not: a status, a seed, a delay
     written with a fraction or an exponent is refused, naming the field, never taken for another."""
+    if not _holds_float(body):  # the schema's verdict stands (the usual body: no jsonschema needed)
+        return []
     validator = _STRICT.get(operation.operation_id)
     if validator is None:
         validator = _STRICT[operation.operation_id] = _strict_class()(operation.body_schema)
     return schema_issues(validator, body, "body", ())
+
+
+def _holds_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_float(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_float(item) for item in value)
+    return False
 
 
 def _strict_integer(checker, instance: Any) -> bool:

@@ -34,7 +34,7 @@ Check = Callable[[Any], bool]
 _SUPPORTED = frozenset({
     "type", "properties", "required", "additionalProperties", "items", "enum", "const", "pattern",
     "format", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-    "minItems", "maxItems", "allOf", "anyOf", "propertyNames", "uniqueItems", "if", "contains",
+    "minItems", "maxItems", "allOf", "anyOf", "propertyNames", "uniqueItems", "if", "contains", "dependentRequired",
 })
 _REFERRING = frozenset({"$ref", "$dynamicRef"})  # only with a `_Refs` (the metaschema's own)
 
@@ -164,6 +164,8 @@ def _compile(schema: Any, formats, refs: _Refs | None = None) -> Check:
         checks.append(_names_check(_compile(schema["propertyNames"], formats, refs)))
     if schema.get("uniqueItems") is True:
         checks.append(_unique_check)
+    if "dependentRequired" in used:
+        checks.append(_dependent_check(schema["dependentRequired"]))
     if "type" in schema:
         checks.append(_type_check(schema["type"]))
     if "enum" in schema:
@@ -279,6 +281,20 @@ def _object_check(schema: dict, formats, refs: _Refs | None = None) -> Check:
             elif not sub(item):
                 return False
         return True
+
+    return check
+
+
+def _dependent_check(dependent: Any) -> Check:
+    """`dependentRequired`: an object holding a listed name holds each name listed with it."""
+    if not isinstance(dependent, dict) or not all(isinstance(names, list) for names in dependent.values()):
+        raise Unsupported("dependentRequired")
+    pairs = tuple((name, tuple(names)) for name, names in dependent.items() if names)
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return True
+        return all(each in value for name, names in pairs if name in value for each in names)
 
     return check
 

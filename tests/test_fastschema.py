@@ -181,6 +181,12 @@ def test_agrees_on_generated_objects_shaped_like_each_schema(validators, data):
     ({"if": {"required": ["a"]}, "else": {"required": ["b"]}}, {"c": 1}, False),
     ({"if": {"required": ["a"]}, "then": {"required": ["b"]}, "else": {"required": ["c"]}}, {"a": 1, "b": 2}, True),
     ({"then": {"required": ["b"]}}, {}, True),  # then without if: ignored
+    ({"dependentRequired": {"credential": ["vendor"]}}, {"credential": "k"}, False),
+    ({"dependentRequired": {"credential": ["vendor"]}}, {"credential": "k", "vendor": "v"}, True),
+    ({"dependentRequired": {"credential": ["vendor"]}}, {"vendor": "v"}, True),
+    ({"dependentRequired": {"a": []}}, {"a": 1}, True),
+    ({"dependentRequired": {"a": ["b", "c"]}}, {"a": 1, "b": 2}, False),
+    ({"dependentRequired": {"a": ["b"]}}, ["a"], True),
 ])
 def test_edge_cases_match_jsonschema(schema, instance, valid):
     """Against jsonschema as the specs use it: 2020-12 with ECMA-262 patterns (`mockserver.ecma`)."""
