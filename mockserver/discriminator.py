@@ -95,7 +95,7 @@ def unnamed(schema: Any, value: Any, valid: Callable[[Any, Any], bool], where: s
             props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
             extra = node.get("additionalProperties")
             for name, sub in item.items():
-                todo.append((props.get(name, extra), sub, f"{at}/{_escape(name)}", below))
+                todo.append((props.get(name, extra), sub, f"{at}/{escape(name)}", below))
         else:
             prefix = node.get("prefixItems") if isinstance(node.get("prefixItems"), list) else []
             for index, sub in enumerate(item):
@@ -103,5 +103,6 @@ def unnamed(schema: Any, value: Any, valid: Callable[[Any, Any], bool], where: s
     return None
 
 
-def _escape(name: str) -> str:
+def escape(name: str) -> str:
+    """A name as a JSON pointer token (RFC 6901)."""
     return name.replace("~", "~0").replace("/", "~1")

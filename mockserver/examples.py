@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mockserver import ecma, formats
 from mockserver.answers import documented_headers, generated, success, without_write_only
 from mockserver.discriminator import lenient, unnamed
 from mockserver.errors import MISSING, BadRequest
+from mockserver.generate import validator
 from mockserver.items import seed_of
 from mockserver.spec import ResponseSpec
 from mockserver.vendors.base import Call, Reply
@@ -50,16 +50,8 @@ def _problem(documented: ResponseSpec, value: Any) -> str | None:
     return None if where is None else f"the discriminator value at {where or '/'} names no schema"
 
 
-_VALIDATORS: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema kept alive, validator)
-
-
 def _valid(schema: Any, value: Any) -> bool:
-    entry = _VALIDATORS.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        entry = (schema, ecma.validator_class()(schema, format_checker=formats.format_checker()))
-        if len(_VALIDATORS) < 4096:
-            _VALIDATORS[id(schema)] = entry
-    return entry[1].is_valid(value)
+    return validator(schema).is_valid(value)
 
 
 def _without_secrets(documented: ResponseSpec, seed: str, value: Any, tries: int = 8) -> Any:

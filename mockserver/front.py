@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mockserver import guard, pipeline
-from mockserver.leanrequest import LeanRequest
+from mockserver.leanrequest import LeanRequest, path_of
 from mockserver.routes import Router
 
 if TYPE_CHECKING:
@@ -63,8 +63,7 @@ class Front:
         if known is None:
             if "HTTP_UPGRADE" in environ:  # werkzeug's map refuses a WebSocket upgrade to a plain rule
                 return self.flask()[1](environ, start_response)
-            path = "/" + key[2].encode("latin1").decode(errors="replace").lstrip("/")
-            known = self.router.match(path)
+            known = self.router.match(path_of(environ))
             if known is None:  # no route, a redirect, a tie, the control API: Flask's URL map decides
                 return self.flask()[1](environ, start_response)
             if len(self._matched) < 4096:

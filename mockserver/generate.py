@@ -65,11 +65,11 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 from mockserver import ecma, formats
-from mockserver.discriminator import DISCRIMINATOR, strict_names, unnamed
+from mockserver.discriminator import DISCRIMINATOR, escape, strict_names, unnamed
 from mockserver.fastschema import FastValidator, compile_check, format_check
 from mockserver.keywords import VALIDATING
 
-__all__ = ["GenerationError", "generate", "regex_string"]
+__all__ = ["GenerationError", "generate", "regex_string", "validator"]
 
 MODES = ("response", "request")
 
@@ -141,7 +141,7 @@ def generate(schema: dict, seed: str, *, mode: str = "response", pointer: str = 
     """
     if mode not in MODES:
         raise ValueError(f"mode is 'response' or 'request', not {mode!r}")
-    validator = _validator(schema)
+    checker = validator(schema)
     depth = pointer.count("/")
     error = None
     # Discriminator values a strict reader knows first; where none can be, today's lenient values.
@@ -150,7 +150,7 @@ def generate(schema: dict, seed: str, *, mode: str = "response", pointer: str = 
         try:
             for attempt in range(3):
                 value = generator.gen(schema, pointer, depth, "" if attempt == 0 else f"!{attempt}")
-                error = next(iter(validator.iter_errors(value)), None)
+                error = next(iter(checker.iter_errors(value)), None)
                 if error is None:
                     return value
         except GenerationError:
@@ -159,7 +159,7 @@ def generate(schema: dict, seed: str, *, mode: str = "response", pointer: str = 
             continue
         if not strict:
             break
-    where = pointer + "".join("/" + _escape(str(part)) for part in error.absolute_path)
+    where = pointer + "".join("/" + escape(str(part)) for part in error.absolute_path)
     raise GenerationError(f"{_where(where)}: the generated value fails the schema: {error.message}")
 
 
@@ -247,7 +247,7 @@ class _Generator:
         return random.Random(int.from_bytes(hashlib.blake2b(text, digest_size=16).digest(), "big"))
 
     def valid(self, schema: Any, value: Any) -> bool:
-        return _validator(schema).is_valid(value)
+        return validator(schema).is_valid(value)
 
     def guard(self, depth: int) -> bool:
         return depth >= MAX_DEPTH or self.nodes > _NODE_BUDGET
@@ -583,7 +583,7 @@ class _Generator:
         out: dict = {}
         for name in names:
             sub = self.property_schema(s, name)
-            child = f"{ptr}/{_escape(name)}"
+            child = f"{ptr}/{escape(name)}"
             if name in needed:
                 out[name] = self.gen(sub, child, depth + 1, salt)
                 continue
@@ -596,7 +596,7 @@ class _Generator:
                 break
             if name not in out:
                 try:
-                    out[name] = self.gen(props[name], f"{ptr}/{_escape(name)}", depth + 1, salt)
+                    out[name] = self.gen(props[name], f"{ptr}/{escape(name)}", depth + 1, salt)
                 except GenerationError:
                     pass
         extra = s.get("additionalProperties", True)
@@ -614,7 +614,7 @@ class _Generator:
             if sub is False:
                 continue
             try:
-                out[key] = self.gen(sub, f"{ptr}/{_escape(key)}", depth + 1, salt)
+                out[key] = self.gen(sub, f"{ptr}/{escape(key)}", depth + 1, salt)
             except GenerationError:
                 continue
             wanted -= 1
@@ -1258,7 +1258,8 @@ def _inferred(s: dict) -> list[str]:
 _VALIDATORS: dict[int, tuple[Any, FastValidator]] = {}
 
 
-def _validator(schema: Any) -> FastValidator:
+def validator(schema: Any) -> FastValidator:
+    """`schema`'s validator (examples.py checks answers with it too)."""
     entry = _VALIDATORS.get(id(schema))
     if entry is None or entry[0] is not schema:
         if len(_VALIDATORS) >= 4096:
@@ -1314,9 +1315,6 @@ def _canonical(value: Any) -> str:
         value = int(value)
     return json.dumps(value, sort_keys=True, default=repr, check_circular=True)
 
-
-def _escape(name: str) -> str:
-    return name.replace("~", "~0").replace("/", "~1")
 
 
 def _where(ptr: str) -> str:

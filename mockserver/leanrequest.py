@@ -71,13 +71,18 @@ class Headers:
         return list(self)
 
 
+def path_of(environ: dict) -> str:
+    """The request's path as werkzeug reads `PATH_INFO` (and routes by it): UTF-8, one leading slash."""
+    return "/" + environ.get("PATH_INFO", "").encode("latin1").decode(errors="replace").lstrip("/")
+
+
 class LeanRequest:
     __slots__ = ("environ", "method", "path", "headers", "max_content_length", "_args", "_full")
 
     def __init__(self, environ: dict, max_content_length: int | None = None) -> None:
         self.environ = environ
         self.method = environ.get("REQUEST_METHOD", "GET").upper()
-        self.path = "/" + environ.get("PATH_INFO", "").encode("latin1").decode(errors="replace").lstrip("/")
+        self.path = path_of(environ)
         self.headers = Headers(environ)
         self.max_content_length = max_content_length
         self._args: Any = None
