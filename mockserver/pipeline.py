@@ -195,10 +195,13 @@ def pick_operation(operations: dict[str, Operation], method: str, path: str) -> 
 def choose(candidates: tuple[Operation, ...], request: Request, path_params: dict[str, str], limit: int,
            exchange: Exchange) -> Operation:
     """Which of the operations sharing a URL and method (`/files/{id}` and `/files/{id}#add_link`)
-    the request means: of those whose request it is (parameters and body valid, naming no parameter or
-    body property that only the others declare), the one whose required parameters and body properties
-    it names most; ties, and a request that is none's, the first (the plain path's, else the
-    document's first), whose checks then answer it."""
+    the request means. A request whose body holds every value one candidate alone pins (a property
+    whose schema is a `const` or a one-value `enum`) is that candidate's, valid or not: Box's
+    classification template is the one whose `templateKey` it names, and its checks answer. Else, of
+    those whose request it is (parameters and body valid, naming no parameter or body property that
+    only the others declare), the one whose required parameters and body properties it names most;
+    ties, and a request that is none's, the first (the plain path's, else the document's first),
+    whose checks then answer it."""
     if request.environ.get(RAW_BODY) is None:  # each candidate reads the body: the bytes, kept once
         if request.content_length is not None and request.content_length > limit:
             return candidates[0]
@@ -208,10 +211,19 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
             return candidates[0]
     declared = [_declared(operation) for operation in candidates]
     everyone = {name for names in declared for name in names}
-    best, most = candidates[0], -1
-    for operation, own in zip(candidates, declared, strict=True):
+    pinned = [_pinned(operation) for operation in candidates]
+    aiming = [pins if pins - set().union(*(other for j, other in enumerate(pinned) if j != i)) else frozenset()
+              for i, pins in enumerate(pinned)]  # pins of its own: what no other candidate pins too
+    best, most, aimed = candidates[0], -1, []
+    for operation, own, pins in zip(candidates, declared, aiming, strict=True):
         try:
             body = parse_body(request, operation, limit, exchange)
+        except MockError:
+            continue
+        if pins and isinstance(body, dict) and all(
+                _same(body.get(name, MISSING), value) for name, value in pins):
+            aimed.append(operation)
+        try:
             read_parameters(operation, path_params, request)
             if operation.coerce_types and body is not MISSING:
                 body = coerce_types(body, operation.body_schema, operation.coerce_types, [], itself=False)
@@ -226,7 +238,24 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
             named += len(required_of(schema) & body.keys())
         if named > most:
             best, most = operation, named
-    return best
+    return aimed[0] if len(aimed) == 1 else best
+
+
+def _same(value: Any, pin: Any) -> bool:
+    return value == pin and isinstance(value, bool) == isinstance(pin, bool)  # True is not 1 here
+
+
+def _pinned(operation: Operation) -> frozenset[tuple[str, Any]]:
+    """The (property, value) pairs an operation's request body pins: top-level properties whose schema
+    allows one scalar value (`const`, or an `enum` of one)."""
+    pins = set()
+    for schema in (operation.body_schema, *(media.schema for media in operation.body_media.values())):
+        for name, prop in properties_of(schema).items() if isinstance(schema, dict) else ():
+            values = [prop["const"]] if isinstance(prop, dict) and "const" in prop \
+                else prop.get("enum") if isinstance(prop, dict) else None
+            if isinstance(values, list) and len(values) == 1 and isinstance(values[0], str | int | float | bool):
+                pins.add((name, values[0]))
+    return frozenset(pins)
 
 
 def _declared(operation: Operation) -> set[tuple[str, str]]:

@@ -1,6 +1,6 @@
 """Operations sharing a URL and method, written as `path#fragment` keys (tests/specs/fragments.yaml):
-the request picks one (its parameters and body valid, the one whose requirements it names most),
-whose role, checks, answer schema and journal name apply."""
+the request picks one (the one whose pinned values it names; else, of those it is valid for, the one whose
+requirements it names most), whose role, checks, answer schema and journal name apply."""
 
 from __future__ import annotations
 
@@ -93,3 +93,17 @@ def test_a_url_of_fragment_paths_alone_is_served_and_told_apart_by_media_type(cl
     refused = client.post("/v1/things/1/tags", headers=AUTH, data="[]", content_type="text/plain")
     assert refused.status_code == 415  # neither takes it: the first one's refusal
     assert client.get("/__mock/requests").get_json()["requests"][-1]["operationId"] == "addTags"
+
+
+def test_a_request_naming_the_values_one_operation_pins_is_its_own_even_when_invalid(client):
+    # `key: classification` is pinned by createClassification alone (`scope: enterprise` both allow)
+    made = send(client, "POST", "/v1/templates", "createClassification",
+                json={"key": "classification", "scope": "enterprise", "fields": ["secret"]})
+    assert made.keys() == {"classification"}
+    refused = send(client, "POST", "/v1/templates", "createClassification", 422,
+                   json={"key": "classification", "scope": "enterprise", "fields": []})
+    assert "fields" in refused["message"]  # valid for createTemplate, but createClassification's, and invalid
+    assert send(client, "POST", "/v1/templates", "createTemplate", 201,
+                json={"key": "other", "scope": "enterprise", "fields": []}).keys() == {"template"}
+    # invalid for both, and naming no pinned value: the plain operation's refusal
+    assert "key" in send(client, "POST", "/v1/templates", "createTemplate", 422, json={"key": 5})["message"]
