@@ -36,7 +36,7 @@ def coded_handler(operation: Operation, role: Role, parents: dict[str, Collectio
     rules, normalisation and defaults, with the codec's records and objects. What is fixed per
     operation is worked out here, once, not per request."""
     collection = role.collection
-    if collection is None or role.kind == "other":
+    if collection is None or role.kind in ("other", "find"):  # a find scans objects, which codecs do not keep
         return other_answer
     status, documented = success(operation)
     make = {"create": _coded_create, "read": _coded_read, "replace": _coded_change, "merge": _coded_change,

@@ -29,7 +29,9 @@ from mockserver.inference import (
     InferenceError,
     Role,
     defaults,
+    form_fields,
     infer,
+    named_property,
     properties_of,
     request_schema,
     update_mask,
@@ -101,7 +103,9 @@ def build_vendor(spec: Spec, overrides: Overrides | None = None) -> Vendor:
     return Vendor(name=spec.vendor, spec_file=str(spec.source), handlers=handlers,
                   render_error=overrides.render_error or render_error, accept_credential=overrides.accept_credential,
                   collections=tuple(form for form in formats if form is not None),
-                  undocumented_errors=overrides.undocumented_errors)
+                  undocumented_errors=overrides.undocumented_errors,
+                  finds=frozenset(op_id for op_id, role in roles.items() if role.kind == "find"
+                                  and not overrides.codecs.get(role.collection.name)))
 
 
 def _unwrapping(role: Role, handler: Callable[[Call], Reply]) -> Callable[[Call], Reply]:
@@ -268,7 +272,7 @@ def _handler(operation: Operation, role: Role, parents: dict[str, Collection], h
     if collection is None or role.kind == "other":
         return other_answer
     kinds = {"create": _create, "list": functools.partial(_list, cursors=cursors), "read": _read,
-             "replace": _replace, "merge": _merge_item, "delete": _delete}
+             "replace": _replace, "merge": _merge_item, "delete": _delete, "find": _find}
 
     def handler(call: Call) -> Reply:
         check_parent(call, collection, parents)
@@ -322,6 +326,37 @@ def _create(call: Call, role: Role, collection: Collection) -> Reply:
 def _read(call: Call, role: Role, collection: Collection) -> Reply:
     record = existing(call, collection, _key_from_path(call, collection))
     return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]), role.answer_wrapper)
+
+
+def _find(call: Call, role: Role, collection: Collection) -> Reply:
+    """The oldest item holding what the request's parameters name (a property's value, or one of an
+    object property's values: Box's `shared_link=URL` is the item's `shared_link.url`); else a 404."""
+    wanted = []
+    for location, name, prop in role.find_by:
+        value = call.query.get(name) if location == "query" else call.headers.get(name)
+        if value is None:
+            continue
+        if prop is not None:
+            wanted.append((prop, value))
+        else:
+            wanted.extend((named, text) for field, text in form_fields(value).items()
+                          if (named := named_property(collection, field)) is not None)
+    if wanted:
+        for record in call.store.scan(call.tenant, store_name(collection, call.path)):
+            if all(_holds(record["object"].get(prop, MISSING), value) for prop, value in wanted):
+                return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]),
+                              role.answer_wrapper)
+    raise EntityNotFound(collection.name, ", ".join(f"{prop}={value}" for prop, value in wanted) or "(none named)")
+
+
+def _holds(stored: Any, value: Any, nested: bool = True) -> bool:
+    """Whether a stored property is the value a request names (as text: a header names a number so),
+    or, for an object, holds it as one of its own values."""
+    if isinstance(stored, dict):
+        return nested and any(_holds(each, value, nested=False) for each in stored.values())
+    if stored is MISSING or isinstance(stored, list):
+        return False
+    return stored == value or not isinstance(stored, bool) and str(stored) == str(value)
 
 
 def _replace(call: Call, role: Role, collection: Collection) -> Reply:

@@ -8,6 +8,10 @@ collection, which property is an item's key, and what each operation does to the
     PATCH /pets/{petId}                 merge         POST /pets/{petId} merge (body or query fields)
     DELETE /pets/{petId}                delete        PUT /pets          replace, the key in the body
     GET /pets/findByStatus              list, when it answers an array of the collection's items
+    GET /pet_by_tag?tag=x               find: a path of no parameter answering one collection's item,
+                                        with required query or header parameters that name the item's
+                                        properties, or whose example's form fields do (Box's
+                                        `boxapi: shared_link=...`): the oldest item holding them, else 404
     /Queues.json + /Queues/{Sid}.json   a collection too: a parameter followed by a suffix names the item
     {"ssh_key": {...}}                  a wrapped item (Rails style): one object property that is the item,
                                         in a request body or an answer, is unwrapped and wrapped again
@@ -21,6 +25,7 @@ override any inference with `x-mock-*` extensions (see the README's "Spec extens
 from __future__ import annotations
 
 import re
+import urllib.parse
 from dataclasses import field, replace
 from typing import Any
 
@@ -82,9 +87,12 @@ class Role:
     by_body: bool = False  # replace/merge whose key is in the body (PUT /pets)
     body_wrapper: str | None = None  # the request body holds the item in this property (`ssh_key`)
     answer_wrapper: str | None = None  # the answer holds the item in this property
+    # find: (location, parameter, item property) for each parameter naming the item; the property is
+    # None where the value's form fields name properties (`shared_link=...&shared_link_password=...`)
+    find_by: tuple[tuple[str, str, str | None], ...] = ()
 
 
-ROLES = ("create", "list", "read", "replace", "merge", "delete", "other")
+ROLES = ("create", "list", "read", "replace", "merge", "delete", "find", "other")
 
 
 class InferenceError(SpecError):
@@ -204,6 +212,12 @@ def _forced(spec: Spec, path: str, method: str, operation: Operation, wanted: An
         raise InferenceError(f"{where}: {wanted} needs a collection, and {path} belongs to none")
     if wanted == "list":
         return _list_role(operation, collection)
+    if wanted == "find":
+        found = _find_role(operation, collection)
+        if found is None:
+            raise InferenceError(f"{where}: find needs a required query or header parameter naming a property "
+                                 f"of the {collection.name} items")
+        return found
     return Role(wanted, collection, by_body=path == collection.path and wanted in ("replace", "merge"))
 
 
@@ -447,7 +461,50 @@ def _role(spec: Spec, path: str, method: str, operation: Operation, by_path: dic
         items = _array_items(_success_schema(operation))
         if collection is not None and items is not None and _same_shape(items, collection.schema):
             return _list_role(operation, collection)
+    if method == "GET" and not any("{" in part for part in _segments(path)):
+        answer = _success_schema(operation)
+        shaped = [collection for collection in by_item.values() if not collection.scope and _is_object(answer)
+                  and properties_of(answer) and (_same_shape(answer, collection.schema)
+                                                 or _answer_wrapper(answer, collection.schema))]
+        found = _find_role(operation, shaped[0]) if len(shaped) == 1 else None
+        if found is not None:
+            return found
     return Role("other")
+
+
+_NOT_NAMING = frozenset({"accept", "accept-language", "content-type", "user-agent", "authorization"})
+
+
+def _find_role(operation: Operation, collection: Collection) -> Role | None:
+    """A find of the collection's items by the operation's required query and header parameters: each
+    that names a property (as the list's filters do), or whose example is form fields that do."""
+    credentials = {(scheme.get("in"), str(scheme.get("name", "")).lower()) for _, scheme in operation.security
+                   if isinstance(scheme, dict) and scheme.get("type") == "apiKey"}
+    by = []
+    for param in operation.parameters:
+        lowered = param.name.lower()
+        if not param.required or param.location not in ("query", "header") or (param.location, lowered) in \
+                credentials or _plain(param.name) in _PAGING_PLAIN or lowered in _NOT_NAMING \
+                or lowered.startswith("if-"):
+            continue
+        if (named := named_property(collection, param.name)) is not None:
+            by.append((param.location, param.name, named))
+        elif any(named_property(collection, name) for name in form_fields(param.example)):
+            by.append((param.location, param.name, None))
+    return Role("find", collection, find_by=tuple(by)) if by else None
+
+
+def named_property(collection: Collection, name: str) -> str | None:
+    """The item property a parameter or field name names, however its case is written (`FriendlyName`,
+    `friendly_name`); None for none."""
+    return next((prop for prop in properties_of(collection.schema) if _plain(prop) == _plain(name)), None)
+
+
+def form_fields(value: Any) -> dict[str, str]:
+    """The fields of a value written as a form (`a=1&b=2`); empty for anything else."""
+    if not isinstance(value, str) or "=" not in value:
+        return {}
+    return dict(urllib.parse.parse_qsl(value, keep_blank_values=True))
 
 
 def _same_shape(one: dict, other: dict) -> bool:

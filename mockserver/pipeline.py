@@ -10,6 +10,7 @@ Every step raises a vendor-neutral `MockError`; the vendor renders it. Nothing h
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -24,6 +25,7 @@ from mockserver.connection import RAW_BODY
 from mockserver.credentials import describe_scheme
 from mockserver.errors import (
     MISSING,
+    EntityNotFound,
     Issue,
     MalformedBody,
     MethodNotAllowed,
@@ -98,8 +100,11 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
         operation = pick_operation(operations, request.method, request.path)
         candidates = shared.get("GET" if request.method == "HEAD" and "HEAD" not in operations
                                 else request.method) if shared else None
+        tied: tuple[Operation, ...] = ()
         if candidates and not vendor.read_body:
-            operation = choose(candidates, request, path_params, runtime.settings.max_body_bytes, exchange)
+            operation, *others = choose(candidates, request, path_params, runtime.settings.max_body_bytes, exchange)
+            tied = tuple(other for other in others if other.operation_id in vendor.finds) \
+                if operation.operation_id in vendor.finds else ()
         exchange.operation_id = operation.operation_id
         exchange.tenant = vendor.authenticate(operation) if vendor.authenticate \
             else authenticate(request, operation, vendor, runtime.allowed_keys.get(vendor.name))
@@ -126,7 +131,8 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
         if reply is None:
             call = Call(operation, exchange.tenant, body, path_values, query, runtime.store,
                         runtime.determinism, exchange.warnings, request.headers, lambda: request.base_url)
-            reply = vendor.handlers[operation.operation_id](call)
+            operation, reply = _answer(vendor, call, tied)
+            exchange.operation_id = operation.operation_id
     except MockError as error:
         if isinstance(error, ValidationFailed):
             exchange.issues = error.issues
@@ -193,7 +199,7 @@ def pick_operation(operations: dict[str, Operation], method: str, path: str) -> 
 
 
 def choose(candidates: tuple[Operation, ...], request: Request, path_params: dict[str, str], limit: int,
-           exchange: Exchange) -> Operation:
+           exchange: Exchange) -> tuple[Operation, ...]:
     """Which of the operations sharing a URL and method (`/files/{id}` and `/files/{id}#add_link`)
     the request means. A request whose body holds every value one candidate alone pins (a property
     whose schema is a `const` or a one-value `enum`) is that candidate's, valid or not: Box's
@@ -201,20 +207,20 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
     those whose request it is (parameters and body valid, naming no parameter or body property that
     only the others declare), the one whose required parameters and body properties it names most;
     ties, and a request that is none's, the first (the plain path's, else the document's first),
-    whose checks then answer it."""
+    whose checks then answer it. The chosen one comes first, then those tied with it."""
     if request.environ.get(RAW_BODY) is None:  # each candidate reads the body: the bytes, kept once
         if request.content_length is not None and request.content_length > limit:
-            return candidates[0]
+            return candidates[:1]
         try:
             request.environ[RAW_BODY] = request.get_data(cache=False)
         except http_errors():  # over the limit (werkzeug's RequestEntityTooLarge)
-            return candidates[0]
+            return candidates[:1]
     declared = [_declared(operation) for operation in candidates]
     everyone = {name for names in declared for name in names}
     pinned = [_pinned(operation) for operation in candidates]
     aiming = [pins if pins - set().union(*(other for j, other in enumerate(pinned) if j != i)) else frozenset()
               for i, pins in enumerate(pinned)]  # pins of its own: what no other candidate pins too
-    best, most, aimed = candidates[0], -1, []
+    best, most, aimed, scores = candidates[0], -1, [], {}
     for operation, own, pins in zip(candidates, declared, aiming, strict=True):
         try:
             body = parse_body(request, operation, limit, exchange)
@@ -236,9 +242,12 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
         schema = getattr(body_media(request, operation), "schema", operation.body_schema)
         if isinstance(body, dict) and isinstance(schema, dict):
             named += len(required_of(schema) & body.keys())
+        scores[operation.operation_id] = named
         if named > most:
             best, most = operation, named
-    return aimed[0] if len(aimed) == 1 else best
+    if len(aimed) == 1:
+        return aimed[0],
+    return best, *(other for other in candidates if other is not best and scores.get(other.operation_id) == most)
 
 
 def _same(value: Any, pin: Any) -> bool:
@@ -256,6 +265,20 @@ def _pinned(operation: Operation) -> frozenset[tuple[str, Any]]:
             if isinstance(values, list) and len(values) == 1 and isinstance(values[0], str | int | float | bool):
                 pins.add((name, values[0]))
     return frozenset(pins)
+
+
+def _answer(vendor: Vendor, call: Call, tied: tuple[Operation, ...]) -> tuple[Operation, Reply]:
+    """The handler's answer; where finds are tied on the request (`choose`), the first whose item is
+    stored answers, and when none holds it, the first's 404."""
+    try:
+        return call.operation, vendor.handlers[call.operation.operation_id](call)
+    except EntityNotFound:
+        for other in tied:
+            try:
+                return other, vendor.handlers[other.operation_id](dataclasses.replace(call, operation=other))
+            except EntityNotFound:
+                continue
+        raise
 
 
 def _declared(operation: Operation) -> set[tuple[str, str]]:

@@ -79,6 +79,7 @@ class Parameter:
     style: str | None = None  # as written; None: the location's default
     explode: bool | None = None
     media: str | None = None  # given by `content` instead of `schema`: the value is text of this type
+    example: Any = None  # the parameter's `example`, else its schema's (None: neither)
 
 
 @dataclass(frozen=True)
@@ -696,8 +697,9 @@ def _parameter(param: dict, where: str, translate, faults: list[str] | None = No
     validator = compile_schema(schema, f"{where} parameter {param['name']}", faults)
     required = bool(param.get("required", param["in"] == "path"))
     explode = param.get("explode")
+    example = param.get("example", schema.get("example") if isinstance(schema, dict) else None)
     return Parameter(param["name"], param["in"], required, schema, validator, param.get("style"),
-                     explode if isinstance(explode, bool) else None, media)
+                     explode if isinstance(explode, bool) else None, media, example)
 
 
 def _header(header: Any, translate) -> dict:

@@ -25,9 +25,10 @@ def client():
     app.extensions["mockserver"].store.close()
 
 
-def send(client, method: str, url: str, operation_id: str, status: int = 200, **kwargs) -> dict:
+def send(client, method: str, url: str, operation_id: str, status: int = 200, headers: dict | None = None,
+         **kwargs) -> dict:
     """The answer: the journal names `operation_id`, and its schema for `status` accepts the body."""
-    response = client.open(url, method=method, headers=AUTH, **kwargs)
+    response = client.open(url, method=method, headers={**AUTH, **(headers or {})}, **kwargs)
     assert response.status_code == status, response.get_data(as_text=True)
     entry = client.get("/__mock/requests").get_json()["requests"][-1]
     assert (entry["method"], entry["operationId"]) == (method, operation_id)
@@ -107,3 +108,35 @@ def test_a_request_naming_the_values_one_operation_pins_is_its_own_even_when_inv
                 json={"key": "other", "scope": "enterprise", "fields": []}).keys() == {"template"}
     # invalid for both, and naming no pinned value: the plain operation's refusal
     assert "key" in send(client, "POST", "/v1/templates", "createTemplate", 422, json={"key": 5})["message"]
+
+
+def test_finds_are_inferred_from_what_their_parameters_name():
+    roles = infer(SPEC)
+    assert {name: (roles[name].kind, roles[name].collection.name, roles[name].find_by) for name in (
+        "findSharedThing", "findSharedNote", "findThingByName")} == {
+        "findSharedThing": ("find", "things", (("header", "linkapi", None),)),  # its example's `link=` field
+        "findSharedNote": ("find", "notes", (("header", "linkapi", None),)),
+        "findThingByName": ("find", "things", (("query", "name", "name"),))}
+
+
+def test_a_find_answers_the_item_holding_what_the_request_names(client):
+    thing = send(client, "POST", "/v1/things", "createThing", 201, json={"name": "shared"})
+    send(client, "POST", "/v1/things", "createThing", 201, json={"name": "other"})
+    send(client, "PUT", f"/v1/things/{thing['id']}?fields=link", "addLink", json={"link": LINK})
+    found = send(client, "GET", "/v1/shared_items", "findSharedThing", headers={"linkapi": f"link={LINK['url']}"})
+    assert found == {**thing, "link": LINK}
+    assert send(client, "GET", "/v1/things/by_name?name=shared", "findThingByName")["id"] == thing["id"]
+    assert "nobody" in send(client, "GET", "/v1/things/by_name?name=nobody", "findThingByName", 404)["message"]
+
+
+def test_finds_tied_on_a_request_answer_from_the_collection_holding_the_item(client):
+    note_link = {"url": "https://example.com/s/note"}
+    note = send(client, "POST", "/v1/notes", "createNote", 201, json={"text": "hi", "link": note_link})
+    found = send(client, "GET", "/v1/shared_items", "findSharedNote",
+                 headers={"linkapi": f"link={note_link['url']}&link_password=pw"})
+    assert found == note
+    # a link nothing holds: the plain operation's 404 (its `default`), whichever it could have been
+    missing = send(client, "GET", "/v1/shared_items", "findSharedThing", 404,
+                   headers={"linkapi": "link=https://example.com/s/none"})
+    assert "https://example.com/s/none" in missing["message"]
+    assert send(client, "GET", "/v1/shared_items", "findSharedThing", 404, headers={"linkapi": "junk"})

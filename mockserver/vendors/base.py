@@ -220,6 +220,9 @@ class Vendor:
     # Which version of the vendor's API this is (`mockserver.vendors.profiles`): None for a document
     # mounted with `--spec`, which has no versions.
     profile: str | None = None
+    # Operations that find an item by what the request names (role `find`): where several share a URL
+    # and the request cannot tell them apart (Box's `GET /shared_items#folders`), the one holding it answers.
+    finds: frozenset[str] = frozenset()
 
     @property
     def formats(self) -> tuple[StateFormat, ...]:
