@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mockserver import Settings, create_app
-from mockserver.inference import infer
+from mockserver.inference import InferenceError, infer
 from mockserver.spec import load_spec
 
 FRAGMENTS = Path(__file__).parent / "specs" / "fragments.yaml"
@@ -140,3 +140,25 @@ def test_finds_tied_on_a_request_answer_from_the_collection_holding_the_item(cli
                    headers={"linkapi": "link=https://example.com/s/none"})
     assert "https://example.com/s/none" in missing["message"]
     assert send(client, "GET", "/v1/shared_items", "findSharedThing", 404, headers={"linkapi": "junk"})
+
+
+def test_x_mock_role_find_is_said_where_the_answer_does_not_show_it(tmp_path):
+    text = FRAGMENTS.read_text().replace(
+        '''      operationId: findThingByName
+''', '''      operationId: findThingByName
+      x-mock-role: find
+''').replace('''          description: the thing of that name
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Thing"}''', '''          description: the thing of that name
+          content:
+            application/json:
+              schema: {type: object}''')
+    path = tmp_path / "fragments.yaml"
+    path.write_text(text)
+    role = infer(load_spec(path, "fragments"))["findThingByName"]
+    assert (role.kind, role.collection.name, role.find_by) == ("find", "things", (("query", "name", "name"),))
+    path.write_text(text.replace("{name: name, in: query, required: true", "{name: label, in: query, required: true"))
+    with pytest.raises(InferenceError, match="find needs a required query or header parameter naming a property"):
+        infer(load_spec(path, "fragments"))
+    assert infer(load_spec(FRAGMENTS, "fragments"))["findThingByName"].kind == "find"  # inferred, unsaid
