@@ -98,6 +98,7 @@ def handle(runtime: Runtime, target: Mount, operations: dict[str, Operation],
         if refusal is not None:
             raise refusal
         operation = pick_operation(operations, request.method, request.path)
+        exchange.operation_id = operation.operation_id  # `choose` may refuse the request as this one
         candidates = shared.get("GET" if request.method == "HEAD" and "HEAD" not in operations
                                 else request.method) if shared else None
         tied: tuple[Operation, ...] = ()
@@ -207,7 +208,8 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
     those whose request it is (parameters and body valid, naming no parameter or body property that
     only the others declare), the one whose required parameters and body properties it names most;
     ties, and a request that is none's, the first (the plain path's, else the document's first),
-    whose checks then answer it. The chosen one comes first, then those tied with it."""
+    whose checks then answer it. The chosen one comes first, then those tied with it; a request with
+    no body tied between operations that take one is a 400 (which operation it is, it does not say)."""
     if request.environ.get(RAW_BODY) is None:  # each candidate reads the body: the bytes, kept once
         if request.content_length is not None and request.content_length > limit:
             return candidates[:1]
@@ -247,7 +249,13 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
             best, most = operation, named
     if len(aimed) == 1:
         return aimed[0],
-    return best, *(other for other in candidates if other is not best and scores.get(other.operation_id) == most)
+    tied = (best, *(other for other in candidates if other is not best and scores.get(other.operation_id) == most))
+    if not request.environ[RAW_BODY].strip() and sum(other.body_schema is not None for other in tied) > 1:
+        # the body would tell which (Box's template or classification create): none came
+        raise MalformedBody("the request body is empty; its body tells which operation it is: "
+                            + ", ".join(other.operation_id for other in tied if other.body_schema is not None),
+                            empty=True)
+    return tied
 
 
 def _same(value: Any, pin: Any) -> bool:

@@ -108,6 +108,9 @@ def test_a_request_naming_the_values_one_operation_pins_is_its_own_even_when_inv
                 json={"key": "other", "scope": "enterprise", "fields": []}).keys() == {"template"}
     # invalid for both, and naming no pinned value: the plain operation's refusal
     assert "key" in send(client, "POST", "/v1/templates", "createTemplate", 422, json={"key": 5})["message"]
+    # no body, which both take (their bodies are optional): which one it is, only a body could say
+    refused = send(client, "POST", "/v1/templates", "createTemplate", 422)  # the status it documents
+    assert "createTemplate, createClassification" in refused["message"]
 
 
 def test_finds_are_inferred_from_what_their_parameters_name():
