@@ -269,6 +269,8 @@ def _coerce(value: Any, schema: dict) -> Any:
     kinds = types_of(schema)
     if value == "" and "null" in kinds and "" not in (schema.get("enum") or [""]):
         return None  # an empty field for a nullable enum without "": null
+    if value == "null" and "null" in kinds and _listed_strings_only(schema, value):
+        return None  # `anyOf: [{enum: [high, low]}, {type: "null"}]`: the text null is the null
     text = value.strip()
     if "string" in kinds and kinds & {"object", "array"} and text[:1] in ("{", "["):
         # `anyOf: [{enum: [auto]}, {type: object}]`: JSON text of an object is the object
@@ -297,6 +299,22 @@ def _coerce(value: Any, schema: dict) -> Any:
         if parsed is not None:
             return parsed
     return value
+
+
+def _listed_strings_only(schema: Any, text: str) -> bool:
+    """Whether every part of the schema that takes a string takes only those its `enum` or `const`
+    lists, and this text is not one of them."""
+    if not isinstance(schema, dict):
+        return True
+    kind = schema.get("type")
+    if kind == "string" or isinstance(kind, list) and "string" in kind or kind is None and (
+            "enum" in schema or "const" in schema):
+        listed = schema.get("enum") if isinstance(schema.get("enum"), list) \
+            else [schema["const"]] if "const" in schema else None
+        if listed is None or text in listed:
+            return False
+    return all(_listed_strings_only(sub, text)
+               for word in ("allOf", "anyOf", "oneOf") for sub in schema.get(word) or ())
 
 
 def _maybe_json(text: str) -> Any:

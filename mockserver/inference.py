@@ -461,8 +461,9 @@ def _role(spec: Spec, path: str, method: str, operation: Operation, by_path: dic
         items = _array_items(_success_schema(operation))
         if collection is not None and items is not None and _same_shape(items, collection.schema):
             return _list_role(operation, collection)
-    if method == "GET" and not any("{" in part for part in _segments(path)):
-        answer = _success_schema(operation)
+    if method == "GET" and not any("{" in part for part in _segments(path)) and any(
+            param.required and param.location in ("query", "header") for param in operation.parameters):
+        answer = _success_schema(operation)  # a find's answer: one collection's item, or it wrapped
         shaped = [collection for collection in by_item.values() if not collection.scope and _is_object(answer)
                   and properties_of(answer) and (_same_shape(answer, collection.schema)
                                                  or _answer_wrapper(answer, collection.schema))]
@@ -508,7 +509,7 @@ def form_fields(value: Any) -> dict[str, str]:
 
 
 def _same_shape(one: dict, other: dict) -> bool:
-    return one == other or set(properties_of(one)) == set(properties_of(other))
+    return one is other or set(properties_of(one)) == set(properties_of(other))  # (`==` would walk them whole)
 
 
 def _plain(name: str) -> str:

@@ -401,3 +401,19 @@ def test_a_binary_part_without_a_filename_is_a_file_and_json_text_fills_an_objec
     assert value["chunking"] == {"type": "server_vad"}
     raw = b'--XX\r\nContent-Disposition: form-data; name="chunking"\r\n\r\nauto\r\n--XX--\r\n'
     assert decode(raw, "multipart/form-data; boundary=XX", media)["chunking"] == "auto"
+
+
+def test_the_text_null_is_null_where_only_listed_strings_or_null_are_taken():
+    from mockserver.spec import MediaSpec
+
+    schema = {"type": "object", "properties": {
+        "fidelity": {"anyOf": [{"type": "string", "enum": ["high", "low"]}, {"type": "null"}]},  # OpenAI's
+        "label": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "mode": {"anyOf": [{"type": "string", "enum": ["null", "auto"]}, {"type": "null"}]}}}
+    media = MediaSpec("multipart/form-data", schema, None)
+    raw = b"".join(b'--XX\r\nContent-Disposition: form-data; name="%s"\r\n\r\nnull\r\n' % name
+                   for name in (b"fidelity", b"label", b"mode")) + b"--XX--\r\n"
+    value = decode(raw, "multipart/form-data; boundary=XX", media)
+    assert value == {"fidelity": None, "label": "null", "mode": "null"}  # a free string, or a listed "null": text
+    form = decode("name=R&kind=null&nickname=null", "application/x-www-form-urlencoded")
+    assert (form["kind"], form["nickname"]) == (None, "null")
