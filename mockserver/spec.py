@@ -312,10 +312,10 @@ def _repair(schema: Any, pointer: str = "", depth: int = 0) -> list[str]:
 
 
 def discriminated(schema: Any, done: dict | None = None) -> Any:
-    """The schema with OpenAPI's `discriminator` as JSON Schema, for validation: the property is
-    required, names one of the branches (by `mapping`, else by the schema's name), and the value must
+    """The schema with OpenAPI's `discriminator` as JSON Schema, for validation: the property, when
+    present, names one of the branches (by `mapping`, else by the schema's name), and the value must
     match that branch. A plain `oneOf` would refuse a value two open branches both accept, and accept
-    one whose discriminator names no branch."""
+    one whose discriminator names no branch. Without the property, the `oneOf`/`anyOf` decides."""
     done = {} if done is None else done
     if isinstance(schema, list):
         return [discriminated(item, done) for item in schema]
@@ -326,10 +326,11 @@ def discriminated(schema: Any, done: dict | None = None) -> Any:
     out = {key: discriminated(value, done) if key not in ("enum", "const", "default", "example", "examples")
            else value for key, value in schema.items() if key != DISCRIMINATOR}
     rule = schema.get(DISCRIMINATOR)
-    branches = None
+    branches, absent = None, {}
     if isinstance(rule, dict) and isinstance(out.get(rule.get("of")), list):
         branches = out.pop(rule["of"])
         out["anyOf"] = branches
+        absent = {rule["of"]: branches}
     elif isinstance(rule, dict) and isinstance(rule.get("subtypes"), list):
         # a base schema (allOf inheritance): the value is the base and the subtype its property names
         branches = [discriminated(subtype, done) for subtype in rule["subtypes"]]
@@ -337,8 +338,11 @@ def discriminated(schema: Any, done: dict | None = None) -> Any:
         prop = rule["property"]
         keyed = [(value, branch) for values, branch in zip(rule["branches"], branches, strict=False)
                  for value in values]
+        # without the property (a branch may leave it optional: OpenAI's item reference), the value is
+        # checked as the document's oneOf/anyOf says, as a reader that knows no discriminator would
         out["allOf"] = [*out.get("allOf", []),
-                        {"required": [prop], "properties": {prop: {"enum": [value for value, _ in keyed]}}},
+                        {"if": {"required": [prop]}, "then": {"properties": {prop: {"enum": [
+                            value for value, _ in keyed]}}}, "else": absent},
                         *({"if": {"required": [prop], "properties": {prop: {"const": value}}}, "then": branch}
                           for value, branch in keyed)]
     done[id(schema)] = out

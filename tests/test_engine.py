@@ -780,6 +780,45 @@ components:
     assert "kind" in entry["error"] and "kitty" in entry["error"]
 
 
+def test_a_value_without_the_discriminator_property_is_checked_by_the_one_of(tmp_path):
+    client = mounted(tmp_path, "items", """
+openapi: 3.1.0
+info: {title: Items, version: "1"}
+servers: [{url: /i}]
+paths:
+  /items:
+    post:
+      operationId: addItems
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: array
+              items:
+                oneOf: [{$ref: "#/components/schemas/Message"}, {$ref: "#/components/schemas/Reference"}]
+                discriminator: {propertyName: type}
+      responses:
+        "200": {description: Added.}
+        "400": {description: Invalid.}
+components:
+  schemas:
+    Message:
+      type: object
+      required: [type, text]
+      properties: {type: {type: string}, text: {type: string}}
+    Reference:  # OpenAI's item reference: its `type` may be left out
+      type: object
+      required: [id]
+      properties: {type: {type: string}, id: {type: string}}
+""")
+    assert client.post("/i/items", json=[{"id": "msg_1"}]).status_code == 200  # only a Reference
+    assert client.post("/i/items", json=[{"type": "Message", "text": "hi"}]).status_code == 200
+    assert client.post("/i/items", json=[{"text": "hi"}]).status_code == 400  # neither, without `type`
+    assert client.post("/i/items", json=[{"id": "msg_1", "type": "Message"}]).status_code == 400  # named: a Message
+    assert client.post("/i/items", json=[{"type": "Note", "id": "x"}]).status_code == 400  # names no branch
+
+
 def test_query_arrays_are_read_as_their_style_and_explode_write_them(tmp_path):
     client = mounted(tmp_path, "styles", """
 openapi: 3.0.3
