@@ -845,6 +845,7 @@ class _Resolver:
         self.component: dict[str, frozenset] = {}  # a ref on a cycle -> the refs of its component
         self.digests: dict[str, str] = {}  # every other file read -> the digest of its bytes (speccache)
         self.located: dict[tuple[Path, str], Path] = {}  # (referring file, address) -> the file it names
+        self.folders: dict[Path, Path] = {}  # a folder as a reference names it -> as resolved
         self.unnamed: dict[str, None] = {}  # where a discriminator's branches pin values no name gives
         self.mappings: list[tuple[dict, dict]] = []  # (document node, its rule) of those places
 
@@ -1047,8 +1048,15 @@ class _Resolver:
         if not address:
             return base, fragment
         file = self.located.get((base, address))
-        if file is None:  # resolving a path asks the file system for each of its parts: once per file and address
-            file = self.located[base, address] = (base.parent / unquote(address)).resolve()
+        if file is None:  # resolving a path asks the file system for each of its parts: once per folder
+            named = base.parent / unquote(address)
+            folder = self.folders.get(named.parent)
+            if folder is None:
+                folder = self.folders[named.parent] = named.parent.resolve()
+            file = folder / named.name
+            if named.name in ("", ".", "..") or file.is_symlink():
+                file = named.resolve()
+            self.located[base, address] = file
         if file not in self.files:
             shown = self._name(base).parent / unquote(address)
             if not file.is_file():

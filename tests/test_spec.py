@@ -360,3 +360,18 @@ def test_slips_of_public_documents_load_as_their_authors_meant(tmp_path, caplog)
     assert operation.security == () and "unknown security scheme 'nope' is ignored" in caplog.text
     (param,) = operation.parameters
     assert not param.validator.is_valid(1) and param.validator.is_valid(1.5)
+
+
+def test_references_through_symbolic_links_reach_the_files_the_system_names(tmp_path):
+    # `link/../parts.yaml`: `link` is another folder, so `..` is that folder's parent, not this one
+    (tmp_path / "real" / "schemas").mkdir(parents=True)
+    (tmp_path / "real" / "parts.yaml").write_text("A: {type: integer}\n")
+    (tmp_path / "parts.yaml").write_text("A: {type: string}\n")  # what reading the path as text would find
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "schemas")
+    (tmp_path / "real" / "schemas" / "b.yaml").write_text("B: {$ref: '../parts.yaml#/A'}\n")
+    (tmp_path / "alias.yaml").symlink_to(tmp_path / "real" / "schemas" / "b.yaml")  # a file linked too
+    path = tmp_path / "api.yaml"
+    path.write_text(MINIMAL % ("operationId: a", '{type: object, properties: {x: {$ref: "link/../parts.yaml#/A"}, '
+                               'y: {$ref: "alias.yaml#/B"}, z: {$ref: "link/b.yaml#/B"}}}'))
+    schema = load_spec(path, "linked").operations["a"].responses["200"].schema
+    assert [schema["properties"][name] for name in "xyz"] == [{"type": "integer"}] * 3
