@@ -202,14 +202,15 @@ def pick_operation(operations: dict[str, Operation], method: str, path: str) -> 
 def choose(candidates: tuple[Operation, ...], request: Request, path_params: dict[str, str], limit: int,
            exchange: Exchange) -> tuple[Operation, ...]:
     """Which of the operations sharing a URL and method (`/files/{id}` and `/files/{id}#add_link`)
-    the request means. A request whose body holds every value one candidate alone pins (a property
-    whose schema is a `const` or a one-value `enum`) is that candidate's, valid or not: Box's
-    classification template is the one whose `templateKey` it names, and its checks answer. Else, of
-    those whose request it is (parameters and body valid, naming no parameter or body property that
-    only the others declare), the one whose required parameters and body properties it names most;
-    ties, and a request that is none's, the first (the plain path's, else the document's first),
-    whose checks then answer it. The chosen one comes first, then those tied with it; a request with
-    no body tied between operations that take one is a 400 (which operation it is, it does not say)."""
+    the request means. A request whose body holds a value one candidate alone pins (a property whose
+    schema is a `const` or a one-value `enum`), and no other value where that candidate pins one, is
+    that candidate's, valid or not: Box's classification template is the one whose `templateKey` or
+    `displayName` it names, and its checks answer. Else, of those whose request it is (parameters and
+    body valid, naming no parameter or body property that only the others declare), the one whose
+    required parameters and body properties it names most; ties, and a request that is none's, the
+    first (the plain path's, else the document's first), whose checks then answer it. The chosen one
+    comes first, then those tied with it; a request with no body tied between operations that take one
+    is a 400 (which operation it is, it does not say)."""
     if request.environ.get(RAW_BODY) is None:  # each candidate reads the body: the bytes, kept once
         if request.content_length is not None and request.content_length > limit:
             return candidates[:1]
@@ -220,16 +221,16 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
     declared = [_declared(operation) for operation in candidates]
     everyone = {name for names in declared for name in names}
     pinned = [_pinned(operation) for operation in candidates]
-    aiming = [pins if pins - set().union(*(other for j, other in enumerate(pinned) if j != i)) else frozenset()
-              for i, pins in enumerate(pinned)]  # pins of its own: what no other candidate pins too
+    owned = [pins - set().union(*(other for j, other in enumerate(pinned) if j != i))
+             for i, pins in enumerate(pinned)]  # pins of its own: what no other candidate pins too
     best, most, aimed, scores = candidates[0], -1, [], {}
-    for operation, own, pins in zip(candidates, declared, aiming, strict=True):
+    for operation, own, pins, mine in zip(candidates, declared, pinned, owned, strict=True):
         try:
             body = parse_body(request, operation, limit, exchange)
         except MockError:
             continue
-        if pins and isinstance(body, dict) and all(
-                _same(body.get(name, MISSING), value) for name, value in pins):
+        if mine and isinstance(body, dict) and any(_same(body.get(name, MISSING), value) for name, value in mine) \
+                and all(name not in body or _same(body[name], value) for name, value in pins):
             aimed.append(operation)
         try:
             read_parameters(operation, path_params, request)

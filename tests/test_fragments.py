@@ -104,6 +104,8 @@ def test_a_request_naming_the_values_one_operation_pins_is_its_own_even_when_inv
     refused = send(client, "POST", "/v1/templates", "createClassification", 422,
                    json={"key": "classification", "scope": "enterprise", "fields": []})
     assert "fields" in refused["message"]  # valid for createTemplate, but createClassification's, and invalid
+    refused = send(client, "POST", "/v1/templates", "createClassification", 422, json={"scope": "enterprise"})
+    assert "key" in refused["message"]  # one value only it pins, none it pins otherwise: its request, invalid
     assert send(client, "POST", "/v1/templates", "createTemplate", 201,
                 json={"key": "other", "scope": "enterprise", "fields": []}).keys() == {"template"}
     # invalid for both, and naming no pinned value: the plain operation's refusal
