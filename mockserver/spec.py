@@ -669,7 +669,8 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
     body_media: dict[str, MediaSpec] = {}
     body = raw.get("requestBody")
     if isinstance(body, dict):
-        body_media = _media(body.get("content"), f"{where} request body", translate, faults)
+        body_media = _media(body.get("content"), f"{where} request body", lambda schema: _as_request(
+            translate(schema), {}), faults)
     chosen = _pick_body(body_media)
     responses = {}
     for status, response in _mapping(raw.get("responses")).items():
@@ -723,6 +724,49 @@ def _media(content: Any, where: str, translate, faults: list[str] | None = None)
         examples = _mapping(media.get("examples"))
         found.setdefault(key, MediaSpec(key, schema, validator, _mapping(media.get("encoding")),
                                         media.get("example", MISSING), examples))
+    return found
+
+
+def _as_request(schema: Any, done: dict[int, Any], inherited: frozenset[str] = frozenset()) -> Any:
+    """A request body's schema: a `readOnly` property the server sets is not required of the client
+    (OpenAPI: its `required` applies to answers only; Apideck's `id`). Unchanged parts are the same
+    objects, so their compiled checks are shared. `inherited`: read-only names of the object an
+    `allOf` branch belongs to."""
+    if isinstance(schema, list):
+        items = [_as_request(item, done) for item in schema]
+        return schema if all(new is old for new, old in zip(items, schema, strict=True)) else items
+    if not isinstance(schema, dict):
+        return schema
+    key = (id(schema), inherited)
+    if key in done:
+        return done[key]
+    done[key] = schema  # a schema reached again inside itself stays as it is
+    props = _declared_properties(schema)
+    read_only = inherited | {name for name, prop in props.items() if isinstance(prop, dict) and prop.get("readOnly")}
+    out = {}
+    for word, value in schema.items():
+        if word == "required" and isinstance(value, list) and read_only.intersection(value):
+            out[word] = [name for name in value if name not in read_only]
+        elif word == "allOf" and isinstance(value, list):
+            out[word] = [_as_request(branch, done, read_only) for branch in value]
+        elif word in _ONE_SCHEMA or word in _SCHEMA_LISTS:
+            out[word] = _as_request(value, done)
+        elif word in _SCHEMA_MAPS and isinstance(value, dict):
+            mapped = {name: _as_request(sub, done) for name, sub in value.items()}
+            out[word] = value if all(mapped[name] is sub for name, sub in value.items()) else mapped
+        else:
+            out[word] = value
+    changed = any(out[word] is not value for word, value in schema.items())
+    done[key] = result = out if changed else schema
+    return result
+
+
+def _declared_properties(schema: dict) -> dict:
+    """The properties an object schema declares, its `allOf` branches' too."""
+    found = dict(schema["properties"]) if isinstance(schema.get("properties"), dict) else {}
+    for branch in schema.get("allOf") or () if isinstance(schema.get("allOf"), list) else ():
+        if isinstance(branch, dict):
+            found.update(_declared_properties(branch))
     return found
 
 

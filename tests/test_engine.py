@@ -819,6 +819,72 @@ components:
     assert client.post("/i/items", json=[{"type": "Note", "id": "x"}]).status_code == 400  # names no branch
 
 
+def test_a_read_only_property_is_not_required_of_a_request(tmp_path):
+    client = mounted(tmp_path, "books", """
+openapi: 3.0.3
+info: {title: Books, version: "1"}
+servers: [{url: /b}]
+paths:
+  /books:
+    post:
+      operationId: addBook
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Book"}
+      responses:
+        "201":
+          description: Added.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Book"}
+        "400": {description: Invalid.}
+  /books/{id}:
+    get:
+      operationId: getBook
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: The book.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Book"}
+        "404": {description: Unknown.}
+    put:
+      operationId: replaceBook
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:  # Apideck's style: the item, its id required where it is read-only
+              allOf: [{$ref: "#/components/schemas/Book"}, {required: [id, title]}]
+      responses:
+        "200":
+          description: Replaced.
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Book"}
+        "400": {description: Invalid.}
+components:
+  schemas:
+    Id: {type: string, readOnly: true}
+    Book:
+      type: object
+      required: [id, title]
+      properties:
+        id: {$ref: "#/components/schemas/Id"}
+        title: {type: string}
+""")
+    made = client.post("/b/books", json={"title": "Dune"})
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["id"] and client.get(f"/b/books/{made.get_json()['id']}").get_json()["title"] == "Dune"
+    assert client.post("/b/books", json={}).status_code == 400  # `title` is still required
+    assert client.put(f"/b/books/{made.get_json()['id']}", json={"title": "Emma"}).status_code == 200
+    assert client.put(f"/b/books/{made.get_json()['id']}", json={}).status_code == 400
+
+
 def test_query_arrays_are_read_as_their_style_and_explode_write_them(tmp_path):
     client = mounted(tmp_path, "styles", """
 openapi: 3.0.3
