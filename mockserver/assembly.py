@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import logging
 
 from mockserver.determinism import Determinism
 from mockserver.engine import build_vendor
@@ -87,20 +88,33 @@ def _mounts(settings: Settings, vendors: dict[str, Vendor], bundled: bool = True
             raise SpecError(f"--base {name}={base}: no API named {name!r} (mounted: {', '.join(mounts)})")
         target = mounts[name]
         mounts[name] = Mount(target.vendor, dataclasses.replace(target.spec, server_path=base.rstrip("/")))
-    _check_overlaps(mounts)
-    return mounts
+    # A bundled vendor nobody asked for (no vendor list, --profile or --base names it) gives way to a
+    # --spec document whose routes it would shadow: mocking PagerDuty (served at `/`) needs no flag.
+    named = {name for name, _ in (*settings.profiles, *settings.bases)}
+    unasked = frozenset(vendors) - named if settings.specs and not settings.vendors else frozenset()
+    return _without_overlaps(mounts, unasked)
 
 
-def _check_overlaps(mounts: dict[str, Mount]) -> None:
-    """Two APIs whose routes could match one URL would shadow each other: refuse, naming both."""
+def _without_overlaps(mounts: dict[str, Mount], unasked: frozenset[str]) -> dict[str, Mount]:
+    """Two APIs whose routes could match one URL would shadow each other: refuse, naming both; or,
+    where one is an `unasked` bundled vendor, leave that one out, saying so on stderr."""
     routes = [(name, mount.spec.server_path + path, _shape(mount.spec.server_path + path))
               for name, mount in mounts.items() for path in mount.spec.paths]
+    left_out: set[str] = set()
     for at, (name, path, shape) in enumerate(routes):
         for other, other_path, other_shape in routes[at + 1:]:
-            if other != name and len(shape) == len(other_shape) and all(
+            if other == name or name in left_out or other in left_out or len(shape) != len(other_shape) or not all(
                     a == b or a is None or b is None for a, b in zip(shape, other_shape, strict=True)):
+                continue
+            if (name in unasked) == (other in unasked):
                 raise SpecError(f"APIs {name!r} and {other!r} overlap: {path} and {other_path} match the same "
                                 "URLs; move one with --base NAME=/path")
+            gone, kept = (name, other) if name in unasked else (other, name)
+            left_out.add(gone)
+            logging.getLogger("mockserver").warning(
+                "%s is not mounted: its routes overlap %s's (%s and %s); --base %s=/PATH mounts it elsewhere",
+                gone, kept, path, other_path, gone)
+    return {name: mount for name, mount in mounts.items() if name not in left_out}
 
 
 def _shape(path: str) -> tuple[str | None, ...]:

@@ -1443,3 +1443,38 @@ def test_x_mock_update_mask_must_name_body_properties(tmp_path):
 
     with pytest.raises(InferenceError, match="mask 'paths' names no array property"):
         mounted(tmp_path, "boards", MASKED.replace("{mask: fields,", "{mask: paths,"))
+
+
+def test_a_bundled_vendor_nobody_asked_for_gives_way_to_a_spec_it_would_shadow(tmp_path, caplog):
+    # served at `/`, `/{kind}/{id}/tags` matches Ampersand's `/v1/projects/{projectIdOrName}`
+    document = tmp_path / "rooted.yaml"
+    document.write_text(MINIMAL_ROOTED)
+    app = create_app(Settings(specs=(("rooted", document),)))
+    assert app.test_client().get("/things/1/tags").status_code == 200
+    names = [api["name"] for api in app.test_client().get("/__mock/health").get_json()["vendors"]]
+    assert "rooted" in names and "ampersand" not in names and "activepieces" in names
+    assert "ampersand is not mounted: its routes overlap rooted's" in caplog.text
+    # asked for (moved, or named by --profile): an overlap still stops start-up, naming both
+    with pytest.raises(SpecError, match="overlap"):
+        create_app(Settings(specs=(("rooted", document),), profiles=(("ampersand", "latest"),)))
+    moved = create_app(Settings(specs=(("rooted", document),), bases=(("ampersand", "/amp"),)))
+    assert "ampersand" in [api["name"] for api in moved.test_client().get("/__mock/health").get_json()["vendors"]]
+
+
+MINIMAL_ROOTED = """
+openapi: 3.1.0
+info: {title: Rooted, version: "1"}
+paths:
+  /{kind}/{id}/tags:
+    get:
+      operationId: getTags
+      parameters:
+        - {name: kind, in: path, required: true, schema: {type: string}}
+        - {name: id, in: path, required: true, schema: {type: string}}
+      responses:
+        "200":
+          description: The tags.
+          content:
+            application/json:
+              schema: {type: array, items: {type: string}}
+"""
