@@ -375,6 +375,23 @@ def check_accept(accept: str | None, operation: Operation) -> None:
         raise NotAcceptable(accept, offered)
 
 
+_USUAL_TYPES = {"text": "text/plain", "image": "image/png", "audio": "audio/mpeg", "video": "video/mp4",
+                "font": "font/woff2"}
+
+
+def concrete_media(documented: str, accept: str | None, text: bool) -> str:
+    """The Content-Type of an answer documented under a media range (`*/*`, `image/*`: no type a
+    response may name): the first type the request's Accept names that the range covers, else JSON
+    for a JSON value, else the usual type of the range (`application/octet-stream` for `*/*`)."""
+    kind = documented.partition(";")[0].strip().partition("/")[0]
+    for offer, quality in _accept_ranges(accept) if accept else ():
+        if quality > 0 and "*" not in offer and (kind == "*" or offer.partition("/")[0] == kind):
+            return offer
+    if not text and kind in ("*", "application"):
+        return "application/json"
+    return _USUAL_TYPES.get(kind, "application/octet-stream")
+
+
 @functools.lru_cache(maxsize=256)
 def _accept_ranges(accept: str) -> tuple[tuple[str, float], ...]:
     ranges = []
@@ -693,6 +710,8 @@ def finish(runtime: Runtime, operation: Operation | None, reply: Reply, exchange
     # undocumented reply (a 405 outside every operation) keeps the type its vendor chose.
     media_type = reply.headers.get("Content-Type") or (documented.media_type if documented else None) \
         or "application/json"
+    if "*" in media_type:
+        media_type = concrete_media(media_type, exchange.headers.get("Accept"), isinstance(reply.body, str | bytes))
     if reply.body is None:
         payload = b""
     elif isinstance(reply.body, str) and not _JSON_TYPE.match(media_type.partition(";")[0].strip()):

@@ -1478,3 +1478,47 @@ paths:
             application/json:
               schema: {type: array, items: {type: string}}
 """
+
+
+def test_an_answer_documented_under_a_media_range_names_a_media_type(tmp_path):
+    client = mounted(tmp_path, "files", """
+openapi: 3.1.0
+info: {title: Files, version: "1"}
+servers: [{url: /f}]
+paths:
+  /download:
+    get:
+      operationId: download
+      responses:
+        "200":
+          description: The file, as Apideck documents it.
+          content:
+            "*/*": {schema: {type: string, format: binary}}
+  /picture:
+    get:
+      operationId: picture
+      responses:
+        "200":
+          description: A picture.
+          content:
+            "image/*": {schema: {type: string, format: binary}}
+  /anything:
+    get:
+      operationId: anything
+      responses:
+        "200":
+          description: Some JSON.
+          content:
+            "*/*": {schema: {type: object, properties: {a: {type: integer}}, required: [a]}}
+""")
+    def content_type(url: str, **headers) -> str:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200
+        return response.headers["Content-Type"]
+
+    assert content_type("/f/download") == "application/octet-stream"  # `*/*` is a range, no Content-Type
+    assert content_type("/f/download", Accept="application/pdf, */*;q=0.1") == "application/pdf"
+    assert content_type("/f/picture") == "image/png"
+    assert content_type("/f/picture", Accept="image/webp") == "image/webp"
+    assert content_type("/f/anything") == "application/json"
+    assert client.get("/f/anything").get_json()["a"] is not None
