@@ -38,7 +38,7 @@ _STATUS_CHOICES: list[tuple[type, tuple[int, ...]]] = [
     (Conflict, (409,)),
     (EntityNotFound, (404,)),
     (RouteNotFound, (404,)),
-    (Unauthorized, (401, 403)),
+    (Unauthorized, (401,)),  # missing or refused, a credential is a 401 (403 is a permission refused)
 ]
 _MESSAGE_FIELDS = ("message", "detail", "error", "description", "msg", "reason", "error_description",
                    "error_message", "errormessage")

@@ -363,9 +363,11 @@ def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed
 def check_accept(accept: str | None, operation: Operation) -> None:
     """A 406 when the request's Accept names none of the media types the operation's success answers
     have (what the mock sends). No Accept, `*/*`, `application/*` and q-values work as HTTP says; a
-    JSON type accepts any `+json` one; an Accept with no media range in it is not judged."""
-    if not accept:
-        return
+    JSON type accepts any other (`+json`) one; an Accept with no media range in it, or one the
+    operation declares as its own header parameter, is not judged."""
+    if not accept or any(param.location == "header" and param.name.lower() == "accept"
+                         for param in operation.parameters):
+        return  # a document that declares `Accept` reads it (PagerDuty's version header), not HTTP
     offered = tuple(dict.fromkeys(response.media_type for code, response in operation.responses.items()
                                   if code.startswith("2") and response.media_type))
     if not offered or any("*" in offer for offer in offered):
@@ -416,8 +418,8 @@ def _acceptable(offer: str, ranges: tuple[tuple[str, float], ...]) -> bool:
     kind = offer.partition("/")[0]
     best: tuple[int, float] | None = None
     for media, quality in ranges:
-        if media == offer or (media == "application/json" and is_json_media(offer)):
-            rank = 3
+        if media == offer or (is_json_media(media) and is_json_media(offer)):
+            rank = 3  # JSON for JSON: `application/vnd.github+json` asks for the JSON answer (a version)
         elif media == f"{kind}/*":
             rank = 2
         elif media == "*/*":

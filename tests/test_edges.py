@@ -30,10 +30,10 @@ def create(client, **fields):
 
 # --- a missing credential ------------------------------------------------------------------------
 
-def test_a_missing_credential_is_a_403_where_only_403_is_documented(client):
-    response = client.get("/edges/reports")
-    assert response.status_code == 403
-    assert "X-Key" in response.get_json()["message"]
+def test_a_missing_credential_is_a_401_even_where_only_403_is_documented(client):
+    response = client.get("/edges/reports")  # 403 is a permission refused, not a credential missing
+    assert response.status_code == 401
+    assert "X-Key" in response.get_json()["detail"]  # no 401 nor `default` documented: problem+json
 
 
 def test_a_missing_credential_is_a_401_where_401_is_documented_too(client):
@@ -100,7 +100,7 @@ def test_an_accept_naming_none_of_the_answers_types_is_a_406(client, accept):
 
 @pytest.mark.parametrize("accept", [None, "*/*", "application/*", "application/json",
                                     "application/json; charset=utf-8", "application/xml;q=0.9, application/json;q=0.1",
-                                    BROWSER, "garbage"])
+                                    BROWSER, "garbage", "application/vnd.github+json"])
 def test_usual_accept_headers_keep_working(client, accept):
     create(client)
     headers = KEY if accept is None else {**KEY, "Accept": accept}
@@ -127,3 +127,8 @@ def test_a_form_that_leaves_out_a_required_array_is_a_422_like_the_same_json(cli
     assert "names" in form.get_json()["message"] and "names" in json.get_json()["message"]
     sent = client.post("/edges/tags", data={"names": ["a", "b"]}, headers=KEY)
     assert sent.status_code == 200
+
+
+def test_an_accept_the_document_declares_as_a_parameter_is_its_version_header_not_a_406(client):
+    response = client.get("/edges/incidents", headers={**KEY, "Accept": "application/vnd.edges+xml;version=2"})
+    assert response.status_code == 200 and response.is_json
