@@ -662,7 +662,9 @@ class _Generator:
         wanted_contains = _count(s, "minContains", 1) if contains is not _MISSING else 0
         if max(least, wanted_contains) > _MAX_COUNT:
             raise GenerationError(f"{_where(ptr)}: minItems {least} is more than this generator makes")
-        count = least if self.guard(depth) else max(least, len(prefix) or 1)
+        # items the loader cut short (a recursion: MatchPredicate's `children`) would be `{}`, which the
+        # whole schema may refuse: none, where none may be
+        count = least if self.guard(depth) or (not prefix and _cut(items)) else max(least, len(prefix) or 1)
         count = min(max(count, wanted_contains), most)
         if items is False:
             count = min(count, len(prefix))

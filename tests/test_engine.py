@@ -1522,3 +1522,34 @@ paths:
     assert content_type("/f/picture", Accept="image/webp") == "image/webp"
     assert content_type("/f/anything") == "application/json"
     assert client.get("/f/anything").get_json()["a"] is not None
+
+
+def test_a_required_array_of_a_recursive_schema_is_generated_whole(tmp_path):
+    client = mounted(tmp_path, "rules", """
+openapi: 3.1.0
+info: {title: Rules, version: "1"}
+servers: [{url: /r}]
+paths:
+  /rule:
+    get:
+      operationId: getRule
+      responses:
+        "200":
+          description: A rule (PagerDuty's MatchPredicate).
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Predicate"}
+components:
+  schemas:
+    Predicate:
+      type: object
+      required: [type, children]
+      properties:
+        type: {type: string, enum: [all, any, contains]}
+        children: {type: array, items: {$ref: "#/components/schemas/Predicate"}}
+""")
+    def whole(node: dict) -> bool:  # every predicate, at any depth, has what the schema requires
+        return {"type", "children"} <= node.keys() and all(whole(child) for child in node["children"])
+
+    rule = client.get("/r/rule").get_json()
+    assert whole(rule), rule
