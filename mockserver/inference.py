@@ -136,6 +136,23 @@ def _unwrapped(schema: Any) -> dict | None:
         else None
 
 
+# The property an envelope with other fields beside it (`{"status_code": 200, "data": {...}}`, Apideck,
+# JSON:API) holds its one item in.
+_ITEM_FIELDS = ("data", "item", "result", "resource", "record", "object", "entity")
+
+
+def _enveloped(schema: Any) -> dict | None:
+    """The item an envelope holds beside other fields: its one object property named like `data`, in
+    a schema with no `id` of its own (Box's collaboration has an `item`: it is the item itself);
+    None for anything else."""
+    props = properties_of(schema) if isinstance(schema, dict) else {}
+    if "id" in props:
+        return None
+    found = [prop for name, prop in props.items() if name.lower() in _ITEM_FIELDS
+             and isinstance(prop, dict) and properties_of(prop) and prop.get("type") in (None, "object")]
+    return found[0] if len(found) == 1 else None
+
+
 def _body_wrapper(body: Any, item: dict) -> str | None:
     """The property of a request body that holds the item: its only one, an object, and not a property
     of the item itself (that would be a change of that property)."""
@@ -148,12 +165,18 @@ def _body_wrapper(body: Any, item: dict) -> str | None:
 
 def _answer_wrapper(answer: Any, item: dict) -> str | None:
     """The property of an answer that holds the item: the one object property of the item's shape,
-    when the answer is not itself of that shape (others, such as `links` or `meta`, may sit beside)."""
+    when the answer is not itself of that shape (others, such as `links` or `meta`, may sit beside);
+    else the one named like `data` that holds some of the item's properties and nothing else (Apideck
+    answers a create with `data: {id}`)."""
     if not isinstance(answer, dict) or _same_shape(answer, item):
         return None
-    found = [name for name, prop in properties_of(answer).items()
-             if isinstance(prop, dict) and prop.get("type") in (None, "object") and properties_of(prop)
-             and _same_shape(prop, item)]
+    objects = {name: prop for name, prop in properties_of(answer).items()
+               if isinstance(prop, dict) and prop.get("type") in (None, "object") and properties_of(prop)}
+    found = [name for name, prop in objects.items() if _same_shape(prop, item)]
+    if not found:
+        held = set(properties_of(item))
+        found = [name for name, prop in objects.items() if name.lower() in _ITEM_FIELDS
+                 and set(properties_of(prop)) <= held]
     return found[0] if len(found) == 1 else None
 
 
@@ -390,7 +413,7 @@ def _item_schema(spec: Spec, path: str, item_path: str | None) -> dict | None:
     if item_path and "GET" in spec.paths.get(item_path, {}):
         schema = _success_schema(spec.paths[item_path]["GET"])
         if _is_object(schema):
-            return _unwrapped(schema) or schema
+            return _unwrapped(schema) or _enveloped(schema) or schema
     operations = spec.paths.get(path, {})
     if "POST" in operations:
         schema = _success_schema(operations["POST"])

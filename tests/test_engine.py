@@ -1553,3 +1553,82 @@ components:
 
     rule = client.get("/r/rule").get_json()
     assert whole(rule), rule
+
+
+ENVELOPED = """
+openapi: 3.0.3
+info: {title: Ledger, version: "1"}
+servers: [{url: /l}]
+paths:
+  /customers:
+    post:
+      operationId: addCustomer
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Customer"}
+      responses:
+        "201":
+          description: Created, its id in `data` (as Apideck answers).
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [status_code, data]
+                properties:
+                  status_code: {type: integer}
+                  data: {type: object, required: [id], properties: {id: {type: string}}}
+    get:
+      operationId: listCustomers
+      parameters: [{name: limit, in: query, schema: {type: integer}}]
+      responses:
+        "200":
+          description: A page.
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  status_code: {type: integer}
+                  data: {type: array, items: {$ref: "#/components/schemas/Customer"}}
+  /customers/{id}:
+    parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+    get:
+      operationId: getCustomer
+      responses:
+        "200":
+          description: The customer in `data`, beside the envelope's fields.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [status_code, data]
+                properties:
+                  status_code: {type: integer}
+                  status: {type: string}
+                  data: {$ref: "#/components/schemas/Customer"}
+        "404": {description: Unknown.}
+components:
+  schemas:
+    Customer:
+      type: object
+      required: [id, name]
+      properties:
+        id: {type: string, readOnly: true}
+        name: {type: string}
+        item: {type: object, properties: {sku: {type: string}}}
+"""
+
+
+def test_an_item_in_an_envelope_beside_other_fields_is_stateful(tmp_path):
+    client = mounted(tmp_path, "ledger", ENVELOPED)
+    made = client.post("/l/customers", json={"name": "Ann"})
+    assert made.status_code == 201 and made.get_json()["data"]["id"]
+    key = made.get_json()["data"]["id"]
+    read = client.get(f"/l/customers/{key}").get_json()
+    assert isinstance(read["status_code"], int) and read["data"]["id"] == key and read["data"]["name"] == "Ann"
+    assert [customer["name"] for customer in client.get("/l/customers").get_json()["data"]] == ["Ann"]
+    assert client.get("/l/customers/nobody").status_code == 404
+    roles = infer(load_spec(tmp_path / "ledger.yaml", "ledger"))
+    assert roles["getCustomer"].collection.key_property == "id"  # the item is `data`'s, not the envelope
