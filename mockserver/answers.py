@@ -212,32 +212,46 @@ def render_error(error: MockError, context: ErrorContext) -> Reply:
     schema = documented.validator.schema
     body = generated(schema, seed, "", {}, whole_examples=False)
     if isinstance(body, dict):
-        filled = dict(body)
-        props = properties_of(schema)
-        required = set(schema.get("required") or ()) if isinstance(schema, dict) else set()
-        for name, prop in props.items():
-            kind = prop.get("type") if isinstance(prop, dict) else None
-            lower = name.lower()
-            if lower in _MESSAGE_FIELDS and kind in ("string", None):
-                filled[name] = message
-            elif lower == "title" and kind in ("string", None):
-                filled[name] = _phrase(status)
-            elif lower == "id" and kind == "string" and "enum" not in prop:
-                # an error's short name (DigitalOcean's `id`), never an example's `not_found` on a 422
-                filled[name] = _phrase(status).lower().replace(" ", "_").replace("-", "_")
-            elif lower in ("status", "code", "statuscode", "status_code", "error_code", "errorcode") \
-                    and kind in ("integer", "number", "string", None):
-                filled[name] = status if kind in ("integer", "number") else str(status)
-            elif lower in _ISSUE_FIELDS and kind == "array" and name in filled:
-                if isinstance(error, ValidationFailed):
-                    filled[name] = [{"in": issue.location, "name": issue.dotted or issue.location,
-                                     "detail": issue.message} for issue in error.issues]
-                elif name in required:
-                    filled[name] = []  # made-up issues would name fields the request never had
-                else:
-                    del filled[name]
+        filled = _filled(body, schema, error, status, message)
         body = filled if documented.validator.is_valid(filled) else _keep_valid(body, filled, documented)
     return Reply(status, body, headers, best_effort=not documented.validator.is_valid(body))
+
+
+def _filled(body: dict, schema: Any, error: MockError, status: int, message: str, depth: int = 0) -> dict:
+    """A generated error body with what the mock knows in the fields named for it; where the body has
+    no message field of its own but an `error` object does (PagerDuty's `{"error": {"message", "code",
+    "errors"}}`), in that object."""
+    filled = dict(body)
+    props = properties_of(schema) if isinstance(schema, dict) else {}
+    required = set(schema.get("required") or ()) if isinstance(schema, dict) else set()
+    said = False
+    for name, prop in props.items():
+        kind = prop.get("type") if isinstance(prop, dict) else None
+        lower = name.lower()
+        if lower in _MESSAGE_FIELDS and kind in ("string", None):
+            filled[name], said = message, True
+        elif lower == "title" and kind in ("string", None):
+            filled[name] = _phrase(status)
+        elif lower == "id" and kind == "string" and "enum" not in prop:
+            # an error's short name (DigitalOcean's `id`), never an example's `not_found` on a 422
+            filled[name] = _phrase(status).lower().replace(" ", "_").replace("-", "_")
+        elif lower in ("status", "code", "statuscode", "status_code", "error_code", "errorcode") \
+                and kind in ("integer", "number", "string", None):
+            filled[name] = status if kind in ("integer", "number") else str(status)
+        elif lower in _ISSUE_FIELDS and kind == "array" and name in filled:
+            if isinstance(error, ValidationFailed):
+                items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+                filled[name] = [issue.message if items.get("type") == "string" else  # PagerDuty's `errors`
+                                {"in": issue.location, "name": issue.dotted or issue.location, "detail": issue.message}
+                                for issue in error.issues]
+            elif name in required:
+                filled[name] = []  # made-up issues would name fields the request never had
+            else:
+                del filled[name]
+    inner = next((name for name in props if name.lower() == "error" and isinstance(filled.get(name), dict)), None)
+    if not said and inner is not None and depth == 0:
+        filled[inner] = _filled(filled[inner], props[inner], error, status, message, depth + 1)
+    return filled
 
 
 def _message(error: MockError) -> str:

@@ -129,6 +129,16 @@ def test_a_form_that_leaves_out_a_required_array_is_a_422_like_the_same_json(cli
     assert sent.status_code == 200
 
 
-def test_an_accept_the_document_declares_as_a_parameter_is_its_version_header_not_a_406(client):
-    response = client.get("/edges/incidents", headers={**KEY, "Accept": "application/vnd.edges+xml;version=2"})
-    assert response.status_code == 200 and response.is_json
+def test_accept_and_content_type_parameters_are_ignored_as_openapi_says(client):
+    for headers in ({}, {"Accept": "application/vnd.edges+json;version=2", "Content-Type": "text/plain"}):
+        response = client.get("/edges/incidents", headers={**KEY, **headers})
+        assert response.status_code == 200 and response.is_json, response.get_json()
+    assert client.get("/edges/incidents", headers={**KEY, "Accept": "application/xml"}).status_code == 406
+
+
+def test_an_error_object_inside_the_body_says_what_went_wrong(client):
+    response = client.get("/edges/incidents?limit=many", headers=KEY)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == 400 and "limit" in error["message"]
+    assert len(error["errors"]) == 1 and "limit" in error["errors"][0]  # strings, as its schema says
