@@ -210,7 +210,7 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
     required parameters and body properties it names most; ties, and a request that is none's, the
     first (the plain path's, else the document's first), whose checks then answer it. The chosen one
     comes first, then those tied with it; a request with no body tied between operations that take one
-    is a 400 (which operation it is, it does not say)."""
+    and answer differently is a 400 (which operation it is, it does not say)."""
     if request.environ.get(RAW_BODY) is None:  # each candidate reads the body: the bytes, kept once
         if request.content_length is not None and request.content_length > limit:
             return candidates[:1]
@@ -251,12 +251,20 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
     if len(aimed) == 1:
         return aimed[0],
     tied = (best, *(other for other in candidates if other is not best and scores.get(other.operation_id) == most))
-    if not request.environ[RAW_BODY].strip() and sum(other.body_schema is not None for other in tied) > 1:
-        # the body would tell which (Box's template or classification create): none came
+    if not request.environ[RAW_BODY].strip() and len({_answer_shape(other) for other in tied
+                                                       if other.body_schema is not None}) > 1:
+        # the body would tell which (Box's template or classification create), whose answers differ
         raise MalformedBody("the request body is empty; its body tells which operation it is: "
                             + ", ".join(other.operation_id for other in tied if other.body_schema is not None),
                             empty=True)
     return tied
+
+
+def _answer_shape(operation: Operation) -> tuple[str | None, frozenset[str]]:
+    """An operation's first success status and the properties its answer declares."""
+    code = min((code for code in operation.responses if code.startswith("2")), default=None)
+    schema = operation.responses[code].schema if code is not None else None
+    return code, frozenset(properties_of(schema) if isinstance(schema, dict) else ())
 
 
 def _same(value: Any, pin: Any) -> bool:
