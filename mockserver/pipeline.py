@@ -371,10 +371,11 @@ def authenticate(request: Request, operation: Operation, vendor: Vendor, allowed
 def check_accept(accept: str | None, operation: Operation) -> None:
     """A 406 when the request's Accept names none of the media types the operation's success answers
     have (what the mock sends). No Accept, `*/*`, `application/*` and q-values work as HTTP says; a
-    JSON type accepts any other (`+json`: PagerDuty's `application/vnd.pagerduty+json;version=2`); an
-    Accept with no media range in it is not judged."""
-    if not accept:
-        return
+    JSON type accepts any other (`+json`: GitHub's `application/vnd.github+json`); an Accept with no
+    media range in it, or one the operation declares as a header parameter, is not judged."""
+    if not accept or any(param.location == "header" and param.name.lower() == "accept"
+                         for param in operation.parameters):
+        return  # a document that declares `Accept` says what it takes (PagerDuty's version header)
     offered = tuple(dict.fromkeys(response.media_type for code, response in operation.responses.items()
                                   if code.startswith("2") and response.media_type))
     if not offered or any("*" in offer for offer in offered):

@@ -665,11 +665,7 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
                 or param.get("in") not in ("path", "query", "header", "cookie"):
             raise SpecError(f"{where}: a parameter needs a `name` and an `in` (path, query, header or cookie)")
         by_key[(param["in"], param["name"])] = param
-    # OpenAPI: a header parameter named Accept or Content-Type "SHALL be ignored" (HTTP says those);
-    # PagerDuty declares both required on every operation. (Authorization too, but one declared
-    # required is kept: a document with no security scheme says so that a credential is needed.)
-    parameters = tuple(_parameter(param, where, translate, faults) for param in by_key.values()
-                       if not (param["in"] == "header" and param["name"].lower() in _IGNORED_HEADERS))
+    parameters = tuple(_parameter(param, where, translate, faults) for param in by_key.values())
     body_media: dict[str, MediaSpec] = {}
     body = raw.get("requestBody")
     if isinstance(body, dict):
@@ -695,9 +691,6 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
                      body_media, anonymous, synthesized, coerce_types,
                      tuple(names for names in together if names) if any(len(names) > 1 for names in together)
                      else ())
-
-
-_IGNORED_HEADERS = frozenset({"accept", "content-type"})
 
 
 def _parameter(param: dict, where: str, translate, faults: list[str] | None = None) -> Parameter:
