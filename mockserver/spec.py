@@ -670,7 +670,7 @@ def _operation(vendor, op_id, method, spec_path, raw, shared_params, security, s
     body = raw.get("requestBody")
     if isinstance(body, dict):
         body_media = _media(body.get("content"), f"{where} request body", lambda schema: _as_request(
-            translate(schema), {}), faults)
+            translate(schema), translate.requests), faults)
     chosen = _pick_body(body_media)
     responses = {}
     for status, response in _mapping(raw.get("responses")).items():
@@ -805,6 +805,7 @@ class _From30:
 
     def __init__(self, nullable: bool = True) -> None:
         self.done: dict[int, Any] = {}
+        self.requests: dict = {}  # `_as_request`'s memo, shared by the document's request bodies
         self.keep: list[Any] = []  # the memo's keys stay alive, so an id is never reused
         self.nullable = nullable  # False: a 3.1 document, where `nullable` is no keyword
 
