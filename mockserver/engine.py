@@ -296,6 +296,8 @@ def _create(call: Call, role: Role, collection: Collection) -> Reply:
         **path_fields(collection, call.path), **(call.body if isinstance(call.body, dict) else {})}))
     name = store_name(collection, call.path)
     given = body.get(collection.key_property, MISSING) if collection.key_property else MISSING
+    if given is not MISSING and _read_only(request_schema(call.operation, role), collection.key_property):
+        given = MISSING  # the server sets a read-only key: one sent is ignored (PagerDuty's `id`), never a clash
     if given == "" and collection.item_path:
         # `/users/` folds to `/users`: an item with an empty key could never be read, changed or deleted
         raise ValidationFailed([Issue("body", (collection.key_property,), "minLength",
@@ -321,6 +323,11 @@ def _create(call: Call, role: Role, collection: Collection) -> Reply:
     if record is None:
         raise Conflict(collection.key_property or KEY_INDEX, "(generated)")
     return _reply(call, record["object"], seed_of(call, collection.name, record["seq"]), role.answer_wrapper)
+
+
+def _read_only(schema: Any, name: str) -> bool:
+    prop = properties_of(schema).get(name) if isinstance(schema, dict) else None
+    return isinstance(prop, dict) and prop.get("readOnly") is True
 
 
 def _read(call: Call, role: Role, collection: Collection) -> Reply:

@@ -1632,3 +1632,12 @@ def test_an_item_in_an_envelope_beside_other_fields_is_stateful(tmp_path):
     assert client.get("/l/customers/nobody").status_code == 404
     roles = infer(load_spec(tmp_path / "ledger.yaml", "ledger"))
     assert roles["getCustomer"].collection.key_property == "id"  # the item is `data`'s, not the envelope
+
+
+def test_a_read_only_key_sent_at_creation_is_ignored_not_a_clash(tmp_path):
+    client = mounted(tmp_path, "books", ENVELOPED.replace("Ledger", "Books"))
+    first = client.post("/l/customers", json={"id": "mine", "name": "Ann"})
+    again = client.post("/l/customers", json={"id": "mine", "name": "Bob"})
+    assert first.status_code == again.status_code == 201
+    keys = {first.get_json()["data"]["id"], again.get_json()["data"]["id"]}
+    assert len(keys) == 2 and "mine" not in keys  # the server sets it, as `readOnly` says
