@@ -891,6 +891,7 @@ class _Resolver:
         self.digests: dict[str, str] = {}  # every other file read -> the digest of its bytes (speccache)
         self.located: dict[tuple[Path, str], Path] = {}  # (referring file, address) -> the file it names
         self.folders: dict[Path, Path] = {}  # a folder as a reference names it -> as resolved
+        self.refs: dict[tuple[Path, str], tuple[Path, str]] = {}  # (referring file, $ref) -> (file, pointer)
         self.unnamed: dict[str, None] = {}  # where a discriminator's branches pin values no name gives
         self.mappings: list[tuple[dict, dict]] = []  # (document node, its rule) of those places
 
@@ -1081,6 +1082,12 @@ class _Resolver:
         return {CUT: True}
 
     def _locate(self, ref: str, base: Path, where: tuple) -> tuple[Path, str]:
+        found = self.refs.get((base, ref))
+        if found is None:  # a large document names each target many times: once is enough
+            found = self.refs[base, ref] = self._find(ref, base, where)
+        return found
+
+    def _find(self, ref: str, base: Path, where: tuple) -> tuple[Path, str]:
         parts = urlsplit(ref)
         if parts.scheme or parts.netloc:
             raise SpecError(f"{self._name(base)}: {_pointer(where)}: remote reference {ref!r} is not fetched; "
