@@ -189,6 +189,7 @@ class Spec:
 _CHECKED: dict[str, FastValidator] = {}
 _COMPILED: dict[str, Any] = {}
 _VALIDATORS: dict[str, Draft202012Validator] = {}
+_SAME: dict[int, tuple[dict, FastValidator]] = {}  # id -> (the schema, kept alive; its validator): no repr
 
 
 def compile_schema(schema: dict, where: str, faults: list[str] | None = None,
@@ -199,9 +200,13 @@ def compile_schema(schema: dict, where: str, faults: list[str] | None = None,
     `checked`: the schema is a node of a loaded spec's schema, which passed the metaschema with every
     subschema in it (a cached spec passed it when it was loaded), so it is not checked again: a
     vendor's inference at start-up then needs neither the metaschema nor jsonschema."""
+    same = _SAME.get(id(schema))
+    if same is not None and same[0] is schema:  # the very node again (a $ref many operations share)
+        return same[1]
     key = repr(schema)
     found = _CHECKED.get(key)
     if found is not None:
+        _SAME[id(schema)] = (schema, found)
         return found
     if checked:
         found = _CHECKED[key] = FastValidator.lazy(schema, _build_check, _build_validator)
@@ -221,6 +226,7 @@ def compile_schema(schema: dict, where: str, faults: list[str] | None = None,
                 raise
             raise SpecError(f"{where}: invalid schema: {error.message}") from None
     found = _CHECKED[key] = FastValidator.lazy(schema, _build_check, _build_validator)
+    _SAME[id(schema)] = (schema, found)
     return found
 
 
