@@ -59,7 +59,7 @@ from mockserver.items import (
     with_defaults,
     without_hidden,
 )
-from mockserver.listing import ENGINE_CURSORS, listing
+from mockserver.listing import ENGINE_CURSORS, listing, matches
 from mockserver.spec import Operation, Spec
 from mockserver.store import Record
 from mockserver.vendors.base import Call, Codec, Cursors, Overrides, Reply, Scope, StateFormat, Vendor, recognize
@@ -356,14 +356,12 @@ def _find(call: Call, role: Role, collection: Collection) -> Reply:
     raise EntityNotFound(collection.name, ", ".join(f"{prop}={value}" for prop, value in wanted) or "(none named)")
 
 
-def _holds(stored: Any, value: Any, nested: bool = True) -> bool:
-    """Whether a stored property is the value a request names (as text: a header names a number so),
-    or, for an object, holds it as one of its own values."""
+def _holds(stored: Any, value: Any) -> bool:
+    """Whether a stored property is the value a request names, as a list's filter compares them, or,
+    for an object, holds it as one of its own values."""
     if isinstance(stored, dict):
-        return nested and any(_holds(each, value, nested=False) for each in stored.values())
-    if stored is MISSING or isinstance(stored, list):
-        return False
-    return stored == value or not isinstance(stored, bool) and str(stored) == str(value)
+        return any(matches(each, value) for each in stored.values() if not isinstance(each, dict))
+    return stored is not MISSING and matches(stored, value)
 
 
 def _replace(call: Call, role: Role, collection: Collection) -> Reply:

@@ -508,7 +508,7 @@ def _find_role(operation: Operation, collection: Collection) -> Role | None:
     for param in operation.parameters:
         lowered = param.name.lower()
         if not param.required or param.location not in ("query", "header") or (param.location, lowered) in \
-                credentials or _plain(param.name) in _PAGING_PLAIN or lowered in _NOT_NAMING \
+                credentials or plain_name(param.name) in _PAGING_PLAIN or lowered in _NOT_NAMING \
                 or lowered.startswith("if-"):
             continue
         if (named := named_property(collection, param.name)) is not None:
@@ -521,7 +521,7 @@ def _find_role(operation: Operation, collection: Collection) -> Role | None:
 def named_property(collection: Collection, name: str) -> str | None:
     """The item property a parameter or field name names, however its case is written (`FriendlyName`,
     `friendly_name`); None for none."""
-    return next((prop for prop in properties_of(collection.schema) if _plain(prop) == _plain(name)), None)
+    return next((prop for prop in properties_of(collection.schema) if plain_name(prop) == plain_name(name)), None)
 
 
 def form_fields(value: Any) -> dict[str, str]:
@@ -535,11 +535,12 @@ def _same_shape(one: dict, other: dict) -> bool:
     return one is other or set(properties_of(one)) == set(properties_of(other))  # (`==` would walk them whole)
 
 
-def _plain(name: str) -> str:
+def plain_name(name: str) -> str:
+    """A name without case or separators (`FriendlyName`, `friendly_name` -> `friendlyname`)."""
     return name.replace("_", "").replace("-", "").lower()
 
 
-_PAGING_PLAIN = frozenset(_plain(name) for name in (*LIMIT_NAMES, *OFFSET_NAMES, *PAGE_NAMES, *CURSOR_NAMES,
+_PAGING_PLAIN = frozenset(plain_name(name) for name in (*LIMIT_NAMES, *OFFSET_NAMES, *PAGE_NAMES, *CURSOR_NAMES,
                                                      *BEFORE_NAMES, *ORDER_NAMES))
 
 
@@ -552,7 +553,7 @@ MATCHES = ("contains",)
 def _list_role(operation: Operation, collection: Collection) -> Role:
     props = properties_of(collection.schema)
     lowered = {name.lower(): name for name in props}
-    plain = {_plain(name): name for name in props}
+    plain = {plain_name(name): name for name in props}
     filters, paging = [], {}
     for param in operation.parameters:
         if param.location != "query":
@@ -579,8 +580,8 @@ def _list_role(operation: Operation, collection: Collection) -> Role:
             paging["descending"] = param.schema.get("default") == "desc"
         elif name.rstrip("s") in lowered:  # `tags` -> `tag`, `statuses` -> `status`
             filters.append((param.name, lowered[name.rstrip("s")]))
-        elif _plain(name) in plain and _plain(name) not in _PAGING_PLAIN:  # Twilio's `FriendlyName`
-            filters.append((param.name, plain[_plain(name)]))
+        elif plain_name(name) in plain and plain_name(name) not in _PAGING_PLAIN:  # Twilio's `FriendlyName`
+            filters.append((param.name, plain[plain_name(name)]))
     return Role("list", collection, tuple(filters), Paging(**paging))
 
 

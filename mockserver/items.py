@@ -11,7 +11,7 @@ from typing import Any
 from mockserver.answers import generated
 from mockserver.determinism import iso_millis, rfc3339_micros, rfc3339_nano
 from mockserver.errors import MISSING, Conflict, EntityNotFound
-from mockserver.inference import Collection, defaults, properties_of
+from mockserver.inference import Collection, defaults, plain_name, properties_of
 from mockserver.spec import compile_schema, narrowed
 from mockserver.store import Record
 from mockserver.vendors.base import Call, Codec
@@ -178,10 +178,10 @@ def in_item_names(collection: Collection, body: Any) -> Any:
     props = properties_of(collection.schema)
     if not isinstance(body, dict) or all(name in props for name in body):
         return body
-    by_norm = {_plain(name): name for name in props}
+    by_norm = {plain_name(name): name for name in props}
     renamed = {}
     for name, value in body.items():
-        target = name if name in props else by_norm.get(_plain(name), name)
+        target = name if name in props else by_norm.get(plain_name(name), name)
         if target not in body or target == name:
             renamed[target] = value
     return renamed
@@ -192,18 +192,14 @@ def path_fields(collection: Collection, path: dict[str, Any]) -> dict[str, Any]:
     `/Accounts/{AccountSid}/Queues.json` has that `account_sid`), where the property's schema takes it."""
     if not collection.scope:
         return {}
-    by_norm = {_plain(name): (name, prop) for name, prop in properties_of(collection.schema).items()}
+    by_norm = {plain_name(name): (name, prop) for name, prop in properties_of(collection.schema).items()}
     found = {}
     for param in collection.scope:
-        name, prop = by_norm.get(_plain(param), (None, None))
+        name, prop = by_norm.get(plain_name(param), (None, None))
         if name is not None and param in path and isinstance(prop, dict) \
                 and compile_schema(prop, "a property named like a path parameter", checked=True).is_valid(path[param]):
             found[name] = path[param]
     return found
-
-
-def _plain(name: str) -> str:
-    return name.replace("_", "").replace("-", "").lower()
 
 
 _NORMALIZE = {"lowercase": str.lower, "uppercase": str.upper, "trim": str.strip}

@@ -56,7 +56,7 @@ def listing(call: Call, role: Role, collection: Collection, show: Callable[[Reco
     else:
         items = [(record["seq"], show(record)) for record in _candidates(call, collection, name, wanted)]
         for prop, value, match in wanted:
-            items = [item for item in items if _matches(item[1].get(prop, MISSING), value, match)]
+            items = [item for item in items if matches(item[1].get(prop, MISSING), value, match)]
         total = functools.partial(len, items)
         if descending:  # newest first: the window works on negated sequence numbers, still ascending
             items = [(-seq, item) for seq, item in reversed(items)]
@@ -130,7 +130,7 @@ def _window(items: list[tuple[int, Any]], limit: int | None, start: int, after: 
     return items[start:end], start > 0, end < len(items)
 
 
-def _matches(value: Any, wanted: Any, match: str | None = None) -> bool:
+def matches(value: Any, wanted: Any, match: str | None = None) -> bool:
     """Equality (or with `x-mock-match: contains`, a text holding the value in any case); an array
     parameter matches any of its values; an array property matches when it holds a wanted value (or
     an object whose `name`/`id`/`value` is one)."""

@@ -218,9 +218,8 @@ def choose(candidates: tuple[Operation, ...], request: Request, path_params: dic
             request.environ[RAW_BODY] = request.get_data(cache=False)
         except http_errors():  # over the limit (werkzeug's RequestEntityTooLarge)
             return candidates[:1]
-    declared = [_declared(operation) for operation in candidates]
+    declared, pinned = zip(*(_reads(operation) for operation in candidates), strict=True)
     everyone = {name for names in declared for name in names}
-    pinned = [_pinned(operation) for operation in candidates]
     owned = [pins - set().union(*(other for j, other in enumerate(pinned) if j != i))
              for i, pins in enumerate(pinned)]  # pins of its own: what no other candidate pins too
     best, most, aimed, scores = candidates[0], -1, [], {}
@@ -265,6 +264,18 @@ def _answer_shape(operation: Operation) -> tuple[str | None, frozenset[str]]:
     code = min((code for code in operation.responses if code.startswith("2")), default=None)
     schema = operation.responses[code].schema if code is not None else None
     return code, frozenset(properties_of(schema) if isinstance(schema, dict) else ())
+
+
+_READS: dict[int, tuple[Operation, set[tuple[str, str]], frozenset[tuple[str, Any]]]] = {}
+
+
+def _reads(operation: Operation) -> tuple[set[tuple[str, str]], frozenset[tuple[str, Any]]]:
+    """What an operation's request names (`_declared`) and pins (`_pinned`): worked out once, not per
+    request (the operation is kept, so its id names no other)."""
+    found = _READS.get(id(operation))
+    if found is None or found[0] is not operation:
+        found = _READS[id(operation)] = (operation, _declared(operation), _pinned(operation))
+    return found[1], found[2]
 
 
 def _same(value: Any, pin: Any) -> bool:
